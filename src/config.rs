@@ -1,0 +1,383 @@
+//! Options: one plain struct with a documented default for every field,
+//! read from an optional `assetmill.yml` and overridden by command-line
+//! flags. The pipeline only ever sees a [`Config`].
+//!
+//! Unknown keys are errors that name the key, so a typo never silently
+//! falls back to a default.
+
+use crate::error::{Error, Result};
+use serde::{Deserialize, Deserializer, Serialize};
+use std::path::{Path, PathBuf};
+
+/// The file read when no `--config` is given (if it exists).
+pub const DEFAULT_CONFIG_FILE: &str = "assetmill.yml";
+
+/// Everything that shapes a run.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Folder of pages (Markdown/HTML with YAML front matter). Default: `content`.
+    pub content: PathBuf,
+    /// Image root: paths in front matter are relative to it (Jekyll's
+    /// `site.urlimg`). Default: `assets`.
+    pub images: PathBuf,
+    /// Output folder; nothing is written outside it. Default: `out`.
+    pub out: PathBuf,
+    pub thumbs: ThumbOptions,
+    pub gif: GifOptions,
+    pub sprite: SpriteOptions,
+    pub optimize: OptimizeOptions,
+    pub limits: Limits,
+    pub asset_map: AssetMapOptions,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            content: PathBuf::from("content"),
+            images: PathBuf::from("assets"),
+            out: PathBuf::from("out"),
+            thumbs: ThumbOptions::default(),
+            gif: GifOptions::default(),
+            sprite: SpriteOptions::default(),
+            optimize: OptimizeOptions::default(),
+            limits: Limits::default(),
+            asset_map: AssetMapOptions::default(),
+        }
+    }
+}
+
+/// Gallery thumbnails.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ThumbOptions {
+    /// Thumbnail width in pixels; aspect is kept, never upscaled. Default: 256.
+    pub width: u32,
+    /// Inserted before the extension: `X.png` → `X-thumb.png`. Default: `-thumb`.
+    pub suffix: String,
+}
+
+impl Default for ThumbOptions {
+    fn default() -> Self {
+        ThumbOptions {
+            width: 256,
+            suffix: "-thumb".to_owned(),
+        }
+    }
+}
+
+/// How many times an animation plays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Loop {
+    /// Loop forever (`loop: forever`). The default.
+    Forever,
+    /// Play this many times in total (`loop: 3`).
+    Times(u16),
+}
+
+impl<'de> Deserialize<'de> for Loop {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Count(u16),
+            Word(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Count(n) if n > 0 => Ok(Loop::Times(n)),
+            Raw::Word(w) if w == "forever" || w == "infinite" => Ok(Loop::Forever),
+            _ => Err(serde::de::Error::custom(
+                "loop must be `forever` or a play count from 1 to 65535",
+            )),
+        }
+    }
+}
+
+/// Animated GIFs assembled from gallery frames.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GifOptions {
+    /// Output width in pixels, never upscaled. Default: 480.
+    pub width: u32,
+    /// Delay between frames in milliseconds (GIF stores centiseconds). Default: 100.
+    pub delay_ms: u32,
+    /// Default: `forever`.
+    #[serde(rename = "loop")]
+    pub repeat: Loop,
+    /// Floyd–Steinberg dithering strength, 0 (off) to 1. Default: 0.5.
+    pub dither: f32,
+    /// 1–100: palette size and quantizer effort. Default: 90.
+    pub quality: u8,
+    /// Source alpha below this becomes GIF transparency. Default: 128.
+    pub alpha_threshold: u8,
+}
+
+impl Default for GifOptions {
+    fn default() -> Self {
+        GifOptions {
+            width: 480,
+            delay_ms: 100,
+            repeat: Loop::Forever,
+            dither: 0.5,
+            quality: 90,
+            alpha_threshold: 128,
+        }
+    }
+}
+
+/// Sprite sheets: every frame of an animation at thumbnail size in a grid.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SpriteOptions {
+    /// Columns of the grid; `null` means ceil(sqrt(frames)). Default: null.
+    pub columns: Option<u32>,
+    /// Transparent pixels between cells. Default: 0.
+    pub padding: u32,
+    /// Inserted before the extension of the animation's name. Default: `-sprite`.
+    pub suffix: String,
+}
+
+impl Default for SpriteOptions {
+    fn default() -> Self {
+        SpriteOptions {
+            columns: None,
+            padding: 0,
+            suffix: "-sprite".to_owned(),
+        }
+    }
+}
+
+/// Which metadata oxipng may remove.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Strip {
+    /// Keep every chunk.
+    None,
+    /// Remove chunks that do not affect rendering (oxipng's `safe`).
+    Safe,
+    /// Remove everything but what is needed to decode.
+    All,
+}
+
+/// Lossless PNG optimization.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OptimizeOptions {
+    /// oxipng preset, 0 (fast) to 6 (slow). Default: 2.
+    pub level: u8,
+    /// Default: `safe`.
+    pub strip: Strip,
+}
+
+impl Default for OptimizeOptions {
+    fn default() -> Self {
+        OptimizeOptions {
+            level: 2,
+            strip: Strip::Safe,
+        }
+    }
+}
+
+/// Sanity limits checked from image headers before any pixel is decoded.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Most pixels one image may have, in millions. Default: 40.
+    pub max_megapixels: f64,
+    /// Longest side in pixels. Default: 16384.
+    pub max_side: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_megapixels: 40.0,
+            max_side: 16384,
+        }
+    }
+}
+
+/// The asset map that templates and scripts read.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AssetMapOptions {
+    /// Path of the JSON map, relative to `out`. Default: `assets.json`.
+    pub path: PathBuf,
+    /// Also write a YAML copy here (e.g. a Jekyll `_data/assets.yml`), relative
+    /// to `out`. Default: none.
+    pub data_copy: Option<PathBuf>,
+}
+
+impl Default for AssetMapOptions {
+    fn default() -> Self {
+        AssetMapOptions {
+            path: PathBuf::from("assets.json"),
+            data_copy: None,
+        }
+    }
+}
+
+/// Command-line values that override the file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Overrides {
+    pub content: Option<PathBuf>,
+    pub images: Option<PathBuf>,
+    pub out: Option<PathBuf>,
+}
+
+impl Config {
+    /// Parses a configuration file's text. Relative folders in it are taken
+    /// relative to `base` (the file's own folder).
+    pub fn from_yaml(text: &str, file: &Path, base: &Path) -> Result<Config> {
+        let mut options = serde_saphyr::Options::default();
+        options.strict_booleans = true;
+        options.with_snippet = false;
+        let mut config: Config = if text.trim().is_empty() {
+            Config::default()
+        } else {
+            serde_saphyr::from_str_with_options(text, options).map_err(|e| {
+                let at = e
+                    .location()
+                    .map(|l| format!("line {}: ", l.line()))
+                    .unwrap_or_default();
+                Error::Config {
+                    path: file.to_owned(),
+                    message: format!("{at}{}", e.without_snippet()),
+                }
+            })?
+        };
+        for dir in [&mut config.content, &mut config.images, &mut config.out] {
+            if dir.is_relative() && !base.as_os_str().is_empty() {
+                *dir = base.join(&*dir);
+            }
+        }
+        config.validate(file)?;
+        Ok(config)
+    }
+
+    /// Loads `explicit` if given (it must exist), else `assetmill.yml` in the
+    /// working directory if present, else the defaults; then applies the
+    /// command-line overrides.
+    pub fn load(explicit: Option<&Path>, overrides: &Overrides) -> Result<Config> {
+        let default_file = Path::new(DEFAULT_CONFIG_FILE);
+        let file = match explicit {
+            Some(path) => Some(path),
+            None if default_file.is_file() => Some(default_file),
+            None => None,
+        };
+        let mut config = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| Error::Config {
+                    path: path.to_owned(),
+                    message: format!("cannot read configuration: {e}"),
+                })?;
+                let base = path.parent().unwrap_or(Path::new(""));
+                Config::from_yaml(&text, path, base)?
+            }
+            None => Config::default(),
+        };
+        if let Some(dir) = &overrides.content {
+            config.content = dir.clone();
+        }
+        if let Some(dir) = &overrides.images {
+            config.images = dir.clone();
+        }
+        if let Some(dir) = &overrides.out {
+            config.out = dir.clone();
+        }
+        Ok(config)
+    }
+
+    /// Rejects values no run could use, naming the key.
+    fn validate(&self, file: &Path) -> Result<()> {
+        let bad = |message: String| {
+            Err(Error::Config {
+                path: file.to_owned(),
+                message,
+            })
+        };
+        if self.thumbs.width == 0 {
+            return bad("thumbs.width must be at least 1".into());
+        }
+        if self.thumbs.suffix.is_empty() || self.thumbs.suffix.contains('/') {
+            return bad("thumbs.suffix must be non-empty and contain no `/`".into());
+        }
+        if self.sprite.suffix.is_empty() || self.sprite.suffix.contains('/') {
+            return bad("sprite.suffix must be non-empty and contain no `/`".into());
+        }
+        if self.gif.width == 0 || self.gif.width > 65535 {
+            return bad("gif.width must be from 1 to 65535".into());
+        }
+        if !(0.0..=1.0).contains(&self.gif.dither) {
+            return bad("gif.dither must be from 0 to 1".into());
+        }
+        if !(1..=100).contains(&self.gif.quality) {
+            return bad("gif.quality must be from 1 to 100".into());
+        }
+        if self.gif.delay_ms > 655_350 {
+            return bad("gif.delay_ms must be at most 655350".into());
+        }
+        if self.sprite.columns == Some(0) {
+            return bad("sprite.columns must be at least 1 (or null for automatic)".into());
+        }
+        if self.optimize.level > 6 {
+            return bad("optimize.level must be from 0 to 6".into());
+        }
+        if self.limits.max_megapixels.is_nan()
+            || self.limits.max_megapixels <= 0.0
+            || self.limits.max_side == 0
+        {
+            return bad("limits.max_megapixels and limits.max_side must be positive".into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config> {
+        Config::from_yaml(text, Path::new("assetmill.yml"), Path::new(""))
+    }
+
+    #[test]
+    fn empty_file_means_defaults() {
+        assert_eq!(parse("").unwrap(), Config::default());
+        assert_eq!(parse("# nothing\n").unwrap(), Config::default());
+    }
+
+    #[test]
+    fn sections_override_single_keys() {
+        let c = parse("images: assets/images\nthumbs:\n  width: 128\ngif:\n  loop: 3\n").unwrap();
+        assert_eq!(c.images, PathBuf::from("assets/images"));
+        assert_eq!(c.thumbs.width, 128);
+        assert_eq!(c.thumbs.suffix, "-thumb");
+        assert_eq!(c.gif.repeat, Loop::Times(3));
+        assert_eq!(c.gif.width, 480);
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let err = parse("thumbs:\n  widht: 100\n").unwrap_err().to_string();
+        assert!(err.contains("widht"), "{err}");
+        assert!(err.starts_with("assetmill.yml: line 2"), "{err}");
+        let err = parse("imgs: x\n").unwrap_err().to_string();
+        assert!(err.contains("imgs"), "{err}");
+    }
+
+    #[test]
+    fn out_of_range_values_are_refused() {
+        let err = parse("gif:\n  quality: 0\n").unwrap_err().to_string();
+        assert!(err.contains("gif.quality"), "{err}");
+        assert!(parse("gif:\n  loop: sometimes\n").is_err());
+    }
+
+    #[test]
+    fn relative_dirs_follow_the_config_file() {
+        let c =
+            Config::from_yaml("out: build\n", Path::new("site/a.yml"), Path::new("site")).unwrap();
+        assert_eq!(c.out, PathBuf::from("site/build"));
+        assert_eq!(c.content, PathBuf::from("site/content"));
+    }
+}

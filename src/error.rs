@@ -1,0 +1,128 @@
+//! The one error type of assetmill. Every variant names the file it is
+//! about, so a message can always be traced to a path; [`Error::detail`]
+//! gives the same message without the path, for reports that already name
+//! the page and line where the file is referenced.
+
+use std::fmt;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// Result alias used across the crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong, each with the path it concerns.
+#[derive(Debug)]
+pub enum Error {
+    /// Reading or writing a file failed.
+    Io { path: PathBuf, source: io::Error },
+    /// The configuration file or a command-line value is unusable.
+    Config { path: PathBuf, message: String },
+    /// A page's front matter is not valid YAML, or not shaped as expected.
+    FrontMatter {
+        path: PathBuf,
+        line: usize,
+        column: Option<usize>,
+        message: String,
+    },
+    /// A referenced image does not exist.
+    Missing { path: PathBuf },
+    /// A referenced image is a zero-byte file.
+    Empty { path: PathBuf },
+    /// The file's content is not the format its extension names.
+    FormatMismatch {
+        path: PathBuf,
+        expected: String,
+        actual: String,
+    },
+    /// The image header claims dimensions beyond the configured limits.
+    TooLarge {
+        path: PathBuf,
+        width: u32,
+        height: u32,
+        limit: String,
+    },
+    /// The image cannot be decoded (truncated, corrupt, unsupported).
+    Decode { path: PathBuf, message: String },
+    /// A path in front matter or on disk that assetmill refuses to follow.
+    UnsafePath { path: PathBuf, message: String },
+    /// Producing an output failed.
+    Encode { path: PathBuf, message: String },
+}
+
+impl Error {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub(crate) fn decode(path: impl Into<PathBuf>, message: impl fmt::Display) -> Self {
+        Error::Decode {
+            path: path.into(),
+            message: message.to_string(),
+        }
+    }
+
+    /// The file this error is about.
+    pub fn path(&self) -> &Path {
+        match self {
+            Error::Io { path, .. }
+            | Error::Config { path, .. }
+            | Error::FrontMatter { path, .. }
+            | Error::Missing { path }
+            | Error::Empty { path }
+            | Error::FormatMismatch { path, .. }
+            | Error::TooLarge { path, .. }
+            | Error::Decode { path, .. }
+            | Error::UnsafePath { path, .. }
+            | Error::Encode { path, .. } => path,
+        }
+    }
+
+    /// The message without the path.
+    pub fn detail(&self) -> String {
+        match self {
+            Error::Io { source, .. } => source.to_string(),
+            Error::Config { message, .. }
+            | Error::Decode { message, .. }
+            | Error::UnsafePath { message, .. }
+            | Error::Encode { message, .. } => message.clone(),
+            Error::FrontMatter {
+                line,
+                column,
+                message,
+                ..
+            } => match column {
+                Some(c) => format!("line {line}, column {c}: {message}"),
+                None => format!("line {line}: {message}"),
+            },
+            Error::Missing { .. } => "file not found".to_owned(),
+            Error::Empty { .. } => "file is empty (0 bytes)".to_owned(),
+            Error::FormatMismatch {
+                expected, actual, ..
+            } => format!("content is {actual} but the file name says {expected}"),
+            Error::TooLarge {
+                width,
+                height,
+                limit,
+                ..
+            } => format!("header claims {width}x{height} pixels, over the limit of {limit}"),
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path().display(), self.detail())
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Io { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,208 @@
+//! The `assetmill` command: parses arguments, installs the progress display,
+//! calls the library and turns the outcome into an exit code
+//! (0 clean, 1 problems found, 2 bad usage or configuration).
+
+use assetmill::config::{Config, Overrides};
+use assetmill::progress::Progress;
+use assetmill::synth::{self, SynthOptions, SynthSummary};
+use assetmill::{Error, validate};
+use clap::{Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Mutex;
+
+#[derive(Parser)]
+#[command(
+    name = "assetmill",
+    version,
+    about = "The image asset pipeline for static sites"
+)]
+struct Cli {
+    /// Configuration file (default: assetmill.yml in the working directory, if present).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Folder of pages with YAML front matter (overrides `content`).
+    #[arg(long, global = true, value_name = "DIR")]
+    content: Option<PathBuf>,
+    /// Image root that front-matter paths are relative to (overrides `images`).
+    #[arg(long, global = true, value_name = "DIR")]
+    images: Option<PathBuf>,
+    /// Output folder (overrides `out`).
+    #[arg(long, global = true, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Worker threads (default: one per core).
+    #[arg(long, short = 'j', global = true, value_name = "N")]
+    jobs: Option<usize>,
+    /// No progress bars.
+    #[arg(long, short, global = true)]
+    quiet: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Read every page and validate every image it references.
+    Check {
+        /// Report format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Write a synthetic site (pages + rendered frames), or with
+    /// --from-pages, render every image an existing page tree references.
+    Synth {
+        /// Folder to create the site in (content/ and assets/ inside it).
+        #[arg(required_unless_present = "from_pages", conflicts_with = "from_pages")]
+        dir: Option<PathBuf>,
+        /// Render images for the pages in this folder into --images ROOT.
+        #[arg(long, value_name = "PAGES_DIR", requires = "images")]
+        from_pages: Option<PathBuf>,
+        /// Number of muscle pages.
+        #[arg(long, default_value_t = 4)]
+        pages: usize,
+        /// Rotation frames per page.
+        #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1000))]
+        frames: u32,
+        /// Frame size in pixels (square).
+        #[arg(long, default_value_t = 600, value_parser = clap::value_parser!(u32).range(16..=8192))]
+        size: u32,
+        /// Transparent backgrounds.
+        #[arg(long)]
+        alpha: bool,
+        /// Seed for names, shapes and colours.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+/// Terminal progress bars, one stage at a time, on stderr.
+struct Bars {
+    enabled: bool,
+    bar: Mutex<Option<ProgressBar>>,
+}
+
+impl Bars {
+    fn new(quiet: bool) -> Self {
+        Bars {
+            enabled: !quiet && std::io::stderr().is_terminal(),
+            bar: Mutex::new(None),
+        }
+    }
+}
+
+impl Progress for Bars {
+    fn start(&self, stage: &str, total: u64) {
+        if !self.enabled {
+            return;
+        }
+        let bar = ProgressBar::new(total).with_prefix(stage.to_owned());
+        bar.set_style(
+            ProgressStyle::with_template("{prefix:>8} [{bar:40}] {pos}/{len} {elapsed}")
+                .expect("valid template")
+                .progress_chars("=> "),
+        );
+        *self.bar.lock().unwrap_or_else(|e| e.into_inner()) = Some(bar);
+    }
+    fn advance(&self, n: u64) {
+        if let Some(bar) = &*self.bar.lock().unwrap_or_else(|e| e.into_inner()) {
+            bar.inc(n);
+        }
+    }
+    fn finish(&self) {
+        if let Some(bar) = self.bar.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Some(jobs) = cli.jobs
+        && let Err(e) = rayon::ThreadPoolBuilder::new()
+            .num_threads(jobs.max(1))
+            .build_global()
+    {
+        eprintln!("error: cannot start {jobs} worker threads: {e}");
+        return ExitCode::from(2);
+    }
+    let overrides = Overrides {
+        content: cli.content.clone(),
+        images: cli.images.clone(),
+        out: cli.out.clone(),
+    };
+    let bars = Bars::new(cli.quiet);
+    match &cli.command {
+        Command::Check { format } => {
+            let config = match Config::load(cli.config.as_deref(), &overrides) {
+                Ok(config) => config,
+                Err(e) => return usage_error(&e),
+            };
+            let report = validate::check(&config, &bars);
+            match format {
+                Format::Text => print!("{}", report.to_text()),
+                Format::Json => println!("{}", report.to_json()),
+            }
+            ExitCode::from(u8::from(report.has_errors()))
+        }
+        Command::Synth {
+            dir,
+            from_pages,
+            pages,
+            frames,
+            size,
+            alpha,
+            seed,
+        } => {
+            let opts = SynthOptions {
+                pages: *pages,
+                frames: *frames,
+                size: *size,
+                alpha: *alpha,
+                seed: *seed,
+            };
+            let result = match (dir, from_pages, &cli.images) {
+                (_, Some(pages_dir), Some(images)) => {
+                    synth::materialize(pages_dir, images, &opts, &bars)
+                }
+                (Some(dir), _, _) => synth::synth_site(dir, &opts, &bars),
+                _ => unreachable!("clap requires DIR or --from-pages with --images"),
+            };
+            report_synth(result)
+        }
+    }
+}
+
+fn usage_error(e: &Error) -> ExitCode {
+    eprintln!("error: {e}");
+    ExitCode::from(2)
+}
+
+fn report_synth(result: Result<SynthSummary, Error>) -> ExitCode {
+    match result {
+        Ok(summary) => {
+            for d in &summary.diagnostics {
+                eprintln!("{d}");
+            }
+            println!(
+                "{} pages, {} images written ({:.1} MB), {} existing files kept",
+                summary.pages,
+                summary.images,
+                summary.bytes as f64 / 1e6,
+                summary.skipped
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

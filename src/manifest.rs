@@ -1,0 +1,417 @@
+//! Stage 1, pages → [`Manifest`]: walks the content folder, reads every
+//! page's front matter and collects each `images:` and `gallery:` entry with
+//! the page and line it came from, plus the image includes of the body.
+//!
+//! A page with a problem (bad YAML, wrong shapes, an entry without a path)
+//! yields diagnostics for that page only; every other page is still read.
+
+use crate::error::Error;
+use crate::frontmatter::{self, Located, Node};
+use crate::liquid::{self, Include};
+use crate::report::Diagnostic;
+use rayon::prelude::*;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Extensions of files that may be pages.
+pub const PAGE_EXTENSIONS: &[&str] = &["md", "markdown", "html"];
+
+/// Every page of the site, in sorted path order.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Manifest {
+    pub pages: Vec<Page>,
+    /// Problems met while reading (per page, or about the content folder).
+    #[serde(skip)]
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// One file with front matter.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Page {
+    /// The page's path as reports show it (content folder joined with the
+    /// path inside it).
+    pub path: PathBuf,
+    pub images: Vec<PageImage>,
+    pub gallery: Vec<GalleryEntry>,
+    pub includes: Vec<Include>,
+}
+
+/// An entry of `images:`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PageImage {
+    /// 1-based page line where the entry starts.
+    pub line: usize,
+    pub image_id: Option<String>,
+    /// The path as written, relative to the image root.
+    pub image_name: String,
+    pub image_title: Option<String>,
+    pub image_alt: Option<String>,
+    /// Any other fields of the entry, kept as written.
+    pub extra: BTreeMap<String, serde_json::Value>,
+}
+
+/// An entry of `gallery:`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GalleryEntry {
+    pub line: usize,
+    /// The path as written, relative to the image root.
+    pub image_url: String,
+    pub caption: Option<String>,
+    pub title: Option<String>,
+    pub extra: BTreeMap<String, serde_json::Value>,
+}
+
+/// Reads every page under `content` (recursively, in sorted order).
+pub fn read_site(content: &Path) -> Manifest {
+    let mut diagnostics = Vec::new();
+    let mut files = Vec::new();
+    if let Err(e) = collect_files(content, &mut files) {
+        diagnostics.push(Diagnostic::error(
+            e.path(),
+            None,
+            format!("cannot read content folder: {}", e.detail()),
+        ));
+    }
+    files.sort();
+    let results: Vec<(Option<Page>, Vec<Diagnostic>)> =
+        files.par_iter().map(|path| read_page_file(path)).collect();
+    let mut pages = Vec::new();
+    for (page, mut diags) in results {
+        pages.extend(page);
+        diagnostics.append(&mut diags);
+    }
+    Manifest { pages, diagnostics }
+}
+
+/// Candidate page files, skipping hidden entries and not following
+/// symlinked folders (so a link cycle cannot trap the walk).
+fn collect_files(dir: &Path, files: &mut Vec<PathBuf>) -> Result<(), Error> {
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(dir, e))?;
+        let path = entry.path();
+        if entry.file_name().to_string_lossy().starts_with('.') {
+            continue;
+        }
+        let kind = entry.file_type().map_err(|e| Error::io(&path, e))?;
+        if kind.is_dir() {
+            collect_files(&path, files)?;
+        } else if path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| PAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+        {
+            files.push(path);
+        }
+    }
+    Ok(())
+}
+
+fn read_page_file(path: &Path) -> (Option<Page>, Vec<Diagnostic>) {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => return (None, vec![Diagnostic::error(path, None, e.to_string())]),
+    };
+    match std::str::from_utf8(&bytes) {
+        Ok(text) => read_page(path, text),
+        Err(e) => (
+            None,
+            vec![Diagnostic::error(
+                path,
+                None,
+                format!("not UTF-8 text ({e}); cannot read front matter"),
+            )],
+        ),
+    }
+}
+
+/// Reads one page's text. `None` when the file has no front matter.
+pub fn read_page(path: &Path, text: &str) -> (Option<Page>, Vec<Diagnostic>) {
+    let text = frontmatter::normalise(text);
+    let mut diags = Vec::new();
+    let split = match frontmatter::split(&text) {
+        Ok(Some(split)) => split,
+        Ok(None) => return (None, diags),
+        Err(frontmatter::SplitError::Unclosed) => {
+            diags.push(Diagnostic::error(
+                path,
+                Some(1),
+                "front matter opened here is never closed by a `---` line",
+            ));
+            return (Some(empty_page(path)), diags);
+        }
+    };
+    let mut page = empty_page(path);
+    page.includes = liquid::scan_includes(split.body, split.body_first_line);
+    let offset = split.yaml_first_line - 1;
+    let doc = match frontmatter::parse_yaml(split.yaml) {
+        Ok(doc) => doc,
+        Err(e) => {
+            let mut d = Diagnostic::error(
+                path,
+                Some(e.line + offset),
+                format!("invalid YAML: {}", e.message),
+            );
+            d.column = Some(e.column);
+            diags.push(d);
+            return (Some(page), diags);
+        }
+    };
+    let mut reader = EntryReader {
+        path,
+        offset,
+        diags: &mut diags,
+    };
+    match &doc.node {
+        Node::Map(_) => {
+            page.images = reader.list(&doc.node, "images", PageImage::from_node);
+            page.gallery = reader.list(&doc.node, "gallery", GalleryEntry::from_node);
+        }
+        Node::Null => {}
+        other => reader.error(
+            doc.line,
+            format!(
+                "front matter must be a mapping of keys, found {}",
+                other.kind()
+            ),
+        ),
+    }
+    (Some(page), diags)
+}
+
+fn empty_page(path: &Path) -> Page {
+    Page {
+        path: path.to_owned(),
+        images: Vec::new(),
+        gallery: Vec::new(),
+        includes: Vec::new(),
+    }
+}
+
+/// Turns located YAML into entries, reporting problems with page lines.
+struct EntryReader<'a> {
+    path: &'a Path,
+    offset: usize,
+    diags: &'a mut Vec<Diagnostic>,
+}
+
+type FromNode<T> = fn(&mut EntryReader<'_>, usize, &[(String, Located)]) -> Option<T>;
+
+impl EntryReader<'_> {
+    fn error(&mut self, yaml_line: usize, message: String) {
+        self.diags.push(Diagnostic::error(
+            self.path,
+            Some(yaml_line + self.offset),
+            message,
+        ));
+    }
+
+    fn list<T>(&mut self, doc: &Node, key: &str, from_node: FromNode<T>) -> Vec<T> {
+        let Some(value) = doc.get(key) else {
+            return Vec::new();
+        };
+        let items = match &value.node {
+            Node::Seq(items) => items,
+            Node::Null => return Vec::new(),
+            other => {
+                self.error(
+                    value.line,
+                    format!("`{key}` must be a list of entries, found {}", other.kind()),
+                );
+                return Vec::new();
+            }
+        };
+        let mut out = Vec::new();
+        for item in items {
+            match &item.node {
+                Node::Map(fields) => {
+                    if let Some(entry) = from_node(self, item.line + self.offset, fields) {
+                        out.push(entry);
+                    }
+                }
+                other => self.error(
+                    item.line,
+                    format!(
+                        "each `{key}` entry must be a mapping, found {}",
+                        other.kind()
+                    ),
+                ),
+            }
+        }
+        out
+    }
+
+    /// A text field: absent or null is `None`; a list or mapping is an error.
+    fn text(&mut self, fields: &[(String, Located)], key: &str) -> Option<String> {
+        let value = fields.iter().find(|(k, _)| k == key).map(|(_, v)| v)?;
+        match &value.node {
+            Node::Null => None,
+            Node::Seq(_) | Node::Map(_) => {
+                self.error(
+                    value.line,
+                    format!("`{key}` must be text, found {}", value.node.kind()),
+                );
+                None
+            }
+            scalar => scalar.as_text(),
+        }
+    }
+
+    /// The required path field of an entry; its absence is an error.
+    fn required(&mut self, line: usize, fields: &[(String, Located)], key: &str) -> Option<String> {
+        let value = self.text(fields, key);
+        if value.is_none() && fields.iter().all(|(k, _)| k != key) {
+            self.diags.push(Diagnostic::error(
+                self.path,
+                Some(line),
+                format!("entry has no `{key}`"),
+            ));
+        } else if value.is_none() {
+            self.diags.push(Diagnostic::error(
+                self.path,
+                Some(line),
+                format!("`{key}` is empty"),
+            ));
+        }
+        value
+    }
+}
+
+fn extra(fields: &[(String, Located)], known: &[&str]) -> BTreeMap<String, serde_json::Value> {
+    fields
+        .iter()
+        .filter(|(k, _)| !known.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.node.to_json()))
+        .collect()
+}
+
+impl PageImage {
+    const FIELDS: &[&str] = &["image_id", "image_name", "image_title", "image_alt"];
+
+    fn from_node(
+        r: &mut EntryReader<'_>,
+        line: usize,
+        fields: &[(String, Located)],
+    ) -> Option<Self> {
+        let image_id = r.text(fields, "image_id");
+        let image_title = r.text(fields, "image_title");
+        let image_alt = r.text(fields, "image_alt");
+        let image_name = r.required(line, fields, "image_name")?;
+        Some(PageImage {
+            line,
+            image_id,
+            image_name,
+            image_title,
+            image_alt,
+            extra: extra(fields, Self::FIELDS),
+        })
+    }
+}
+
+impl GalleryEntry {
+    const FIELDS: &[&str] = &["image_url", "caption", "title"];
+
+    fn from_node(
+        r: &mut EntryReader<'_>,
+        line: usize,
+        fields: &[(String, Located)],
+    ) -> Option<Self> {
+        let caption = r.text(fields, "caption");
+        let title = r.text(fields, "title");
+        let image_url = r.required(line, fields, "image_url")?;
+        Some(GalleryEntry {
+            line,
+            image_url,
+            caption,
+            title,
+            extra: extra(fields, Self::FIELDS),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(text: &str) -> (Page, Vec<Diagnostic>) {
+        let (page, diags) = read_page(Path::new("content/p.md"), text);
+        (page.expect("a page"), diags)
+    }
+
+    const MUSCLE: &str = "---\n\nlayout: page\nheader: no\ntags: leg\n\nimages:\n  - image_id: 'Leg'\n    image_name: 'muscles/gif/Leg.gif'\n    image_title: 'The leg'\n    image_alt: 'The leg' \n    extra_field: 3\n\ngallery:\n  - image_url: muscles/png/Leg-1.png\n    caption: 'Leg 1'\n    title: 'Leg 1'\n  - image_url: muscles/png/Leg 2.png\n    caption: 'Leg 2'\n---\n\n{% include page-image im_id=\"Leg\" %}\n\n{% include gallery %}\n";
+
+    #[test]
+    fn reads_entries_with_page_lines() {
+        let (page, diags) = read(MUSCLE);
+        assert!(diags.is_empty(), "{diags:?}");
+        assert_eq!(page.images.len(), 1);
+        let image = &page.images[0];
+        assert_eq!(image.line, 8);
+        assert_eq!(image.image_id.as_deref(), Some("Leg"));
+        assert_eq!(image.image_name, "muscles/gif/Leg.gif");
+        assert_eq!(image.image_alt.as_deref(), Some("The leg"));
+        assert_eq!(image.extra["extra_field"], serde_json::json!(3));
+        assert_eq!(page.gallery.len(), 2);
+        assert_eq!(page.gallery[0].line, 15);
+        assert_eq!(page.gallery[1].line, 18);
+        assert_eq!(page.gallery[1].image_url, "muscles/png/Leg 2.png");
+        assert_eq!(page.gallery[1].title, None);
+        assert_eq!(
+            page.includes,
+            vec![
+                Include::PageImage {
+                    line: 22,
+                    im_id: Some("Leg".into())
+                },
+                Include::Gallery { line: 24 }
+            ]
+        );
+    }
+
+    #[test]
+    fn crlf_and_bom_keep_the_same_lines() {
+        let crlf = format!("\u{feff}{}", MUSCLE.replace('\n', "\r\n"));
+        let (a, _) = read(MUSCLE);
+        let (b, diags) = read(&crlf);
+        assert!(diags.is_empty());
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn no_front_matter_is_not_a_page() {
+        assert!(read_page(Path::new("x.md"), "# Hello\n").0.is_none());
+    }
+
+    #[test]
+    fn yaml_error_names_the_page_line() {
+        let (_, diags) = read("---\ntitle: ok\nimages: [unclosed\n---\n");
+        assert_eq!(diags.len(), 1);
+        assert!(diags[0].line.unwrap() >= 3, "{diags:?}");
+        assert!(diags[0].message.starts_with("invalid YAML"));
+    }
+
+    #[test]
+    fn wrong_shapes_are_errors_on_that_page() {
+        let (_, d) = read("---\n- a\n- b\n---\n");
+        assert!(d[0].message.contains("must be a mapping"), "{d:?}");
+        let (_, d) = read("---\nimages: 'x.png'\n---\n");
+        assert_eq!(d[0].line, Some(2));
+        assert!(d[0].message.contains("must be a list"), "{d:?}");
+        let (page, d) = read("---\ngallery:\n  - just-a-string.png\n  - image_url: ok.png\n---\n");
+        assert_eq!(d[0].line, Some(3));
+        assert_eq!(page.gallery.len(), 1);
+    }
+
+    #[test]
+    fn entry_without_path_is_an_error() {
+        let (page, d) = read(
+            "---\nimages:\n  - image_id: a\n    image_alt: x\n  - image_id: b\n    image_name:\n---\n",
+        );
+        assert!(page.images.is_empty());
+        assert_eq!(d.len(), 2);
+        assert_eq!(d[0].line, Some(3));
+        assert!(d[0].message.contains("no `image_name`"));
+        assert!(d[1].message.contains("`image_name` is empty"));
+    }
+}

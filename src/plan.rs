@@ -1,0 +1,349 @@
+//! Stage 2, [`Manifest`] → [`Plan`]: resolves every path written in front
+//! matter against the image root and turns entries into work: distinct
+//! source files (each decoded once, however many pages use it) and
+//! animations to assemble from galleries.
+//!
+//! Planning reads no image; it only works out what exists as a job and who
+//! uses it, so the parallel stages that follow never duplicate work.
+
+use crate::manifest::{Manifest, Page};
+use crate::report::Diagnostic;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// How an entry uses an image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    PageImage,
+    GalleryFrame,
+}
+
+impl Role {
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::PageImage => "page image",
+            Role::GalleryFrame => "gallery frame",
+        }
+    }
+}
+
+/// One front-matter entry that references an image.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Use {
+    pub page: PathBuf,
+    pub line: usize,
+    pub role: Role,
+    /// The path exactly as written in front matter.
+    pub written: String,
+}
+
+impl Use {
+    /// A diagnostic about this use: `page:line: severity: role path: message`.
+    pub fn error(&self, message: impl std::fmt::Display) -> Diagnostic {
+        Diagnostic::error(
+            &self.page,
+            Some(self.line),
+            format!("{} {}: {message}", self.role.label(), self.written),
+        )
+    }
+}
+
+/// A distinct image file under the image root.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Source {
+    /// Normalised path relative to the image root (`/`-separated).
+    pub key: String,
+    /// The file on disk (image root joined with `key`).
+    pub path: PathBuf,
+    /// Every entry that references it, sorted.
+    pub users: Vec<Use>,
+}
+
+impl Source {
+    /// True when some page lists it in a gallery.
+    pub fn is_frame(&self) -> bool {
+        self.users.iter().any(|u| u.role == Role::GalleryFrame)
+    }
+}
+
+/// A `.gif` page image to assemble from its page's gallery.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Animation {
+    pub key: String,
+    /// Indices into [`Plan::sources`], in gallery order.
+    pub frames: Vec<usize>,
+    /// True when a gallery entry could not be resolved, so the animation
+    /// cannot be built as listed.
+    pub incomplete: bool,
+    /// The page whose gallery defines the frames.
+    pub page: PathBuf,
+    pub users: Vec<Use>,
+}
+
+/// Everything to validate and build.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Plan {
+    pub images: PathBuf,
+    pub sources: Vec<Source>,
+    pub animations: Vec<Animation>,
+    #[serde(skip)]
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// A path from front matter, resolved lexically.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resolved {
+    /// Relative to the image root, normalised.
+    Local(String),
+    /// An `http(s)://` URL: not ours to process.
+    External,
+}
+
+/// Resolves a written path against the image root without touching disk.
+/// Symlinks are checked later, when the file is opened.
+pub fn resolve(written: &str) -> Result<Resolved, String> {
+    let lower = written.to_ascii_lowercase();
+    if lower.starts_with("http://") || lower.starts_with("https://") {
+        return Ok(Resolved::External);
+    }
+    if written.trim().is_empty() {
+        return Err("empty path".into());
+    }
+    if written.contains('\0') {
+        return Err("path contains a NUL byte".into());
+    }
+    if written.contains("://") {
+        return Err("unsupported URL; only http(s) URLs are skipped as external".into());
+    }
+    let bytes = written.as_bytes();
+    let drive = bytes.len() >= 2 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':';
+    if written.starts_with('/') || written.starts_with('\\') || drive {
+        return Err("absolute path; image paths are relative to the image root".into());
+    }
+    let mut parts: Vec<&str> = Vec::new();
+    for part in written.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                if parts.pop().is_none() {
+                    return Err("path escapes the image root".into());
+                }
+            }
+            _ => parts.push(part),
+        }
+    }
+    if parts.is_empty() {
+        return Err("path names the image root itself, not a file".into());
+    }
+    Ok(Resolved::Local(parts.join("/")))
+}
+
+/// True when a written path names a GIF by its extension.
+pub fn is_gif(key: &str) -> bool {
+    key.rsplit_once('.')
+        .is_some_and(|(_, ext)| ext.eq_ignore_ascii_case("gif"))
+}
+
+/// Builds the plan for a manifest and an image root.
+pub fn plan(manifest: &Manifest, images: &Path) -> Plan {
+    let mut builder = Builder {
+        images,
+        sources: BTreeMap::new(),
+        animations: BTreeMap::new(),
+        diagnostics: Vec::new(),
+    };
+    // Animations first, so a page that shows another page's GIF without a
+    // gallery of its own is recorded as a user of that animation.
+    for page in &manifest.pages {
+        builder.add_animations(page);
+    }
+    for page in &manifest.pages {
+        builder.add_images(page);
+    }
+    builder.finish()
+}
+
+/// An animation while the plan is being built.
+struct Draft {
+    frames: Vec<String>,
+    incomplete: bool,
+    /// The entry that defined it (first in page order).
+    first: Use,
+    users: Vec<Use>,
+}
+
+struct Builder<'a> {
+    images: &'a Path,
+    sources: BTreeMap<String, Vec<Use>>,
+    animations: BTreeMap<String, Draft>,
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl Builder<'_> {
+    fn resolve_use(&mut self, usage: &Use) -> Option<String> {
+        match resolve(&usage.written) {
+            Ok(Resolved::Local(key)) => Some(key),
+            Ok(Resolved::External) => {
+                self.diagnostics.push(Diagnostic::note(
+                    &usage.page,
+                    Some(usage.line),
+                    format!(
+                        "{} {}: external URL, skipped",
+                        usage.role.label(),
+                        usage.written
+                    ),
+                ));
+                None
+            }
+            Err(message) => {
+                self.diagnostics.push(usage.error(message));
+                None
+            }
+        }
+    }
+
+    fn add_animations(&mut self, page: &Page) {
+        if page.gallery.is_empty() {
+            return;
+        }
+        let mut frames = Vec::new();
+        let mut incomplete = false;
+        for entry in &page.gallery {
+            let usage = Use {
+                page: page.path.clone(),
+                line: entry.line,
+                role: Role::GalleryFrame,
+                written: entry.image_url.clone(),
+            };
+            match self.resolve_use(&usage) {
+                Some(key) => {
+                    self.sources.entry(key.clone()).or_default().push(usage);
+                    frames.push(key);
+                }
+                None => incomplete = true,
+            }
+        }
+        for image in page.images.iter().filter(|i| is_gif(&i.image_name)) {
+            let Ok(Resolved::Local(key)) = resolve(&image.image_name) else {
+                continue; // reported when the page's images are added
+            };
+            let usage = Use {
+                page: page.path.clone(),
+                line: image.line,
+                role: Role::PageImage,
+                written: image.image_name.clone(),
+            };
+            match self.animations.get(&key) {
+                Some(draft) if draft.frames != frames => {
+                    self.diagnostics.push(usage.error(format!(
+                        "animation is already assembled from a different gallery by {}:{}",
+                        draft.first.page.display(),
+                        draft.first.line
+                    )));
+                }
+                Some(_) => {}
+                None => {
+                    let draft = Draft {
+                        frames: frames.clone(),
+                        incomplete,
+                        first: usage,
+                        users: Vec::new(),
+                    };
+                    self.animations.insert(key, draft);
+                }
+            }
+        }
+    }
+
+    fn add_images(&mut self, page: &Page) {
+        for image in &page.images {
+            let usage = Use {
+                page: page.path.clone(),
+                line: image.line,
+                role: Role::PageImage,
+                written: image.image_name.clone(),
+            };
+            let Some(key) = self.resolve_use(&usage) else {
+                continue;
+            };
+            match self.animations.get_mut(&key) {
+                Some(draft) => draft.users.push(usage),
+                None => self.sources.entry(key).or_default().push(usage),
+            }
+        }
+    }
+
+    fn finish(self) -> Plan {
+        let mut sources = Vec::with_capacity(self.sources.len());
+        let mut index = BTreeMap::new();
+        for (i, (key, mut users)) in self.sources.into_iter().enumerate() {
+            users.sort();
+            index.insert(key.clone(), i);
+            sources.push(Source {
+                path: self.images.join(&key),
+                key,
+                users,
+            });
+        }
+        let animations = self
+            .animations
+            .into_iter()
+            .map(|(key, mut draft)| {
+                draft.users.sort();
+                Animation {
+                    frames: draft.frames.iter().map(|k| index[k]).collect(),
+                    incomplete: draft.incomplete,
+                    page: draft.first.page,
+                    users: draft.users,
+                    key,
+                }
+            })
+            .collect();
+        Plan {
+            images: self.images.to_owned(),
+            sources,
+            animations,
+            diagnostics: self.diagnostics,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolves_relative_paths() {
+        assert_eq!(resolve("a/b.png"), Ok(Resolved::Local("a/b.png".into())));
+        assert_eq!(resolve("./a//b.png"), Ok(Resolved::Local("a/b.png".into())));
+        assert_eq!(
+            resolve("a/x/../b c.png"),
+            Ok(Resolved::Local("a/b c.png".into()))
+        );
+        assert_eq!(resolve("HTTPS://x.org/a.png"), Ok(Resolved::External));
+    }
+
+    #[test]
+    fn refuses_unsafe_paths() {
+        for bad in [
+            "",
+            "  ",
+            "/etc/passwd",
+            "../x.png",
+            "a/../../x.png",
+            "C:/x.png",
+            ".",
+            "ftp://x/y.png",
+        ] {
+            assert!(resolve(bad).is_err(), "{bad:?} should be refused");
+        }
+    }
+
+    #[test]
+    fn gif_by_extension() {
+        assert!(is_gif("a/B.GIF"));
+        assert!(!is_gif("a/gif.png"));
+    }
+}

@@ -1,0 +1,186 @@
+//! `assetmill check`: validates a plan. Each distinct source file is
+//! decoded once, in parallel; its problems are reported at every entry that
+//! references it. Page-level rules (unique ids, includes naming known ids,
+//! alt text) and animation rules (frames agree in size) run on the plan.
+
+use crate::config::Config;
+use crate::decode::{self, ImageInfo};
+use crate::error::{Error, Result};
+use crate::liquid::Include;
+use crate::manifest::{self, Manifest, Page};
+use crate::plan::{self, Plan, Source};
+use crate::progress::Progress;
+use crate::report::{Diagnostic, Report};
+use rayon::prelude::*;
+use std::collections::HashMap;
+use std::path::Path;
+
+/// Reads the site, validates everything and returns the report.
+pub fn check(config: &Config, progress: &dyn Progress) -> Report {
+    let manifest = manifest::read_site(&config.content);
+    let plan = plan::plan(&manifest, &config.images);
+    let (_, report) = validate(&manifest, &plan, config, progress);
+    report
+}
+
+/// Validates a planned site: every source is loaded (and dropped) once.
+/// Returns what was learnt of each source, in plan order, with the report.
+pub fn validate(
+    manifest: &Manifest,
+    plan: &Plan,
+    config: &Config,
+    progress: &dyn Progress,
+) -> (Vec<Result<ImageInfo>>, Report) {
+    let root = RootGuard::new(&config.images);
+    progress.start("check", plan.sources.len() as u64);
+    let infos: Vec<Result<ImageInfo>> = plan
+        .sources
+        .par_iter()
+        .map(|source| {
+            let info = root
+                .check(source)
+                .and_then(|()| decode::load(&source.path, &config.limits))
+                .map(|loaded| loaded.info);
+            progress.advance(1);
+            info
+        })
+        .collect();
+    progress.finish();
+    let diagnostics = diagnose(manifest, plan, &infos);
+    let images = plan.sources.len() + plan.animations.len();
+    let report = Report::new(diagnostics, manifest.pages.len(), images);
+    (infos, report)
+}
+
+/// Every diagnostic of a validated plan.
+pub fn diagnose(manifest: &Manifest, plan: &Plan, infos: &[Result<ImageInfo>]) -> Vec<Diagnostic> {
+    let mut diags = manifest.diagnostics.clone();
+    diags.extend(plan.diagnostics.iter().cloned());
+    for page in &manifest.pages {
+        check_page(page, &mut diags);
+    }
+    for (source, info) in plan.sources.iter().zip(infos) {
+        if let Err(e) = info {
+            diags.extend(source.users.iter().map(|u| u.error(e.detail())));
+        }
+    }
+    check_animations(plan, infos, &mut diags);
+    diags
+}
+
+/// Refuses files that resolve outside the image root through a symlink.
+struct RootGuard {
+    root: Option<std::path::PathBuf>,
+}
+
+impl RootGuard {
+    fn new(images: &Path) -> Self {
+        RootGuard {
+            root: std::fs::canonicalize(images).ok(),
+        }
+    }
+
+    fn check(&self, source: &Source) -> Result<()> {
+        let Ok(real) = std::fs::canonicalize(&source.path) else {
+            return Ok(()); // a missing file is reported when it is read
+        };
+        match &self.root {
+            Some(root) if real.starts_with(root) => Ok(()),
+            _ => Err(Error::UnsafePath {
+                path: source.path.clone(),
+                message: format!(
+                    "resolves outside the image root (to {}) through a symlink",
+                    real.display()
+                ),
+            }),
+        }
+    }
+}
+
+/// Rules that concern one page's own entries.
+fn check_page(page: &Page, diags: &mut Vec<Diagnostic>) {
+    let mut ids: HashMap<&str, usize> = HashMap::new();
+    for image in &page.images {
+        match &image.image_id {
+            Some(id) => {
+                if let Some(first) = ids.get(id.as_str()) {
+                    diags.push(Diagnostic::error(
+                        &page.path,
+                        Some(image.line),
+                        format!("image_id `{id}` is already used on line {first} of this page"),
+                    ));
+                } else {
+                    ids.insert(id, image.line);
+                }
+            }
+            None => diags.push(Diagnostic::warning(
+                &page.path,
+                Some(image.line),
+                format!(
+                    "page image {} has no image_id, so no include can show it",
+                    image.image_name
+                ),
+            )),
+        }
+        if image
+            .image_alt
+            .as_deref()
+            .is_none_or(|a| a.trim().is_empty())
+        {
+            diags.push(Diagnostic::warning(
+                &page.path,
+                Some(image.line),
+                format!("page image {} has no image_alt text", image.image_name),
+            ));
+        }
+    }
+    for include in &page.includes {
+        match include {
+            Include::PageImage { line, im_id: None } => diags.push(Diagnostic::error(
+                &page.path,
+                Some(*line),
+                "`include page-image` names no im_id",
+            )),
+            Include::PageImage {
+                line,
+                im_id: Some(id),
+            } if !ids.contains_key(id.as_str()) => diags.push(Diagnostic::error(
+                &page.path,
+                Some(*line),
+                format!("`include page-image` names im_id `{id}`, but no image of this page has that image_id"),
+            )),
+            Include::Gallery { line } if page.gallery.is_empty() => {
+                diags.push(Diagnostic::warning(
+                    &page.path,
+                    Some(*line),
+                    "`include gallery` on a page without gallery entries",
+                ))
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The frames of one animation must all have the same size.
+fn check_animations(plan: &Plan, infos: &[Result<ImageInfo>], diags: &mut Vec<Diagnostic>) {
+    for animation in &plan.animations {
+        let mut first: Option<(&Source, &ImageInfo)> = None;
+        for &i in &animation.frames {
+            let (source, Ok(info)) = (&plan.sources[i], &infos[i]) else {
+                continue;
+            };
+            match first {
+                None => first = Some((source, info)),
+                Some((f, fi)) if (fi.width, fi.height) != (info.width, info.height) => {
+                    for usage in source.users.iter().filter(|u| u.page == animation.page) {
+                        diags.push(usage.error(format!(
+                            "frame is {}x{} but the first frame of {} ({}) is {}x{}",
+                            info.width, info.height, animation.key, f.key, fi.width, fi.height
+                        )));
+                    }
+                }
+                Some(_) => {}
+            }
+        }
+    }
+}

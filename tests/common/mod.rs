@@ -1,0 +1,180 @@
+//! Shared helpers for integration tests: a temporary site with pages,
+//! images and an output folder, and a way to run the real binary on it.
+#![allow(dead_code)]
+
+use image::{Rgb, RgbImage, Rgba, RgbaImage};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// A throwaway site: `content/`, `assets/`, `out/` inside a temp dir.
+pub struct Site {
+    pub dir: tempfile::TempDir,
+}
+
+impl Site {
+    pub fn new() -> Self {
+        Site {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn content(&self) -> PathBuf {
+        self.root().join("content")
+    }
+
+    pub fn images(&self) -> PathBuf {
+        self.root().join("assets")
+    }
+
+    pub fn out(&self) -> PathBuf {
+        self.root().join("out")
+    }
+
+    /// Writes a page under `content/`.
+    pub fn page(&self, rel: &str, text: &str) {
+        write(&self.content().join(rel), text.as_bytes());
+    }
+
+    /// Writes raw bytes under `assets/`.
+    pub fn asset_bytes(&self, rel: &str, bytes: &[u8]) {
+        write(&self.images().join(rel), bytes);
+    }
+
+    /// Writes an opaque PNG frame under `assets/`.
+    pub fn png(&self, rel: &str, width: u32, height: u32, seed: u32) {
+        self.asset_bytes(rel, &png_bytes(&frame(width, height, seed)));
+    }
+
+    /// Writes the `count` frames a [`muscle_page`] named `name` lists.
+    pub fn frames(&self, name: &str, count: usize, width: u32, height: u32) {
+        for i in 1..=count {
+            self.png(
+                &format!("muscles/png/{name}-{i}.png"),
+                width,
+                height,
+                i as u32,
+            );
+        }
+    }
+
+    /// The library configuration for this site.
+    pub fn config(&self) -> assetmill::Config {
+        assetmill::Config {
+            content: self.content(),
+            images: self.images(),
+            out: self.out(),
+            ..Default::default()
+        }
+    }
+
+    /// Runs the assetmill binary in the site's folder.
+    pub fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_assetmill"))
+            .args(args)
+            .current_dir(self.root())
+            .output()
+            .expect("run assetmill")
+    }
+}
+
+pub fn write(path: &Path, bytes: &[u8]) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, bytes).unwrap();
+}
+
+/// A smooth, frame-dependent RGB image (not flat, so resizers and
+/// optimizers see realistic data).
+pub fn frame(width: u32, height: u32, seed: u32) -> RgbImage {
+    RgbImage::from_fn(width, height, |x, y| {
+        let cx = width as f32 * (0.3 + 0.05 * (seed % 8) as f32);
+        let d = ((x as f32 - cx).powi(2) + (y as f32 - height as f32 / 2.0).powi(2)).sqrt();
+        let shade = (255.0 - d * 400.0 / width as f32).clamp(0.0, 255.0) as u8;
+        Rgb([
+            shade,
+            (y * 255 / height.max(1)) as u8,
+            (seed * 37 % 256) as u8,
+        ])
+    })
+}
+
+/// An RGBA image with transparent corners and an opaque disc.
+pub fn alpha_frame(width: u32, height: u32, seed: u32) -> RgbaImage {
+    RgbaImage::from_fn(width, height, |x, y| {
+        let dx = x as f32 - width as f32 / 2.0;
+        let dy = y as f32 - height as f32 / 2.0;
+        let r = width.min(height) as f32 * 0.35;
+        let d = (dx * dx + dy * dy).sqrt();
+        let a = ((r - d + 0.5).clamp(0.0, 1.0) * 255.0) as u8;
+        Rgba([200, (x * 255 / width) as u8, (seed * 41 % 256) as u8, a])
+    })
+}
+
+pub fn png_bytes(image: &RgbImage) -> Vec<u8> {
+    let mut out = std::io::Cursor::new(Vec::new());
+    image.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
+}
+
+pub fn jpeg_bytes(image: &RgbImage) -> Vec<u8> {
+    let mut out = std::io::Cursor::new(Vec::new());
+    image.write_to(&mut out, image::ImageFormat::Jpeg).unwrap();
+    out.into_inner()
+}
+
+/// A small valid PNG whose header is rewritten to claim `width`x`height`.
+pub fn png_header_bomb(width: u32, height: u32) -> Vec<u8> {
+    let mut bytes = png_bytes(&frame(4, 4, 0));
+    // IHDR data starts after the 8-byte signature, 4-byte length and type.
+    bytes[16..20].copy_from_slice(&width.to_be_bytes());
+    bytes[20..24].copy_from_slice(&height.to_be_bytes());
+    let crc = crc32(&bytes[12..29]);
+    bytes[29..33].copy_from_slice(&crc.to_be_bytes());
+    bytes
+}
+
+fn crc32(data: &[u8]) -> u32 {
+    let mut crc = 0xFFFF_FFFFu32;
+    for &b in data {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+/// A page in the model atlas's shape: a `.gif` page image built from a
+/// gallery of `frames` PNGs named `muscles/png/{name}-{i}.png`.
+pub fn muscle_page(name: &str, frames: usize) -> String {
+    let id = name.replace(['-', ' '], "");
+    let mut s = format!(
+        "---\n\nlayout: page\ntitle: 'The {name} muscle'\n\nheader: no\n\ntags: leg\n\n\
+         images:\n  - image_id: '{id}'\n    image_name: 'muscles/gif/{name}.gif'\n    \
+         image_title: 'The {name} muscle'\n    image_alt: 'The {name} muscle' \n\ngallery:\n"
+    );
+    for i in 1..=frames {
+        s.push_str(&format!(
+            "  - image_url: muscles/png/{name}-{i}.png\n    caption: '{name} {i}'\n    title: '{name} {i}'\n"
+        ));
+    }
+    s.push_str(&format!(
+        "\n---\n\nText.\n\n{{% include page-image im_id=\"{id}\" %}}\n\n{{% include gallery %}}\n"
+    ));
+    s
+}
+
+/// The 1-based line of the first line of `text` that contains `needle`.
+pub fn line_of(text: &str, needle: &str) -> usize {
+    text.lines()
+        .position(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("{needle:?} not in page"))
+        + 1
+}
