@@ -104,9 +104,11 @@ pub struct GifOptions {
     /// Default: `forever`.
     #[serde(rename = "loop")]
     pub repeat: Loop,
-    /// Floyd–Steinberg dithering strength, 0 (off) to 1. Default: 0.5.
+    /// Floyd–Steinberg dithering strength, 0 (off) to 1. Default: 0 (on
+    /// smooth renders dithering lowers SSIM and adds bytes).
     pub dither: f32,
-    /// 1–100: palette size and quantizer effort. Default: 90.
+    /// 1–100: the smallest palette (32, 64, 128 or 255 colours) whose probe
+    /// frame reaches an SSIM of 0.9 + quality/1000 is used. Default: 90.
     pub quality: u8,
     /// Source alpha below this becomes GIF transparency. Default: 128.
     pub alpha_threshold: u8,
@@ -118,7 +120,7 @@ impl Default for GifOptions {
             width: 480,
             delay_ms: 100,
             repeat: Loop::Forever,
-            dither: 0.5,
+            dither: 0.0,
             quality: 90,
             alpha_threshold: 128,
         }
@@ -203,8 +205,9 @@ impl Default for Limits {
 pub struct AssetMapOptions {
     /// Path of the JSON map, relative to `out`. Default: `assets.json`.
     pub path: PathBuf,
-    /// Also write a YAML copy here (e.g. a Jekyll `_data/assets.yml`), relative
-    /// to `out`. Default: none.
+    /// Also write a YAML copy here, for Jekyll's `site.data` (e.g.
+    /// `_data/assets.yml`); relative to the configuration file's folder. The
+    /// one file assetmill writes outside `out`, and only when asked. Default: none.
     pub data_copy: Option<PathBuf>,
 }
 
@@ -246,7 +249,11 @@ impl Config {
                 }
             })?
         };
-        for dir in [&mut config.content, &mut config.images, &mut config.out] {
+        let data_copy = config.asset_map.data_copy.as_mut();
+        for dir in [&mut config.content, &mut config.images, &mut config.out]
+            .into_iter()
+            .chain(data_copy)
+        {
             if dir.is_relative() && !base.as_os_str().is_empty() {
                 *dir = base.join(&*dir);
             }
@@ -319,6 +326,12 @@ impl Config {
         }
         if self.sprite.columns == Some(0) {
             return bad("sprite.columns must be at least 1 (or null for automatic)".into());
+        }
+        if let Some(copy) = &self.asset_map.data_copy {
+            let ext = copy.extension().and_then(|e| e.to_str()).unwrap_or("");
+            if !matches!(ext, "yml" | "yaml") {
+                return bad("asset_map.data_copy must name a .yml or .yaml file".into());
+            }
         }
         if self.optimize.level > 6 {
             return bad("optimize.level must be from 0 to 6".into());

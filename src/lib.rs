@@ -4,15 +4,23 @@
 //! jobs) → stages ([`decode`], …) → reports. The library never prints;
 //! stages report through [`progress::Progress`] and return diagnostics.
 
+pub mod animate;
+pub mod assetmap;
+pub mod build;
 pub mod config;
 pub mod decode;
 pub mod error;
 pub mod frontmatter;
 pub mod liquid;
 pub mod manifest;
+pub mod optimize;
+pub mod output;
 pub mod plan;
 pub mod progress;
 pub mod report;
+pub mod resize;
+pub mod sprite;
+pub mod ssim;
 pub mod synth;
 pub mod validate;
 

@@ -2,12 +2,14 @@
 //! calls the library and turns the outcome into an exit code
 //! (0 clean, 1 problems found, 2 bad usage or configuration).
 
+use assetmill::build::{self, Outcome};
 use assetmill::config::{Config, Overrides};
 use assetmill::progress::Progress;
 use assetmill::synth::{self, SynthOptions, SynthSummary};
 use assetmill::{Error, validate};
 use clap::{Parser, Subcommand, ValueEnum};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -44,6 +46,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Validate, then write thumbnails, optimized copies, GIFs, sprite
+    /// sheets and the asset map into the output folder.
+    Build,
     /// Read every page and validate every image it references.
     Check {
         /// Report format.
@@ -83,18 +88,24 @@ enum Format {
     Json,
 }
 
-/// Terminal progress bars, one stage at a time, on stderr.
+/// Terminal progress bars on stderr, one per stage under way.
 struct Bars {
     enabled: bool,
-    bar: Mutex<Option<ProgressBar>>,
+    multi: MultiProgress,
+    bars: Mutex<BTreeMap<String, ProgressBar>>,
 }
 
 impl Bars {
     fn new(quiet: bool) -> Self {
         Bars {
             enabled: !quiet && std::io::stderr().is_terminal(),
-            bar: Mutex::new(None),
+            multi: MultiProgress::new(),
+            bars: Mutex::new(BTreeMap::new()),
         }
+    }
+
+    fn bars(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, ProgressBar>> {
+        self.bars.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -103,21 +114,23 @@ impl Progress for Bars {
         if !self.enabled {
             return;
         }
-        let bar = ProgressBar::new(total).with_prefix(stage.to_owned());
+        let bar = self
+            .multi
+            .add(ProgressBar::new(total).with_prefix(stage.to_owned()));
         bar.set_style(
             ProgressStyle::with_template("{prefix:>8} [{bar:40}] {pos}/{len} {elapsed}")
                 .expect("valid template")
                 .progress_chars("=> "),
         );
-        *self.bar.lock().unwrap_or_else(|e| e.into_inner()) = Some(bar);
+        self.bars().insert(stage.to_owned(), bar);
     }
-    fn advance(&self, n: u64) {
-        if let Some(bar) = &*self.bar.lock().unwrap_or_else(|e| e.into_inner()) {
+    fn advance(&self, stage: &str, n: u64) {
+        if let Some(bar) = self.bars().get(stage) {
             bar.inc(n);
         }
     }
-    fn finish(&self) {
-        if let Some(bar) = self.bar.lock().unwrap_or_else(|e| e.into_inner()).take() {
+    fn finish(&self, stage: &str) {
+        if let Some(bar) = self.bars().remove(stage) {
             bar.finish_and_clear();
         }
     }
@@ -139,9 +152,24 @@ fn main() -> ExitCode {
         out: cli.out.clone(),
     };
     let bars = Bars::new(cli.quiet);
+    let load_config = || Config::load(cli.config.as_deref(), &overrides);
     match &cli.command {
+        Command::Build => {
+            let config = match load_config() {
+                Ok(config) => config,
+                Err(e) => return usage_error(&e),
+            };
+            match build::build(&config, &bars) {
+                Ok(outcome) => report_build(&outcome),
+                Err(e @ Error::Config { .. }) => usage_error(&e),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::Check { format } => {
-            let config = match Config::load(cli.config.as_deref(), &overrides) {
+            let config = match load_config() {
                 Ok(config) => config,
                 Err(e) => return usage_error(&e),
             };
@@ -205,4 +233,50 @@ fn report_synth(result: Result<SynthSummary, Error>) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn report_build(outcome: &Outcome) -> ExitCode {
+    let report = &outcome.report;
+    for d in &report.diagnostics {
+        println!("{d}");
+    }
+    let s = &outcome.summary;
+    let saved = if s.source_bytes > 0 {
+        100.0 * (1.0 - s.optimized_bytes as f64 / s.source_bytes as f64)
+    } else {
+        0.0
+    };
+    println!("{}", report.summary);
+    println!(
+        "built {} files ({:.2} MB); sources {:.2} MB -> optimized copies {:.2} MB ({saved:.1}% saved)",
+        s.files,
+        mb(s.written_bytes),
+        mb(s.source_bytes),
+        mb(s.optimized_bytes)
+    );
+    let stages: Vec<String> = s
+        .stages
+        .iter()
+        .filter(|(_, t)| !t.is_zero())
+        .map(|(stage, t)| {
+            format!(
+                "{} {:.2}s",
+                serde_json::to_value(stage)
+                    .unwrap_or_default()
+                    .as_str()
+                    .unwrap_or("?"),
+                t.as_secs_f64()
+            )
+        })
+        .collect();
+    println!(
+        "time {:.2}s wall; CPU by stage: {}",
+        s.wall.as_secs_f64(),
+        stages.join(", ")
+    );
+    ExitCode::from(u8::from(report.has_errors()))
+}
+
+fn mb(bytes: u64) -> f64 {
+    bytes as f64 / 1e6
 }

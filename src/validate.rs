@@ -41,11 +41,11 @@ pub fn validate(
                 .check(source)
                 .and_then(|()| decode::load(&source.path, &config.limits))
                 .map(|loaded| loaded.info);
-            progress.advance(1);
+            progress.advance("check", 1);
             info
         })
         .collect();
-    progress.finish();
+    progress.finish("check");
     let diagnostics = diagnose(manifest, plan, &infos);
     let images = plan.sources.len() + plan.animations.len();
     let report = Report::new(diagnostics, manifest.pages.len(), images);

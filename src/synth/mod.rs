@@ -189,11 +189,11 @@ pub fn synth_site(
         .map(|(path, params, i)| {
             let image = render::render_frame(params, *i, opts.frames);
             let bytes = write::write_image(path, &image, opts.alpha, None);
-            progress.advance(1);
+            progress.advance("synth", 1);
             bytes
         })
         .collect();
-    progress.finish();
+    progress.finish("synth");
     let mut summary = SynthSummary {
         pages: specs.len(),
         ..SynthSummary::default()
@@ -272,11 +272,11 @@ pub fn materialize(
         .par_iter()
         .map(|(key, job)| {
             let result = render_job(&images.join(key), job, opts);
-            progress.advance(1);
+            progress.advance("synth", 1);
             result
         })
         .collect();
-    progress.finish();
+    progress.finish("synth");
     for result in results {
         match result? {
             Some(bytes) => {

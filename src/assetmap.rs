@@ -1,0 +1,104 @@
+//! The asset map: one JSON document (and optionally a YAML copy for
+//! Jekyll's `site.data`) describing every image the pages reference and
+//! every file built from it. Keys are paths exactly as written in front
+//! matter; every collection is sorted and nothing depends on time, so the
+//! same inputs give the same bytes.
+
+use crate::sprite::Rect;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Version of the map's shape; bumped on incompatible changes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The whole map.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct AssetMap {
+    pub version: u32,
+    pub assets: BTreeMap<String, Asset>,
+}
+
+/// What an asset is to the site.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// A page image file.
+    Image,
+    /// A gallery frame.
+    Frame,
+    /// A GIF assembled from a gallery.
+    Animation,
+}
+
+/// One referenced path.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Asset {
+    pub kind: Kind,
+    /// The source file (absent for animations, which have no source file).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<FileInfo>,
+    /// For animations: the frames, as written in the gallery, in order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub frames: Vec<String>,
+    pub outputs: Vec<OutputFile>,
+    /// Pages that use it, relative to the content folder, sorted.
+    pub pages: Vec<String>,
+}
+
+/// A file's vital statistics.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FileInfo {
+    pub format: String,
+    pub width: u32,
+    pub height: u32,
+    pub bytes: u64,
+    /// BLAKE3 of the file's bytes, hex.
+    pub hash: String,
+}
+
+/// What an output is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    /// The source, losslessly optimized (PNG) or copied unchanged.
+    Optimized,
+    Thumb,
+    Gif,
+    Sprite,
+    /// The sprite's JSON atlas.
+    SpriteMap,
+}
+
+/// One file under `out/`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OutputFile {
+    pub role: Role,
+    /// Relative to the output folder, `/`-separated.
+    pub path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub width: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub height: Option<u32>,
+    pub bytes: u64,
+    pub hash: String,
+    /// For sprites: each frame's rectangle, in order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub frames: Option<Vec<Rect>>,
+}
+
+/// BLAKE3 of some bytes as lowercase hex.
+pub fn hash(bytes: &[u8]) -> String {
+    blake3::hash(bytes).to_hex().to_string()
+}
+
+impl AssetMap {
+    pub fn to_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self).expect("the map always serializes");
+        s.push('\n');
+        s
+    }
+
+    pub fn to_yaml(&self) -> Result<String, String> {
+        serde_saphyr::to_string(self).map_err(|e| e.to_string())
+    }
+}
