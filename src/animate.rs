@@ -324,16 +324,6 @@ mod tests {
         })
     }
 
-    fn mean_error(a: &RgbaImage, b: &RgbaImage) -> f64 {
-        let sum: u64 = a
-            .as_raw()
-            .iter()
-            .zip(b.as_raw())
-            .map(|(&x, &y)| u64::from(x.abs_diff(y)))
-            .sum();
-        sum as f64 / a.as_raw().len() as f64
-    }
-
     #[test]
     fn quality_sets_the_ssim_target() {
         assert_eq!(ssim_target(100), 1.0);
@@ -377,7 +367,11 @@ mod tests {
         assert_eq!(decoded.len(), 5);
         for (d, s) in decoded.iter().zip(&frames) {
             assert_eq!(d.dimensions(), (64, 64));
-            assert!(mean_error(d, s) < 3.0, "mean error {}", mean_error(d, s));
+            assert!(
+                crate::ssim::mean_abs_error(d, s) < 3.0,
+                "mean error {}",
+                crate::ssim::mean_abs_error(d, s)
+            );
         }
         // Frames after the first are cropped to what changed.
         let mut reader = gif::DecodeOptions::new()

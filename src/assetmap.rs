@@ -5,7 +5,7 @@
 //! same inputs give the same bytes.
 
 use crate::sprite::Rect;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Version of the map's shape; bumped on incompatible changes.
@@ -57,7 +57,7 @@ pub struct FileInfo {
 }
 
 /// What an output is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Role {
     /// The source, losslessly optimized (PNG) or copied unchanged.
@@ -67,22 +67,24 @@ pub enum Role {
     Sprite,
     /// The sprite's JSON atlas.
     SpriteMap,
+    /// The asset map itself (recorded in the build cache only).
+    AssetMap,
 }
 
 /// One file under `out/`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutputFile {
     pub role: Role,
     /// Relative to the output folder, `/`-separated.
     pub path: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub width: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub height: Option<u32>,
     pub bytes: u64,
     pub hash: String,
     /// For sprites: each frame's rectangle, in order.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub frames: Option<Vec<Rect>>,
 }
 

@@ -11,14 +11,17 @@ use crate::config::Limits;
 use crate::error::{Error, Result};
 use image::codecs::gif::GifDecoder;
 use image::{AnimationDecoder, DynamicImage, ImageFormat, ImageReader};
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize};
 use std::io::Cursor;
 use std::path::Path;
 
 /// What validation learns about a source image.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImageInfo {
-    #[serde(serialize_with = "serialize_format")]
+    #[serde(
+        serialize_with = "serialize_format",
+        deserialize_with = "deserialize_format"
+    )]
     pub format: ImageFormat,
     pub width: u32,
     pub height: u32,
@@ -26,6 +29,20 @@ pub struct ImageInfo {
     pub frames: u32,
     /// File size in bytes.
     pub bytes: u64,
+}
+
+fn deserialize_format<'de, D: Deserializer<'de>>(d: D) -> Result<ImageFormat, D::Error> {
+    let name = String::deserialize(d)?;
+    [
+        ImageFormat::Png,
+        ImageFormat::Jpeg,
+        ImageFormat::Gif,
+        ImageFormat::WebP,
+        ImageFormat::Bmp,
+    ]
+    .into_iter()
+    .find(|f| format_name(*f) == name)
+    .ok_or_else(|| serde::de::Error::custom(format!("unknown format {name}")))
 }
 
 fn serialize_format<S: serde::Serializer>(f: &ImageFormat, s: S) -> Result<S::Ok, S::Error> {

@@ -7,11 +7,13 @@
 pub mod animate;
 pub mod assetmap;
 pub mod build;
+pub mod cache;
 pub mod config;
 pub mod decode;
 pub mod error;
 pub mod frontmatter;
 pub mod liquid;
+pub mod lock;
 pub mod manifest;
 pub mod optimize;
 pub mod output;

@@ -47,8 +47,19 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Validate, then write thumbnails, optimized copies, GIFs, sprite
-    /// sheets and the asset map into the output folder.
-    Build,
+    /// sheets and the asset map into the output folder. Incremental: only
+    /// what changed is rebuilt; outputs whose source left the pages are removed.
+    Build {
+        /// List what would be rebuilt or removed, and why; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Report format (json: one document for CI).
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Remove every file assetmill recorded making in the output folder
+    /// (and its cache); anything else there is left alone.
+    Clean,
     /// Read every page and validate every image it references.
     Check {
         /// Report format.
@@ -134,6 +145,12 @@ impl Progress for Bars {
             bar.finish_and_clear();
         }
     }
+    fn note(&self, message: &str) {
+        let _ = self.multi.println(message);
+        if !self.enabled {
+            eprintln!("{message}");
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -154,14 +171,35 @@ fn main() -> ExitCode {
     let bars = Bars::new(cli.quiet);
     let load_config = || Config::load(cli.config.as_deref(), &overrides);
     match &cli.command {
-        Command::Build => {
+        Command::Build { dry_run, format } => {
             let config = match load_config() {
                 Ok(config) => config,
                 Err(e) => return usage_error(&e),
             };
-            match build::build(&config, &bars) {
-                Ok(outcome) => report_build(&outcome),
+            let options = build::BuildOptions { dry_run: *dry_run };
+            match build::build(&config, options, &bars) {
+                Ok(outcome) => report_build(&outcome, *dry_run, *format),
                 Err(e @ Error::Config { .. }) => usage_error(&e),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Clean => {
+            let config = match load_config() {
+                Ok(config) => config,
+                Err(e) => return usage_error(&e),
+            };
+            match build::clean(&config, &bars) {
+                Ok(removed) => {
+                    println!(
+                        "removed {} files from {}",
+                        removed.len(),
+                        config.out.display()
+                    );
+                    ExitCode::SUCCESS
+                }
                 Err(e) => {
                     eprintln!("error: {e}");
                     ExitCode::FAILURE
@@ -235,12 +273,41 @@ fn report_synth(result: Result<SynthSummary, Error>) -> ExitCode {
     }
 }
 
-fn report_build(outcome: &Outcome) -> ExitCode {
+fn report_build(outcome: &Outcome, dry_run: bool, format: Format) -> ExitCode {
     let report = &outcome.report;
+    let s = &outcome.summary;
+    if format == Format::Json {
+        let doc = serde_json::json!({
+            "dry_run": dry_run,
+            "summary": s,
+            "pages": report.summary.pages,
+            "images": report.summary.images,
+            "errors": report.summary.errors,
+            "warnings": report.summary.warnings,
+            "diagnostics": report.diagnostics,
+            "changes": outcome.changes,
+            "removed": outcome.removed,
+        });
+        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        return ExitCode::from(u8::from(report.has_errors()));
+    }
     for d in &report.diagnostics {
         println!("{d}");
     }
-    let s = &outcome.summary;
+    if dry_run {
+        for c in &outcome.changes {
+            println!("would build {} ({})", c.path, c.reason.label());
+        }
+        for path in &outcome.removed {
+            println!("would remove {path} (no longer referenced)");
+        }
+        println!("{}", report.summary);
+        println!(
+            "dry run: {} to build, {} up to date, {} to remove, {} sources to decode; nothing written",
+            s.built, s.reused, s.removed, s.decoded
+        );
+        return ExitCode::from(u8::from(report.has_errors()));
+    }
     let saved = if s.source_bytes > 0 {
         100.0 * (1.0 - s.optimized_bytes as f64 / s.source_bytes as f64)
     } else {
@@ -248,30 +315,28 @@ fn report_build(outcome: &Outcome) -> ExitCode {
     };
     println!("{}", report.summary);
     println!(
-        "built {} files ({:.2} MB); sources {:.2} MB -> optimized copies {:.2} MB ({saved:.1}% saved)",
-        s.files,
+        "built {} files, reused {}, removed {}, decoded {} sources; wrote {:.2} MB, out/ holds {:.2} MB",
+        s.built,
+        s.reused,
+        s.removed,
+        s.decoded,
         mb(s.written_bytes),
+        mb(s.output_bytes)
+    );
+    println!(
+        "sources {:.2} MB -> optimized copies {:.2} MB ({saved:.1}% saved)",
         mb(s.source_bytes),
         mb(s.optimized_bytes)
     );
     let stages: Vec<String> = s
         .stages
         .iter()
-        .filter(|(_, t)| !t.is_zero())
-        .map(|(stage, t)| {
-            format!(
-                "{} {:.2}s",
-                serde_json::to_value(stage)
-                    .unwrap_or_default()
-                    .as_str()
-                    .unwrap_or("?"),
-                t.as_secs_f64()
-            )
-        })
+        .filter(|(_, t)| **t > 0.0005)
+        .map(|(stage, t)| format!("{} {t:.2}s", stage.name()))
         .collect();
     println!(
         "time {:.2}s wall; CPU by stage: {}",
-        s.wall.as_secs_f64(),
+        s.seconds,
         stages.join(", ")
     );
     ExitCode::from(u8::from(report.has_errors()))

@@ -26,6 +26,15 @@ impl OutDir {
         })
     }
 
+    /// The folder, which may not exist yet (for dry runs: nothing is
+    /// written through it).
+    pub fn existing(root: &Path) -> OutDir {
+        OutDir {
+            root: root.to_owned(),
+            canonical: std::fs::canonicalize(root).unwrap_or_else(|_| root.to_owned()),
+        }
+    }
+
     pub fn root(&self) -> &Path {
         &self.root
     }

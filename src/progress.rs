@@ -12,6 +12,8 @@ pub trait Progress: Sync {
     fn advance(&self, _stage: &str, _n: u64) {}
     /// `stage` is over.
     fn finish(&self, _stage: &str) {}
+    /// Something the user should know while waiting (e.g. for a lock).
+    fn note(&self, _message: &str) {}
 }
 
 /// Reports nothing.

@@ -3,10 +3,10 @@
 //! frame `i`. The layout is pure geometry, kept apart from pixel work.
 
 use image::RgbaImage;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A frame's place in the sheet, in pixels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rect {
     pub x: u32,
     pub y: u32,

@@ -1,4 +1,4 @@
-//! Structural similarity (SSIM) of two images, for judging lossy outputs
+//! Structural similarity (SSIM) and mean error of two images, for judging lossy outputs
 //! (GIF frames) against their sources in tests and quality reports.
 //!
 //! Luma (BT.601) of each image composited over mid grey, 8x8 windows at a
@@ -58,6 +58,21 @@ pub fn mean_ssim(a: &RgbaImage, b: &RgbaImage) -> f64 {
         y += STEP;
     }
     total / count.max(1) as f64
+}
+
+/// Mean absolute difference per channel (0–255) of two equally sized images.
+///
+/// # Panics
+/// If the sizes differ.
+pub fn mean_abs_error(a: &RgbaImage, b: &RgbaImage) -> f64 {
+    assert_eq!(a.dimensions(), b.dimensions(), "error needs equal sizes");
+    let sum: u64 = a
+        .as_raw()
+        .iter()
+        .zip(b.as_raw())
+        .map(|(&x, &y)| u64::from(x.abs_diff(y)))
+        .sum();
+    sum as f64 / a.as_raw().len().max(1) as f64
 }
 
 #[cfg(test)]

@@ -69,18 +69,18 @@ pub fn diagnose(manifest: &Manifest, plan: &Plan, infos: &[Result<ImageInfo>]) -
 }
 
 /// Refuses files that resolve outside the image root through a symlink.
-struct RootGuard {
+pub struct RootGuard {
     root: Option<std::path::PathBuf>,
 }
 
 impl RootGuard {
-    fn new(images: &Path) -> Self {
+    pub fn new(images: &Path) -> Self {
         RootGuard {
             root: std::fs::canonicalize(images).ok(),
         }
     }
 
-    fn check(&self, source: &Source) -> Result<()> {
+    pub fn check(&self, source: &Source) -> Result<()> {
         let Ok(real) = std::fs::canonicalize(&source.path) else {
             return Ok(()); // a missing file is reported when it is read
         };

@@ -25,17 +25,6 @@ fn gif_frames(path: &Path) -> Vec<RgbaImage> {
         .collect()
 }
 
-fn mean_abs_error(a: &RgbaImage, b: &RgbaImage) -> f64 {
-    assert_eq!(a.dimensions(), b.dimensions());
-    let sum: u64 = a
-        .as_raw()
-        .iter()
-        .zip(b.as_raw())
-        .map(|(&x, &y)| u64::from(x.abs_diff(y)))
-        .sum();
-    sum as f64 / a.as_raw().len() as f64
-}
-
 /// Two animation pages (opaque 300x200 frames, and RGBA frames with spaces
 /// in their names), an overview page reusing the first, and a methods page
 /// with a JPEG and an existing GIF.
@@ -76,7 +65,7 @@ fn site() -> Site {
 #[test]
 fn builds_every_output_and_a_matching_asset_map() {
     let site = site();
-    let outcome = build::build(&site.config(), &Quiet).unwrap();
+    let outcome = build::build(&site.config(), Default::default(), &Quiet).unwrap();
     assert_eq!(
         outcome.report.summary.errors,
         0,
@@ -113,7 +102,7 @@ fn builds_every_output_and_a_matching_asset_map() {
         .to_rgba8();
         let reference =
             image::imageops::resize(&source, 256, 171, image::imageops::FilterType::Lanczos3);
-        let err = mean_abs_error(&thumb, &reference);
+        let err = ssim::mean_abs_error(&thumb, &reference);
         assert!(
             err < 2.0,
             "thumb {i} differs from a reference resize by {err}"
@@ -147,7 +136,7 @@ fn builds_every_output_and_a_matching_asset_map() {
         // colour axes at once, tens of thousands of colours. gifski scores
         // 0.873 on them; smooth renders score above 0.99 (benches/gif_quality.sh).
         let s = ssim::mean_ssim(frame, &source);
-        let e = mean_abs_error(frame, &source);
+        let e = ssim::mean_abs_error(frame, &source);
         assert!(
             s > 0.86 && e < 6.5,
             "GIF frame {i}: SSIM {s}, mean error {e}"
@@ -269,9 +258,11 @@ fn a_broken_page_does_not_stop_the_others() {
     assert!(o.join("assets.json").exists());
 }
 
+/// Every file under `dir` but the build lock, which holds a process id.
 fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     walk(dir)
         .into_iter()
+        .filter(|p| !p.ends_with("/.assetmill/lock"))
         .map(|p| {
             (
                 p.strip_prefix(&dir.to_string_lossy().into_owned())
@@ -307,7 +298,7 @@ fn refuses_to_write_over_the_image_root() {
     let site = site();
     let mut config = site.config();
     config.out = site.images();
-    assert!(build::build(&config, &Quiet).is_err());
+    assert!(build::build(&config, Default::default(), &Quiet).is_err());
     let out = site.run(&["build", "--out", "assets"]);
     assert_eq!(out.status.code(), Some(2));
 }
@@ -337,7 +328,7 @@ fn gif_of_a_rendered_turntable_is_close_to_its_frames() {
             &common::png_bytes(&rgb),
         );
     }
-    let outcome = build::build(&site.config(), &Quiet).unwrap();
+    let outcome = build::build(&site.config(), Default::default(), &Quiet).unwrap();
     assert_eq!(
         outcome.report.summary.errors,
         0,

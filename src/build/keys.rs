@@ -1,0 +1,208 @@
+//! What each unit of work should produce, and whether the cache already has
+//! it: every planned output gets an input hash (the bytes it derives from)
+//! and an options hash (every setting that shapes it, and the version).
+
+use super::Unit;
+use crate::assetmap::Role;
+use crate::cache::{Cache, fingerprint};
+use crate::config::Config;
+use crate::output;
+use crate::plan::Plan;
+use serde::Serialize;
+use std::path::Path;
+
+/// Why an output has to be (re)built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Reason {
+    New,
+    InputChanged,
+    OptionsChanged,
+    OutputMissing,
+    OutputAltered,
+}
+
+impl Reason {
+    pub fn label(self) -> &'static str {
+        match self {
+            Reason::New => "new",
+            Reason::InputChanged => "input changed",
+            Reason::OptionsChanged => "options changed",
+            Reason::OutputMissing => "output missing",
+            Reason::OutputAltered => "output altered",
+        }
+    }
+}
+
+/// Whose output it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owner {
+    Source(usize),
+    Animation(usize),
+}
+
+/// One output a unit should produce.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Planned {
+    pub path: String,
+    pub role: Role,
+    pub owner: Owner,
+    pub inputs: String,
+    pub options: String,
+    /// `None` when the cached file can be reused as it is.
+    pub stale: Option<Reason>,
+}
+
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The option fingerprint of each role.
+pub fn options(config: &Config, role: Role) -> String {
+    match role {
+        Role::Optimized => fingerprint(&("optimized", VERSION, &config.optimize)),
+        Role::Thumb => fingerprint(&("thumb", VERSION, config.thumbs.width, &config.optimize)),
+        Role::Gif => fingerprint(&("gif", VERSION, &config.gif)),
+        Role::Sprite => fingerprint(&(
+            "sprite",
+            VERSION,
+            config.thumbs.width,
+            &config.sprite,
+            &config.optimize,
+        )),
+        Role::SpriteMap => {
+            fingerprint(&("sprite-map", VERSION, config.thumbs.width, &config.sprite))
+        }
+        Role::AssetMap => fingerprint(&("asset-map", VERSION)),
+    }
+}
+
+/// Plans a unit's outputs. `hashes` are the sources' content hashes
+/// (`None` when unreadable: never fresh).
+pub fn plan_unit(
+    unit: &Unit,
+    plan: &Plan,
+    config: &Config,
+    owner: &[Option<usize>],
+    hashes: &[Option<String>],
+) -> Vec<Planned> {
+    let mut planned = Vec::new();
+    let source = |s: usize, planned: &mut Vec<Planned>| {
+        let inputs = hashes[s].clone().unwrap_or_default();
+        let key = &plan.sources[s].key;
+        planned.push(Planned {
+            path: key.clone(),
+            role: Role::Optimized,
+            owner: Owner::Source(s),
+            inputs: inputs.clone(),
+            options: options(config, Role::Optimized),
+            stale: None,
+        });
+        if plan.sources[s].is_frame() {
+            planned.push(Planned {
+                path: output::with_suffix(key, &config.thumbs.suffix, Some("png")),
+                role: Role::Thumb,
+                owner: Owner::Source(s),
+                inputs,
+                options: options(config, Role::Thumb),
+                stale: None,
+            });
+        }
+    };
+    match *unit {
+        Unit::Single(s) => source(s, &mut planned),
+        Unit::Animation(a) => {
+            let animation = &plan.animations[a];
+            let mut seen = Vec::new();
+            for &s in &animation.frames {
+                if owner[s] == Some(a) && !seen.contains(&s) {
+                    seen.push(s);
+                    source(s, &mut planned);
+                }
+            }
+            let frames: Option<Vec<&str>> = animation
+                .frames
+                .iter()
+                .map(|&s| hashes[s].as_deref())
+                .collect();
+            let inputs = frames
+                .map(|f| crate::assetmap::hash(f.join(",").as_bytes()))
+                .unwrap_or_default();
+            let sprite = &config.sprite.suffix;
+            for (role, path) in [
+                (Role::Gif, animation.key.clone()),
+                (
+                    Role::Sprite,
+                    output::with_suffix(&animation.key, sprite, Some("png")),
+                ),
+                (
+                    Role::SpriteMap,
+                    output::with_suffix(&animation.key, sprite, Some("json")),
+                ),
+            ] {
+                planned.push(Planned {
+                    path,
+                    role,
+                    owner: Owner::Animation(a),
+                    inputs: inputs.clone(),
+                    options: options(config, role),
+                    stale: None,
+                });
+            }
+        }
+    }
+    planned
+}
+
+/// Compares a planned output with the cache and the file on disk.
+pub fn staleness(planned: &Planned, cache: &Cache, out: &Path) -> Option<Reason> {
+    let Some(record) = cache.outputs.get(&planned.path) else {
+        return Some(Reason::New);
+    };
+    if planned.inputs.is_empty() || record.inputs != planned.inputs {
+        return Some(Reason::InputChanged);
+    }
+    if record.options != planned.options {
+        return Some(Reason::OptionsChanged);
+    }
+    match std::fs::read(out.join(&planned.path)) {
+        Err(_) => Some(Reason::OutputMissing),
+        Ok(bytes) if crate::assetmap::hash(&bytes) != record.file.hash => {
+            Some(Reason::OutputAltered)
+        }
+        Ok(_) => None,
+    }
+}
+
+/// The sources a unit must decode: every frame when its animation's outputs
+/// are stale, else the sources it owns that have stale outputs or whose
+/// validation is not cached.
+pub fn decode_set(
+    unit: &Unit,
+    plan: &Plan,
+    planned: &[Planned],
+    owner: &[Option<usize>],
+    cached: &[Option<crate::decode::ImageInfo>],
+) -> Vec<usize> {
+    let (frames, owns): (Vec<usize>, Box<dyn Fn(usize) -> bool>) = match *unit {
+        Unit::Single(s) => (vec![s], Box::new(move |t| t == s)),
+        Unit::Animation(a) => (
+            plan.animations[a].frames.clone(),
+            Box::new(move |t| owner[t] == Some(a)),
+        ),
+    };
+    let animation_stale = planned
+        .iter()
+        .any(|p| matches!(p.owner, Owner::Animation(_)) && p.stale.is_some());
+    let source_stale = |s: usize| {
+        cached[s].is_none()
+            || planned
+                .iter()
+                .any(|p| p.owner == Owner::Source(s) && p.stale.is_some())
+    };
+    let mut set: Vec<usize> = frames
+        .into_iter()
+        .filter(|&s| animation_stale || (owns(s) && source_stale(s)))
+        .collect();
+    set.sort_unstable();
+    set.dedup();
+    set
+}

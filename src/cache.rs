@@ -1,0 +1,84 @@
+//! The build cache: what assetmill made in `out/`, and from what.
+//!
+//! It lives in `out/.assetmill/` (so deleting `out/` resets everything) and
+//! records, for every output path, the hash of the inputs it derives from,
+//! the hash of every option that shapes it (with the assetmill version), and
+//! the hash of the file written; and, for every valid source by content
+//! hash, what validation learnt of it. A rebuild trusts a record only when
+//! both input and option hashes match and the file on disk still has the
+//! recorded hash. Paths a build is about to write are recorded as pending
+//! first, so a build killed half-way leaves nothing the next run does not
+//! know about.
+
+use crate::assetmap::OutputFile;
+use crate::decode::ImageInfo;
+use crate::error::{Error, Result};
+use crate::output;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// Folder inside `out/` holding the cache and the lock.
+pub const DIR: &str = ".assetmill";
+const FILE: &str = "cache.json";
+
+/// The whole cache file.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Cache {
+    /// The assetmill version that wrote it.
+    pub version: String,
+    /// Valid sources by `content hash:limits hash`.
+    pub sources: BTreeMap<String, ImageInfo>,
+    /// Every output path assetmill made, relative to `out/`.
+    pub outputs: BTreeMap<String, Record>,
+    /// Paths a build may have written without recording them (it was
+    /// stopped before it finished).
+    pub pending: BTreeSet<String>,
+}
+
+/// How an output was made.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    /// Hash of the input bytes it derives from.
+    pub inputs: String,
+    /// Hash of the options that shape it and the assetmill version.
+    pub options: String,
+    /// The file as written (role, size, bytes, content hash, …).
+    pub file: OutputFile,
+}
+
+impl Cache {
+    pub fn path(out: &Path) -> PathBuf {
+        out.join(DIR).join(FILE)
+    }
+
+    /// Loads the cache; a missing or unreadable one is empty (everything is
+    /// rebuilt, nothing is trusted).
+    pub fn load(out: &Path) -> Cache {
+        std::fs::read(Self::path(out))
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .unwrap_or_default()
+    }
+
+    /// Writes the cache atomically.
+    pub fn save(&self, out: &Path) -> Result<()> {
+        let mut json = serde_json::to_string_pretty(self).map_err(|e| Error::Encode {
+            path: Self::path(out),
+            message: e.to_string(),
+        })?;
+        json.push('\n');
+        output::write_atomic(&Self::path(out), json.as_bytes(), None)
+    }
+
+    /// Every path this cache says assetmill made or may have made.
+    pub fn known_paths(&self) -> BTreeSet<String> {
+        self.outputs.keys().chain(&self.pending).cloned().collect()
+    }
+}
+
+/// Hash of anything serializable, for option fingerprints.
+pub fn fingerprint<T: Serialize>(value: &T) -> String {
+    let json = serde_json::to_vec(value).expect("options serialize");
+    crate::assetmap::hash(&json)
+}

@@ -1,0 +1,57 @@
+//! One build at a time per output folder: an OS file lock on
+//! `out/.assetmill/lock`. The kernel releases it when the holder exits, even
+//! on `kill -9`, so a dead build never blocks the next one.
+
+use crate::cache;
+use crate::error::{Error, Result};
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::{Read, Seek, Write};
+use std::path::Path;
+
+/// Held while a build or clean runs; released on drop.
+#[derive(Debug)]
+pub struct Lock {
+    _file: File,
+}
+
+impl Lock {
+    /// Takes the lock on `out`, waiting for a running build to finish;
+    /// `on_wait` is told once who holds it.
+    pub fn acquire(out: &Path, on_wait: &dyn Fn(&str)) -> Result<Lock> {
+        let dir = out.join(cache::DIR);
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        let path = dir.join("lock");
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| Error::io(&path, e))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => {
+                let mut holder = String::new();
+                let _ = file.read_to_string(&mut holder);
+                let holder = holder.trim();
+                let who = if holder.is_empty() {
+                    "another process".to_owned()
+                } else {
+                    format!("process {holder}")
+                };
+                on_wait(&format!(
+                    "waiting: {who} is building into {} (lock {})",
+                    out.display(),
+                    path.display()
+                ));
+                file.lock().map_err(|e| Error::io(&path, e))?;
+            }
+            Err(TryLockError::Error(e)) => return Err(Error::io(&path, e)),
+        }
+        // Record who holds it, for the message a second build shows.
+        file.set_len(0).map_err(|e| Error::io(&path, e))?;
+        file.rewind().map_err(|e| Error::io(&path, e))?;
+        write!(file, "{}", std::process::id()).map_err(|e| Error::io(&path, e))?;
+        Ok(Lock { _file: file })
+    }
+}
