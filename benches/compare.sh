@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# assetmill against the usual tool chain, on the same synth corpus, in one run.
+#
+#   benches/compare.sh [PAGES] [SIZE]        (default 8 pages x 16 frames of 600 px)
+#   CONFIG=file.yml benches/compare.sh        (assetmill runs with --config file.yml)
+#
+# Times (wall, peak RSS via /usr/bin/time -v) and sizes:
+#   - assetmill cold build (--jobs 2), warm rebuild, and a cold build with --jobs 1;
+#   - a cold build of a corpus 4x larger (memory must not grow with the site);
+#   - the chain, pages two at a time (xargs -P 2), for each page:
+#       vipsthumbnail --size 256x            thumbnails
+#       oxipng -o 2 --strip safe             frames, thumbnails, sprites
+#       gifski --fps 10 --width 480          the GIF
+#       vips arrayjoin --across 4            the sprite sheet
+# Installs nothing: peers missing from PATH are reported and their step skipped
+# (see README: apt-get install libvips-tools time bc; cargo install oxipng gifski).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+pages=${1:-8}
+size=${2:-600}
+frames=16
+root=$(pwd)
+bin="$root/target/release/assetmill"
+config=()
+if [ -n "${CONFIG:-}" ]; then config=(--config "$(realpath "$CONFIG")"); fi
+cargo build --release --quiet --bin assetmill
+for tool in /usr/bin/time bc; do
+  command -v "$tool" >/dev/null || { echo "needs $tool (apt-get install time bc)"; exit 2; }
+done
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# wall seconds and peak RSS (MB) of a command: sets $wall and $rss
+measure() {
+  /usr/bin/time -v -o "$work/time.txt" "$@" >/dev/null 2>"$work/stderr.txt" || {
+    cat "$work/stderr.txt"; return 1; }
+  wall=$(awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, t, ":"); s = 0;
+           for (i = 1; i <= n; i++) s = s * 60 + t[i]; print s }' "$work/time.txt")
+  rss=$(awk -F': ' '/Maximum resident set size/ { printf "%.0f", $2 / 1024 }' "$work/time.txt")
+}
+bytes() { find "$@" -type f -printf '%s\n' 2>/dev/null | awk '{ s += $1 } END { print s + 0 }'; }
+ratio() { echo "scale=3; $1 / $2" | bc -l; }
+
+echo "corpus: $pages pages x $frames frames of ${size}px (synth), $(nproc) cores"
+"$bin" synth "$work/site" --pages "$pages" --frames "$frames" --size "$size" --quiet >/dev/null
+site="$work/site"
+
+cd "$site"
+measure "$bin" "${config[@]}" --content content --images assets --out out build --quiet
+am_wall=$wall; am_rss=$rss
+measure "$bin" "${config[@]}" --content content --images assets --out out build --quiet
+warm_wall=$wall
+rm -rf out
+measure "$bin" "${config[@]}" --content content --images assets --out out build --quiet --jobs 1
+j1_wall=$wall
+cd "$root"
+am_frames=$(bytes "$site/out/muscles/png" -name '*[0-9].png')
+am_thumbs=$(bytes "$site/out/muscles/png" -name '*-thumb.png')
+am_gifs=$(bytes "$site/out/muscles/gif" -name '*.gif')
+am_sprites=$(bytes "$site/out/muscles/gif" -name '*-sprite.png')
+
+big=$((pages * 4))
+"$bin" synth "$work/big" --pages "$big" --frames "$frames" --size "$size" --quiet >/dev/null
+(cd "$work/big" && measure "$bin" "${config[@]}" --content content --images assets --out out build --quiet &&
+  echo "$wall $rss" > "$work/big.txt")
+read -r big_wall big_rss < "$work/big.txt"
+
+# The chain, one page per job, two jobs at a time.
+chain="$work/chain"
+mkdir -p "$chain/muscles/png" "$chain/muscles/gif"
+missing=()
+for tool in vipsthumbnail vips oxipng gifski; do command -v "$tool" >/dev/null || missing+=("$tool"); done
+cat > "$work/page.sh" <<'PAGE'
+#!/usr/bin/env bash
+set -euo pipefail
+name=$1; src=$2; out=$3; frames=$4
+list=(); thumbs=()
+for i in $(seq 1 "$frames"); do list+=("$src/$name-$i.png"); thumbs+=("$out/muscles/png/$name-$i-thumb.png"); done
+cp "${list[@]}" "$out/muscles/png/"
+if command -v vipsthumbnail >/dev/null; then
+  vipsthumbnail "${list[@]}" --size 256x -o "$out/muscles/png/%s-thumb.png"
+fi
+if command -v vips >/dev/null && command -v vipsthumbnail >/dev/null; then
+  vips arrayjoin "${thumbs[*]}" "$out/muscles/gif/$name-sprite.png" --across 4
+fi
+if command -v oxipng >/dev/null; then
+  oxipng -q -o 2 --strip safe "$out/muscles/png/$name"-*.png $(ls "$out/muscles/gif/$name-sprite.png" 2>/dev/null)
+fi
+if command -v gifski >/dev/null; then
+  gifski --quiet --fps 10 --width 480 -o "$out/muscles/gif/$name.gif" "${list[@]}"
+fi
+PAGE
+chmod +x "$work/page.sh"
+names=$(ls "$site/assets/muscles/png" | sed -E 's/-[0-9]+\.png$//' | sort -u)
+echo "$names" > "$work/names.txt"
+measure bash -c "xargs -P 2 -I{} '$work/page.sh' {} '$site/assets/muscles/png' '$chain' $frames < '$work/names.txt'"
+ch_wall=$wall; ch_rss=$rss
+ch_frames=$(bytes "$chain/muscles/png" -name '*[0-9].png')
+ch_thumbs=$(bytes "$chain/muscles/png" -name '*-thumb.png')
+ch_gifs=$(bytes "$chain/muscles/gif" -name '*.gif')
+ch_sprites=$(bytes "$chain/muscles/gif" -name '*-sprite.png')
+am_total=$((am_frames + am_thumbs + am_gifs + am_sprites))
+ch_total=$((ch_frames + ch_thumbs + ch_gifs + ch_sprites))
+
+printf '\n| | assetmill | chain | ratio | target |\n| --- | --- | --- | --- | --- |\n'
+printf '| cold build wall (s) | %s | %s | %s | <= 0.6 |\n' "$am_wall" "$ch_wall" "$(ratio "$am_wall" "$ch_wall")"
+printf '| peak RSS (MB) | %s | %s | | <= 300 |\n' "$am_rss" "$ch_rss"
+printf '| frames (bytes) | %s | %s | %s | |\n' "$am_frames" "$ch_frames" "$(ratio "$am_frames" "$ch_frames")"
+printf '| thumbnails (bytes) | %s | %s | %s | |\n' "$am_thumbs" "$ch_thumbs" "$(ratio "$am_thumbs" "$ch_thumbs")"
+printf '| GIFs (bytes) | %s | %s | %s | |\n' "$am_gifs" "$ch_gifs" "$(ratio "$am_gifs" "$ch_gifs")"
+printf '| sprites (bytes) | %s | %s | %s | |\n' "$am_sprites" "$ch_sprites" "$(ratio "$am_sprites" "$ch_sprites")"
+printf '| total output (bytes) | %s | %s | %s | <= 1.0 |\n' "$am_total" "$ch_total" "$(ratio "$am_total" "$ch_total")"
+printf '\n| assetmill | value | target |\n| --- | --- | --- |\n'
+printf '| warm rebuild / cold | %s s / %s s = %s | <= 0.02 |\n' "$warm_wall" "$am_wall" "$(ratio "$warm_wall" "$am_wall")"
+printf '| --jobs 1 / --jobs 2 wall | %s s / %s s = %s | >= 1.8 |\n' "$j1_wall" "$am_wall" "$(ratio "$j1_wall" "$am_wall")"
+printf '| peak RSS, %s pages / %s pages | %s MB / %s MB = %s | <= 1.2 |\n' "$big" "$pages" "$big_rss" "$am_rss" "$(ratio "$big_rss" "$am_rss")"
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "missing peers (their steps were skipped, so the chain column is incomplete): ${missing[*]}"
+fi
