@@ -20,12 +20,7 @@ fn corpus() -> (tempfile::TempDir, Config, Vec<PathBuf>) {
         seed: 1,
     };
     synth::synth_site(dir.path(), &opts, &Quiet).unwrap();
-    let config = Config {
-        content: dir.path().join("content"),
-        images: dir.path().join("assets"),
-        out: dir.path().join("out"),
-        ..Config::default()
-    };
+    let config = Config::for_site(dir.path());
     let mut frames: Vec<PathBuf> = std::fs::read_dir(config.images.join("muscles/png"))
         .unwrap()
         .map(|e| e.unwrap().path())

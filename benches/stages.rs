@@ -115,12 +115,7 @@ fn cold_build(c: &mut Criterion) {
         seed: 1,
     };
     synth::synth_site(dir.path(), &opts, &Quiet).unwrap();
-    let config = Config {
-        content: dir.path().join("content"),
-        images: dir.path().join("assets"),
-        out: dir.path().join("out"),
-        ..Config::default()
-    };
+    let config = Config::for_site(dir.path());
     let mut group = c.benchmark_group("build");
     group
         .sample_size(10)

@@ -233,6 +233,17 @@ pub struct Overrides {
 }
 
 impl Config {
+    /// The defaults for a site laid out as `synth` writes one: `content/`,
+    /// `assets/` and `out/` inside `root`.
+    pub fn for_site(root: &Path) -> Config {
+        Config {
+            content: root.join("content"),
+            images: root.join("assets"),
+            out: root.join("out"),
+            ..Config::default()
+        }
+    }
+
     /// Parses a configuration file's text. Relative folders in it are taken
     /// relative to `base` (the file's own folder).
     pub fn from_yaml(text: &str, file: &Path, base: &Path) -> Result<Config> {

@@ -45,10 +45,11 @@ pub(super) struct Worker<'a> {
     pub progress: &'a dyn Progress,
 }
 
-/// A decoded source with its pixels as RGBA (for thumbnails and frames).
+/// A decoded source, with its pixels as RGBA when it is a gallery frame
+/// (thumbnails, GIFs and sprites work on RGBA; copies do not need it).
 struct Decoded {
     loaded: Loaded,
-    rgba: RgbaImage,
+    rgba: Option<RgbaImage>,
 }
 
 impl Worker<'_> {
@@ -111,7 +112,7 @@ impl Worker<'_> {
                         decoded
                             .get(s)
                             .and_then(|d| d.as_ref().ok())
-                            .map(|d| &d.rgba)
+                            .and_then(|d| d.rgba.as_ref())
                     })
                     .collect();
                 let same_size = pixels
@@ -164,7 +165,7 @@ impl Worker<'_> {
         self.decoded.fetch_add(1, Ordering::Relaxed);
         self.progress.advance("frames", 1);
         let loaded = loaded?;
-        let rgba = loaded.pixels.to_rgba8();
+        let rgba = source.is_frame().then(|| loaded.pixels.to_rgba8());
         Ok(Decoded { loaded, rgba })
     }
 
@@ -178,8 +179,12 @@ impl Worker<'_> {
         let info = d.loaded.info;
         match planned.role {
             Role::Thumb => {
+                let rgba = d
+                    .rgba
+                    .as_ref()
+                    .ok_or_else(|| encode_err("not a gallery frame".into()))?;
                 let small = self.timers.time(Stage::Resize, || {
-                    resize::to_width(&d.rgba, self.config.thumbs.width)
+                    resize::to_width(rgba, self.config.thumbs.width)
                 });
                 let bytes = self
                     .timers

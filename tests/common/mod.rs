@@ -63,12 +63,7 @@ impl Site {
 
     /// The library configuration for this site.
     pub fn config(&self) -> assetmill::Config {
-        assetmill::Config {
-            content: self.content(),
-            images: self.images(),
-            out: self.out(),
-            ..Default::default()
-        }
+        assetmill::Config::for_site(self.root())
     }
 
     /// Runs the assetmill binary in the site's folder.
