@@ -415,3 +415,42 @@ mod tests {
         assert!(d[1].message.contains("`image_name` is empty"));
     }
 }
+
+#[cfg(test)]
+mod hostile_input {
+    use super::*;
+
+    /// Hostile front matter yields diagnostics, never a panic or a hang.
+    #[test]
+    fn never_panics() {
+        let deep = format!("---\nx: {}\n---\n", "[".repeat(20_000));
+        let long = format!("---\ntitle: '{}'\n---\n", "a".repeat(1 << 20));
+        let cases = [
+            deep.as_str(),
+            long.as_str(),
+            "---\nimages: *nowhere\n---\n",
+            "---\na: &a [*a]\n---\n",
+            "---\nimages:\n  - image_name: !!binary aGVsbG8=\n---\n",
+            "---\n? [complex, key]\n: v\n---\n",
+            "---\nimages:\n  - {image_name: [1, 2], image_id: {a: b}}\n---\n",
+            "---\n\t- tab\n---\n",
+            "---\nn: 99999999999999999999999999999999999\nimages:\n  - image_name: 1e400\n---\n",
+            "---\nimages: [~, null, '', {}]\ngallery: {a: b}\n---\n",
+            "---\n---\n",
+            "---",
+            "---\r\n\u{feff}\r\n---\r\n",
+            "---\nimages:\n  - image_name: \"\\uD800\"\n---\n",
+            "---\nkey: 'unterminated\n---\n",
+            "---\n%YAML 1.1\n---\nimages: []\n---\n",
+        ];
+        for text in cases {
+            let (page, diags) = read_page(Path::new("p.md"), text);
+            for d in &diags {
+                assert!(d.line.is_some(), "{text:.40?}: {d:?}");
+            }
+            if let Some(page) = page {
+                assert!(page.images.iter().all(|i| !i.image_name.is_empty()));
+            }
+        }
+    }
+}
