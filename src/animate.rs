@@ -27,7 +27,7 @@ use std::borrow::Cow;
 
 /// Most sampled pixels the palette is fitted to; more adds time, not quality.
 const PALETTE_SAMPLES: usize = 1 << 20;
-/// k-means refinement steps (one sample each).
+/// Most k-means refinement steps (one sample each).
 const KMEANS_SAMPLES: u32 = 1 << 20;
 
 /// Palette entries (excluding the transparent index) for a quality 1–100.
@@ -183,13 +183,16 @@ fn choose_palette(
     let ranges = ranges.map(|(lo, hi)| (lo - 1e-4, hi + 1e-4));
     let wu = WuF32x3::run_slice(&colours, BinnerF32x3::<64, 64, 64>::new(ranges))
         .map_err(|e| e.to_string())?;
+    // Two passes over the samples refine small animations fully; large
+    // ones stop at the cap, past which more steps change nothing visible.
+    let kmeans_steps = KMEANS_SAMPLES.min(u32::try_from(colours.len() * 2).unwrap_or(u32::MAX));
     let probe = &frames[frames.len() / 2];
     let target = ssim_target(opts.quality);
     let mut palette = None;
     for size in [32u16, 64, 128, 255] {
         let options = KmeansOptions::new()
             .sampling_factor(f32::INFINITY)
-            .max_samples(KMEANS_SAMPLES)
+            .max_samples(kmeans_steps)
             .seed(0);
         let k = size
             .try_into()
