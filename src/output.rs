@@ -5,14 +5,19 @@
 
 use crate::error::{Error, Result};
 use crate::plan::{Resolved, resolve};
+use std::collections::HashSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 /// The output folder.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct OutDir {
     root: PathBuf,
     canonical: PathBuf,
+    /// Folders already created and checked this run: thousands of outputs
+    /// share a few folders, and resolving each one's path costs syscalls.
+    verified: Mutex<HashSet<PathBuf>>,
 }
 
 impl OutDir {
@@ -23,6 +28,7 @@ impl OutDir {
         Ok(OutDir {
             root: root.to_owned(),
             canonical,
+            verified: Mutex::default(),
         })
     }
 
@@ -32,6 +38,7 @@ impl OutDir {
         OutDir {
             root: root.to_owned(),
             canonical: std::fs::canonicalize(root).unwrap_or_else(|_| root.to_owned()),
+            verified: Mutex::default(),
         }
     }
 
@@ -54,8 +61,19 @@ impl OutDir {
     /// Writes `bytes` at `rel` atomically; returns the final path.
     pub fn write(&self, rel: &str, bytes: &[u8]) -> Result<PathBuf> {
         let path = self.path(rel)?;
-        write_atomic(&path, bytes, Some(&self.canonical))?;
+        let dir = path.parent().unwrap_or(&self.root).to_owned();
+        let known = self.lock_verified().contains(&dir);
+        if known {
+            write_temp_and_rename(&path, &dir, bytes)?;
+        } else {
+            write_atomic(&path, bytes, Some(&self.canonical))?;
+            self.lock_verified().insert(dir);
+        }
         Ok(path)
+    }
+
+    fn lock_verified(&self) -> std::sync::MutexGuard<'_, HashSet<PathBuf>> {
+        self.verified.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -76,6 +94,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8], inside: Option<&Path>) -> Result<
             });
         }
     }
+    write_temp_and_rename(path, dir, bytes)
+}
+
+/// The write itself: a temp file in `dir`, then a rename over `path`.
+fn write_temp_and_rename(path: &Path, dir: &Path, bytes: &[u8]) -> Result<()> {
     let mut builder = tempfile::Builder::new();
     builder.prefix(".assetmill-").suffix(".tmp");
     // Outputs are published files: readable by all, like any file a site
