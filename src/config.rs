@@ -184,14 +184,27 @@ impl Default for OptimizeOptions {
     }
 }
 
-/// Sanity limits checked from image headers before any pixel is decoded.
+/// Sanity limits checked from image headers before any pixel is decoded,
+/// and the memory the pipeline may plan to use.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Limits {
-    /// Most pixels one image may have, in millions. Default: 40.
+    /// Most pixels one image (or one animation frame's canvas) may have, in
+    /// millions. Default: 40.
     pub max_megapixels: f64,
     /// Longest side in pixels. Default: 16384.
     pub max_side: u32,
+    /// Most frames an existing animated image may have. Default: 1000.
+    pub max_frames: u32,
+    /// Most pixels an existing animation may hold in all, canvas area times
+    /// frames (what decoding every frame costs). Default: 1000000000.
+    pub max_animation_pixels: u64,
+    /// Memory the pipeline plans for at once: every unit's buffers are
+    /// sized before they are allocated, units run together only while
+    /// their sum fits, and a unit that alone cannot fit is refused with an
+    /// error. An integer is bytes; `"512 MiB"`, `"1.5 GB"` are also read.
+    /// Default: 1 GiB.
+    pub max_memory: ByteSize,
 }
 
 impl Default for Limits {
@@ -199,6 +212,81 @@ impl Default for Limits {
         Limits {
             max_megapixels: 40.0,
             max_side: 16384,
+            max_frames: 1000,
+            max_animation_pixels: 1_000_000_000,
+            max_memory: ByteSize(1 << 30),
+        }
+    }
+}
+
+/// A size in bytes, written as an integer or as a number with a unit
+/// (`B`, `KB`, `MB`, `GB` are powers of 1000; `KiB`, `MiB`, `GiB` of 1024).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(into = "u64")]
+pub struct ByteSize(pub u64);
+
+impl From<ByteSize> for u64 {
+    fn from(size: ByteSize) -> u64 {
+        size.0
+    }
+}
+
+impl std::str::FromStr for ByteSize {
+    type Err = String;
+
+    fn from_str(text: &str) -> std::result::Result<Self, String> {
+        let text = text.trim();
+        let split = text
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(text.len());
+        let (number, unit) = text.split_at(split);
+        let number: f64 = number
+            .parse()
+            .map_err(|_| format!("`{text}` is not a size (e.g. 1048576, \"400 KB\", \"1 GiB\")"))?;
+        let scale: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+            "" | "b" => 1,
+            "kb" | "k" => 1_000,
+            "mb" | "m" => 1_000_000,
+            "gb" | "g" => 1_000_000_000,
+            "kib" => 1 << 10,
+            "mib" => 1 << 20,
+            "gib" => 1 << 30,
+            other => return Err(format!("unknown size unit `{other}` in `{text}`")),
+        };
+        let bytes = number * scale as f64;
+        if !bytes.is_finite() || bytes >= u64::MAX as f64 {
+            return Err(format!("`{text}` is too large"));
+        }
+        Ok(ByteSize(bytes.round() as u64))
+    }
+}
+
+impl<'de> Deserialize<'de> for ByteSize {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Bytes(u64),
+            Text(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Bytes(n) => Ok(ByteSize(n)),
+            Raw::Text(t) => t.parse().map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+impl std::fmt::Display for ByteSize {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let b = self.0 as f64;
+        if self.0 >= 1 << 30 {
+            write!(f, "{:.1} GiB", b / f64::from(1u32 << 30))
+        } else if self.0 >= 1 << 20 {
+            write!(f, "{:.1} MiB", b / f64::from(1u32 << 20))
+        } else if self.0 >= 1 << 10 {
+            write!(f, "{:.1} KiB", b / 1024.0)
+        } else {
+            write!(f, "{} B", self.0)
         }
     }
 }
@@ -357,6 +445,14 @@ impl Config {
         {
             return bad("limits.max_megapixels and limits.max_side must be positive".into());
         }
+        if self.limits.max_frames == 0 || self.limits.max_animation_pixels == 0 {
+            return bad(
+                "limits.max_frames and limits.max_animation_pixels must be positive".into(),
+            );
+        }
+        if self.limits.max_memory.0 < 16 << 20 {
+            return bad("limits.max_memory must be at least 16 MiB".into());
+        }
         Ok(())
     }
 }
@@ -399,6 +495,23 @@ mod tests {
         let err = parse("gif:\n  quality: 0\n").unwrap_err().to_string();
         assert!(err.contains("gif.quality"), "{err}");
         assert!(parse("gif:\n  loop: sometimes\n").is_err());
+    }
+
+    #[test]
+    fn sizes_read_as_bytes_or_with_units() {
+        let c = parse("limits:\n  max_memory: \"512 MiB\"\n").unwrap();
+        assert_eq!(c.limits.max_memory, ByteSize(512 << 20));
+        let c = parse("limits:\n  max_memory: 100000000\n").unwrap();
+        assert_eq!(c.limits.max_memory, ByteSize(100_000_000));
+        assert_eq!("1.5 MB".parse(), Ok(ByteSize(1_500_000)));
+        assert_eq!("400 KB".parse(), Ok(ByteSize(400_000)));
+        assert!("12 parsecs".parse::<ByteSize>().is_err());
+        assert!("".parse::<ByteSize>().is_err());
+        assert!("1e400 GB".parse::<ByteSize>().is_err());
+        let err = parse("limits:\n  max_memory: 1000\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("limits.max_memory"), "{err}");
     }
 
     #[test]

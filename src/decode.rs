@@ -91,15 +91,31 @@ pub fn load(path: &Path, limits: &Limits) -> Result<Loaded> {
             "unsupported file type (expected .png, .jpg, .jpeg, .gif, .webp or .bmp)",
         )
     })?;
-    let bytes = match std::fs::read(path) {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(Error::Missing {
-                path: path.to_owned(),
-            });
-        }
-        Err(e) => return Err(Error::io(path, e)),
-    };
+    let bytes = read_source(path, limits)?;
+    from_bytes(path, expected, bytes, limits)
+}
+
+/// Reads a source file: regular files only (a FIFO never blocks), no larger
+/// than the memory budget.
+pub fn read_source(path: &Path, limits: &Limits) -> Result<Vec<u8>> {
+    use crate::fsread::{ReadError, read_regular};
+    read_regular(path, limits.max_memory.0).map_err(|e| match e {
+        ReadError::Missing => Error::Missing {
+            path: path.to_owned(),
+        },
+        ReadError::Io(source) => Error::io(path, source),
+        other => Error::decode(path, other),
+    })
+}
+
+/// Checks and decodes `bytes`, the content of `path` whose extension names
+/// `expected`. `path` is only used in messages.
+pub fn from_bytes(
+    path: &Path,
+    expected: ImageFormat,
+    bytes: Vec<u8>,
+    limits: &Limits,
+) -> Result<Loaded> {
     if bytes.is_empty() {
         return Err(Error::Empty {
             path: path.to_owned(),

@@ -12,6 +12,7 @@ pub mod config;
 pub mod decode;
 pub mod error;
 pub mod frontmatter;
+pub mod fsread;
 pub mod liquid;
 pub mod lock;
 pub mod manifest;
