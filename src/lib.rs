@@ -13,6 +13,8 @@ pub mod decode;
 pub mod error;
 pub mod frontmatter;
 pub mod fsread;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod liquid;
 pub mod lock;
 pub mod manifest;
