@@ -53,9 +53,11 @@ impl Cache {
     }
 
     /// Loads the cache; a missing or unreadable one is empty (everything is
-    /// rebuilt, nothing is trusted).
+    /// rebuilt, nothing is trusted). Only a regular file is read. Paths in
+    /// it are not trusted either: every one is checked to be a plain path
+    /// inside `out/` before anything is done with it.
     pub fn load(out: &Path) -> Cache {
-        std::fs::read(Self::path(out))
+        crate::fsread::read_regular(&Self::path(out), MAX_BYTES)
             .ok()
             .and_then(|bytes| serde_json::from_slice(&bytes).ok())
             .unwrap_or_default()
@@ -74,6 +76,30 @@ impl Cache {
     /// Every path this cache says assetmill made or may have made.
     pub fn known_paths(&self) -> BTreeSet<String> {
         self.outputs.keys().chain(&self.pending).cloned().collect()
+    }
+}
+
+/// A cache larger than this is not read (a site of 10,000 outputs writes
+/// about 4 MB).
+const MAX_BYTES: u64 = 1 << 30;
+
+/// The cache folder `out/.assetmill`, created if needed. It must be a real
+/// folder: a link there would send the cache, the lock and every temp file
+/// elsewhere.
+pub fn dir(out: &Path) -> Result<PathBuf> {
+    let dir = out.join(DIR);
+    match std::fs::symlink_metadata(&dir) {
+        Ok(meta) if meta.is_dir() => Ok(dir),
+        Ok(_) => Err(Error::UnsafePath {
+            path: dir,
+            message: "the cache folder is a symbolic link or a file, not a folder; \
+                      remove it and build again"
+                .into(),
+        }),
+        Err(_) => {
+            std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+            Ok(dir)
+        }
     }
 }
 

@@ -377,10 +377,13 @@ impl Config {
         };
         let mut config = match file {
             Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|e| Error::Config {
-                    path: path.to_owned(),
-                    message: format!("cannot read configuration: {e}"),
-                })?;
+                let text = crate::fsread::read_regular(path, 1 << 20)
+                    .map_err(|e| e.to_string())
+                    .and_then(|b| String::from_utf8(b).map_err(|_| "not UTF-8 text".into()))
+                    .map_err(|e| Error::Config {
+                        path: path.to_owned(),
+                        message: format!("cannot read configuration: {e}"),
+                    })?;
                 let base = path.parent().unwrap_or(Path::new(""));
                 Config::from_yaml(&text, path, base)?
             }

@@ -47,6 +47,10 @@ pub enum Error {
     UnsafePath { path: PathBuf, message: String },
     /// Producing an output failed.
     Encode { path: PathBuf, message: String },
+    /// Writing an output failed (a full disk, say); the path is the output.
+    Write { path: PathBuf, source: io::Error },
+    /// An internal error (a panic) while making the outputs of this file.
+    Internal { path: PathBuf, message: String },
 }
 
 impl Error {
@@ -76,7 +80,9 @@ impl Error {
             | Error::TooLarge { path, .. }
             | Error::Decode { path, .. }
             | Error::UnsafePath { path, .. }
-            | Error::Encode { path, .. } => path,
+            | Error::Encode { path, .. }
+            | Error::Write { path, .. }
+            | Error::Internal { path, .. } => path,
         }
     }
 
@@ -84,6 +90,14 @@ impl Error {
     pub fn detail(&self) -> String {
         match self {
             Error::Io { source, .. } => source.to_string(),
+            // Shown at the page line that asked for the output, so the
+            // message names the output itself.
+            Error::Write { path, source } => {
+                format!("cannot write {}: {source}", path.display())
+            }
+            Error::Internal { message, .. } => {
+                format!("internal error (a bug in assetmill, please report it): {message}")
+            }
             Error::Config { message, .. }
             | Error::Decode { message, .. }
             | Error::UnsafePath { message, .. }
@@ -114,14 +128,17 @@ impl Error {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.path().display(), self.detail())
+        match self {
+            Error::Write { .. } => f.write_str(&self.detail()),
+            _ => write!(f, "{}: {}", self.path().display(), self.detail()),
+        }
     }
 }
 
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::Io { source, .. } => Some(source),
+            Error::Io { source, .. } | Error::Write { source, .. } => Some(source),
             _ => None,
         }
     }

@@ -18,16 +18,27 @@ impl Lock {
     /// Takes the lock on `out`, waiting for a running build to finish;
     /// `on_wait` is told once who holds it.
     pub fn acquire(out: &Path, on_wait: &dyn Fn(&str)) -> Result<Lock> {
-        let dir = out.join(cache::DIR);
-        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        let dir = cache::dir(out)?;
         let path = dir.join("lock");
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(|e| Error::io(&path, e))?;
+        let mut options = OpenOptions::new();
+        options.read(true).write(true).create(true).truncate(false);
+        // A `lock` planted as a link to a file elsewhere must not be
+        // followed: taking the lock truncates the file.
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::custom_flags(
+            &mut options,
+            rustix::fs::OFlags::NOFOLLOW.bits() as i32 | rustix::fs::OFlags::NONBLOCK.bits() as i32,
+        );
+        let mut file = options.open(&path).map_err(|e| Error::UnsafePath {
+            path: path.clone(),
+            message: format!("cannot open the lock file ({e}); it must be a regular file"),
+        })?;
+        if !file.metadata().map_err(|e| Error::io(&path, e))?.is_file() {
+            return Err(Error::UnsafePath {
+                path,
+                message: "the lock file is not a regular file".into(),
+            });
+        }
         match file.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {

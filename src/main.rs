@@ -1,6 +1,7 @@
-//! The `assetmill` command: parses arguments, installs the progress display,
-//! calls the library and turns the outcome into an exit code
-//! (0 clean, 1 problems found, 2 bad usage or configuration).
+//! The `assetmill` command: parses arguments, installs the progress display
+//! and the Ctrl-C/SIGTERM handler, calls the library and turns the outcome
+//! into an exit code (0 clean, 1 problems found, 2 bad usage or
+//! configuration, 130 stopped by a signal).
 
 use assetmill::build::{self, Outcome};
 use assetmill::config::{Config, Overrides};
@@ -13,7 +14,9 @@ use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::sync::Mutex;
+use std::sync::atomic::AtomicBool;
 
 #[derive(Parser)]
 #[command(
@@ -176,13 +179,28 @@ fn main() -> ExitCode {
                 Ok(config) => config,
                 Err(e) => return usage_error(&e),
             };
-            let options = build::BuildOptions { dry_run: *dry_run };
+            let options = build::BuildOptions {
+                dry_run: *dry_run,
+                cancel: Some(stop_on_signals()),
+            };
             match build::build(&config, options, &bars) {
                 Ok(outcome) => report_build(&outcome, *dry_run, *format),
-                Err(e @ Error::Config { .. }) => usage_error(&e),
                 Err(e) => {
+                    let code = if matches!(e, Error::Config { .. }) {
+                        2
+                    } else {
+                        1
+                    };
+                    if *format == Format::Json {
+                        let doc = serde_json::json!({
+                            "dry_run": dry_run,
+                            "fatal": e.to_string(),
+                            "errors": 1,
+                        });
+                        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+                    }
                     eprintln!("error: {e}");
-                    ExitCode::FAILURE
+                    ExitCode::from(code)
                 }
             }
         }
@@ -192,14 +210,22 @@ fn main() -> ExitCode {
                 Err(e) => return usage_error(&e),
             };
             match build::clean(&config, &bars) {
-                Ok(removed) => {
+                Ok(cleaned) => {
+                    for d in &cleaned.refused {
+                        println!("{d}");
+                    }
                     println!(
-                        "removed {} files from {}",
-                        removed.len(),
-                        config.out.display()
+                        "removed {} files from {}{}",
+                        cleaned.removed.len(),
+                        config.out.display(),
+                        match cleaned.refused.len() {
+                            0 => String::new(),
+                            n => format!("; left {n} in place (see above)"),
+                        }
                     );
                     ExitCode::SUCCESS
                 }
+                Err(e @ Error::Config { .. }) => usage_error(&e),
                 Err(e) => {
                     eprintln!("error: {e}");
                     ExitCode::FAILURE
@@ -246,6 +272,20 @@ fn main() -> ExitCode {
     }
 }
 
+/// A flag set by the first Ctrl-C or SIGTERM, which the build checks to
+/// stop cleanly (finished work recorded, temp files removed, lock
+/// released); a second signal ends the process at once.
+fn stop_on_signals() -> Arc<AtomicBool> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let flag = Arc::new(AtomicBool::new(false));
+    for signal in [SIGINT, SIGTERM] {
+        // Registration fails only for forbidden signals; these are not.
+        let _ = signal_hook::flag::register_conditional_shutdown(signal, 130, flag.clone());
+        let _ = signal_hook::flag::register(signal, flag.clone());
+    }
+    flag
+}
+
 fn usage_error(e: &Error) -> ExitCode {
     eprintln!("error: {e}");
     ExitCode::from(2)
@@ -276,6 +316,11 @@ fn report_synth(result: Result<SynthSummary, Error>) -> ExitCode {
 fn report_build(outcome: &Outcome, dry_run: bool, format: Format) -> ExitCode {
     let report = &outcome.report;
     let s = &outcome.summary;
+    let code = if outcome.cancelled {
+        130
+    } else {
+        u8::from(report.has_errors())
+    };
     if format == Format::Json {
         let doc = serde_json::json!({
             "dry_run": dry_run,
@@ -287,9 +332,10 @@ fn report_build(outcome: &Outcome, dry_run: bool, format: Format) -> ExitCode {
             "diagnostics": report.diagnostics,
             "changes": outcome.changes,
             "removed": outcome.removed,
+            "cancelled": outcome.cancelled,
         });
         println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
-        return ExitCode::from(u8::from(report.has_errors()));
+        return ExitCode::from(code);
     }
     for d in &report.diagnostics {
         println!("{d}");
@@ -306,7 +352,16 @@ fn report_build(outcome: &Outcome, dry_run: bool, format: Format) -> ExitCode {
             "dry run: {} to build, {} up to date, {} to remove, {} sources to decode; nothing written",
             s.built, s.reused, s.removed, s.decoded
         );
-        return ExitCode::from(u8::from(report.has_errors()));
+        return ExitCode::from(code);
+    }
+    if outcome.cancelled {
+        println!("{}", report.summary);
+        println!(
+            "stopped: built {} files before the signal; they are recorded, and the next \
+             build continues from there",
+            s.built
+        );
+        return ExitCode::from(code);
     }
     let saved = if s.source_bytes > 0 {
         100.0 * (1.0 - s.optimized_bytes as f64 / s.source_bytes as f64)
@@ -339,7 +394,7 @@ fn report_build(outcome: &Outcome, dry_run: bool, format: Format) -> ExitCode {
         s.seconds,
         stages.join(", ")
     );
-    ExitCode::from(u8::from(report.has_errors()))
+    ExitCode::from(code)
 }
 
 fn mb(bytes: u64) -> f64 {

@@ -163,7 +163,8 @@ pub fn staleness(planned: &Planned, cache: &Cache, out: &Path) -> Option<Reason>
     if record.options != planned.options {
         return Some(Reason::OptionsChanged);
     }
-    match std::fs::read(out.join(&planned.path)) {
+    // Only a regular file counts (a FIFO planted there must not block).
+    match crate::fsread::read_regular(&out.join(&planned.path), u64::MAX) {
         Err(_) => Some(Reason::OutputMissing),
         Ok(bytes) if crate::assetmap::hash(&bytes) != record.file.hash => {
             Some(Reason::OutputAltered)

@@ -10,6 +10,8 @@
 //! or the file on disk changed. A file that fails to load yields the same
 //! diagnostics as `check` and no outputs; everything else is still built.
 
+mod fault;
+mod guard;
 mod keys;
 mod work;
 
@@ -23,7 +25,7 @@ use crate::error::{Error, Result};
 use crate::lock::Lock;
 use crate::manifest::{self, Manifest};
 use crate::optimize;
-use crate::output::OutDir;
+use crate::output::{OutDir, Removal};
 use crate::plan::{self, Plan, Use};
 use crate::progress::Progress;
 use crate::report::{Diagnostic, Report};
@@ -33,7 +35,8 @@ use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use work::{UnitResult, Worker};
 
@@ -88,10 +91,22 @@ impl Timers {
 }
 
 /// How to run a build.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct BuildOptions {
     /// Work out what would be rebuilt or removed, and write nothing.
     pub dry_run: bool,
+    /// Set (by a signal handler, say) to stop: no new unit starts, what is
+    /// finished is recorded in the cache, nothing stale is removed, and the
+    /// outcome says `cancelled`.
+    pub cancel: Option<Arc<AtomicBool>>,
+}
+
+impl BuildOptions {
+    fn cancelled(&self) -> bool {
+        self.cancel
+            .as_ref()
+            .is_some_and(|c| c.load(Ordering::Relaxed))
+    }
 }
 
 /// An output that is (or would be) rebuilt, and why.
@@ -134,8 +149,12 @@ pub struct Outcome {
     pub asset_map: AssetMap,
     /// Outputs rebuilt (or, in a dry run, to rebuild), sorted by path.
     pub changes: Vec<Change>,
-    /// Stale outputs removed (or to remove), sorted.
+    /// Stale outputs removed (or, in a dry run, that would be), sorted;
+    /// only what was (or would be) done.
     pub removed: Vec<String>,
+    /// The build was stopped before it finished (see
+    /// [`BuildOptions::cancel`]).
+    pub cancelled: bool,
 }
 
 enum Unit {
@@ -147,7 +166,8 @@ enum Unit {
 /// used; every per-file problem is a diagnostic in the report.
 pub fn build(config: &Config, options: BuildOptions, progress: &dyn Progress) -> Result<Outcome> {
     let started = Instant::now();
-    refuse_out_over_sources(config)?;
+    let manifest = manifest::read_site(&config.content);
+    guard::refuse_overlaps(config, &manifest)?;
     let _lock = if options.dry_run {
         None
     } else {
@@ -157,11 +177,10 @@ pub fn build(config: &Config, options: BuildOptions, progress: &dyn Progress) ->
         OutDir::existing(&config.out)
     } else {
         let out = OutDir::create(&config.out)?;
-        remove_temp_files(&config.out);
+        remove_temp_files(&out);
         out
     };
     let old = Cache::load(&config.out);
-    let manifest = manifest::read_site(&config.content);
     let plan = plan::plan(&manifest, &config.images);
     let owner = owners(&plan);
     let units = units(&plan, &owner);
@@ -174,7 +193,9 @@ pub fn build(config: &Config, options: BuildOptions, progress: &dyn Progress) ->
             .par_iter()
             .map(|s| {
                 guard.check(s).ok()?;
-                std::fs::read(&s.path).ok().map(|b| assetmap::hash(&b))
+                decode::read_source(&s.path, &config.limits)
+                    .ok()
+                    .map(|b| assetmap::hash(&b))
             })
             .collect()
     });
@@ -197,6 +218,7 @@ pub fn build(config: &Config, options: BuildOptions, progress: &dyn Progress) ->
         .collect();
     let all_paths: BTreeSet<String> = planned.iter().flatten().map(|p| p.path.clone()).collect();
     let map_path = config.asset_map.path.to_string_lossy().replace('\\', "/");
+    guard::refuse_map_collisions(config, &map_path, &all_paths)?;
 
     let decode_sets: Vec<Vec<usize>> = units
         .iter()
@@ -206,7 +228,7 @@ pub fn build(config: &Config, options: BuildOptions, progress: &dyn Progress) ->
     let to_decode: usize = decode_sets.iter().map(Vec::len).sum();
     if options.dry_run {
         return Ok(dry_run(
-            &old, &manifest, &plan, &planned, &all_paths, &map_path, to_decode, started,
+            &out, &old, &manifest, &plan, &planned, &all_paths, &map_path, to_decode, started,
         ));
     }
 
@@ -236,6 +258,7 @@ pub fn build(config: &Config, options: BuildOptions, progress: &dyn Progress) ->
     };
     progress.start("pages", units.len() as u64);
     progress.start("frames", to_decode as u64);
+    let mut checkpoint = Checkpoint::new(&pending);
     // Units go in waves of a few per thread: a thread waiting inside a
     // unit's nested parallel work may steal another unit, so an unbounded
     // pass could hold many units' frames at once.
@@ -243,25 +266,167 @@ pub fn build(config: &Config, options: BuildOptions, progress: &dyn Progress) ->
     let mut results: Vec<UnitResult> = Vec::with_capacity(units.len());
     let jobs: Vec<(&Unit, Vec<Planned>)> = units.iter().zip(planned).collect();
     for chunk in jobs.chunks(wave) {
+        if options.cancelled() {
+            break;
+        }
         results.par_extend(chunk.par_iter().map(|(unit, planned)| {
-            let result = worker.run(unit, planned.clone());
+            let result = run_unit(&worker, unit, planned, &options);
             progress.advance("pages", 1);
             result
         }));
+        checkpoint.save(&config.out, &results, false);
     }
     progress.finish("frames");
     progress.finish("pages");
+    if options.cancelled() {
+        checkpoint.save(&config.out, &results, true);
+        return Ok(cancelled(&worker, &manifest, results, started));
+    }
     finish(
-        &worker, &old, &manifest, &hashes, results, &map_path, started,
+        &worker, &old, &manifest, &hashes, results, &all_paths, &map_path, started,
     )
 }
 
+/// Runs one unit, turning a panic anywhere inside it (in oxipng's or the
+/// encoders' own threads too: rayon carries it to the caller) into an
+/// internal error on every page that uses it; the other units go on.
+fn run_unit(
+    worker: &Worker<'_>,
+    unit: &Unit,
+    planned: &[Planned],
+    options: &BuildOptions,
+) -> UnitResult {
+    if options.cancelled() {
+        return UnitResult::default();
+    }
+    let run = || {
+        fault::inject(worker.plan, unit);
+        worker.run(unit, planned.to_vec())
+    };
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) {
+        Ok(result) => result,
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "panic".to_owned());
+            let (path, users) = match *unit {
+                Unit::Single(s) => (&worker.plan.sources[s].path, &worker.plan.sources[s].users),
+                Unit::Animation(a) => {
+                    let animation = &worker.plan.animations[a];
+                    (
+                        &worker.plan.sources[animation.frames[0]].path,
+                        &animation.users,
+                    )
+                }
+            };
+            let error = Error::Internal {
+                path: path.clone(),
+                message,
+            };
+            UnitResult {
+                diagnostics: users.iter().map(|u| u.error(error.detail())).collect(),
+                ..UnitResult::default()
+            }
+        }
+    }
+}
+
+/// Saves what finished so far into the cache while a build runs, so a
+/// build that is stopped (Ctrl-C, a kill, a crash) keeps it: the next run
+/// reuses every output recorded here whose file is still intact.
+struct Checkpoint {
+    cache: Cache,
+    recorded: usize,
+    last: Instant,
+}
+
+impl Checkpoint {
+    /// Saving costs a serialization of the cache; at most this often.
+    const EVERY: Duration = Duration::from_millis(500);
+
+    fn new(pending: &Cache) -> Self {
+        Checkpoint {
+            cache: pending.clone(),
+            recorded: 0,
+            last: Instant::now(),
+        }
+    }
+
+    fn save(&mut self, out: &Path, results: &[UnitResult], force: bool) {
+        for result in &results[self.recorded..] {
+            for (planned, file, built) in &result.made {
+                if *built {
+                    self.cache.outputs.insert(
+                        planned.path.clone(),
+                        Record {
+                            inputs: planned.inputs.clone(),
+                            options: planned.options.clone(),
+                            file: file.clone(),
+                        },
+                    );
+                }
+            }
+        }
+        self.recorded = results.len();
+        if force || self.last.elapsed() >= Self::EVERY {
+            // A failed checkpoint only costs work on the next run; the
+            // final save reports its own failure.
+            let _ = self.cache.save(out);
+            self.last = Instant::now();
+        }
+    }
+}
+
+/// The outcome of a stopped build: what finished is recorded (by the last
+/// checkpoint); nothing is removed and the asset map is not rewritten.
+fn cancelled(
+    worker: &Worker<'_>,
+    manifest: &Manifest,
+    results: Vec<UnitResult>,
+    started: Instant,
+) -> Outcome {
+    let mut summary = BuildSummary::default();
+    let mut diagnostics = Vec::new();
+    let mut changes = Vec::new();
+    for result in results {
+        for (planned, file, built) in result.made {
+            if built {
+                summary.built += 1;
+                summary.written_bytes += file.bytes;
+                changes.extend(planned.stale.map(|reason| Change {
+                    path: planned.path.clone(),
+                    reason,
+                }));
+            } else {
+                summary.reused += 1;
+            }
+        }
+        diagnostics.extend(result.diagnostics);
+    }
+    changes.sort_by(|a, b| a.path.cmp(&b.path));
+    summary.decoded = worker.decoded.load(Ordering::Relaxed);
+    summary.seconds = started.elapsed().as_secs_f64();
+    let images = worker.plan.sources.len() + worker.plan.animations.len();
+    Outcome {
+        report: Report::new(diagnostics, manifest.pages.len(), images),
+        summary,
+        asset_map: AssetMap::default(),
+        changes,
+        removed: Vec::new(),
+        cancelled: true,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 fn finish(
     worker: &Worker<'_>,
     old: &Cache,
     manifest: &Manifest,
     hashes: &[Option<String>],
     results: Vec<UnitResult>,
+    all_paths: &BTreeSet<String>,
     map_path: &str,
     started: Instant,
 ) -> Result<Outcome> {
@@ -289,17 +454,28 @@ fn finish(
 
     let map = asset_map(config, plan, &infos, hashes, &made);
     let map_bytes = map.to_json();
-    let map_unchanged =
-        std::fs::read(worker.out.path(map_path)?).is_ok_and(|b| b == map_bytes.as_bytes());
+    let map_full = worker.out.path(map_path)?;
+    let map_unchanged = crate::fsread::read_regular(&map_full, map_bytes.len() as u64)
+        .is_ok_and(|b| b == map_bytes.as_bytes());
+    // Failing to write the map or the cache (a full disk) is reported like
+    // any other output: the run still ends with every error and its summary.
+    let mut map_written = map_unchanged;
     if !map_unchanged {
-        worker.out.write(map_path, map_bytes.as_bytes())?;
+        match worker.out.write(map_path, map_bytes.as_bytes()) {
+            Ok(_) => map_written = true,
+            Err(e) => diagnostics.push(Diagnostic::error(&map_full, None, e.detail())),
+        }
     }
     if let Some(copy) = &config.asset_map.data_copy {
-        let yaml = map.to_yaml().map_err(|m| Error::Encode {
+        let written = map.to_yaml().map_err(|m| Error::Encode {
             path: copy.clone(),
             message: m,
-        })?;
-        crate::output::write_atomic(copy, yaml.as_bytes(), None)?;
+        });
+        if let Err(e) =
+            written.and_then(|yaml| crate::output::write_atomic(copy, yaml.as_bytes(), None))
+        {
+            diagnostics.push(Diagnostic::error(copy, None, e.detail()));
+        }
     }
 
     // The new cache: every output in place, every valid source's facts.
@@ -353,34 +529,49 @@ fn finish(
     };
     if map_unchanged {
         summary.reused += 1;
-    } else {
+    } else if map_written {
         summary.built += 1;
         summary.written_bytes += map_file.bytes;
     }
-    summary.output_bytes += map_file.bytes;
-    cache.outputs.insert(
-        map_path.to_owned(),
-        Record {
-            inputs: map_file.hash.clone(),
-            options: keys::options(config, Role::AssetMap),
-            file: map_file,
-        },
-    );
+    if map_written {
+        summary.output_bytes += map_file.bytes;
+        cache.outputs.insert(
+            map_path.to_owned(),
+            Record {
+                inputs: map_file.hash.clone(),
+                options: keys::options(config, Role::AssetMap),
+                file: map_file,
+            },
+        );
+    } else {
+        // Not written: keep it known so a later run can clean it up.
+        cache.pending.insert(map_path.to_owned());
+    }
 
-    // Stale outputs: recorded by an earlier run, not made by this one.
-    let removed: Vec<String> = old
-        .known_paths()
-        .into_iter()
-        .filter(|p| !cache.outputs.contains_key(p))
-        .collect();
-    for path in &removed {
-        let full = worker.out.root().join(path);
-        if worker.out.path(path).is_ok() && std::fs::remove_file(&full).is_ok() {
-            summary.removed += 1;
-            prune_empty_dirs(worker.out.root(), &full);
+    // Planned outputs that could not be made (a failed write, a source
+    // that no longer decodes) stay known, so a later run can remove them if
+    // they are no longer wanted; they are not removed now.
+    let known = old.known_paths();
+    for path in all_paths {
+        if !cache.outputs.contains_key(path) && known.contains(path) {
+            cache.pending.insert(path.clone());
         }
     }
-    cache.save(&config.out)?;
+    // Stale outputs: recorded by an earlier run, no longer planned.
+    let stale: Vec<String> = known
+        .into_iter()
+        .filter(|p| !all_paths.contains(p) && p != map_path)
+        .collect();
+    let (removed, refused) = remove_stale(worker.out, &stale, false);
+    summary.removed = removed.len();
+    diagnostics.extend(refused);
+    if let Err(e) = cache.save(&config.out) {
+        diagnostics.push(Diagnostic::error(
+            Cache::path(&config.out),
+            None,
+            format!("{} (the next build redoes what this one did)", e.detail()),
+        ));
+    }
 
     summary.decoded = worker.decoded.load(Ordering::Relaxed);
     summary.stages = STAGES
@@ -401,11 +592,29 @@ fn finish(
         asset_map: map,
         changes,
         removed,
+        cancelled: false,
     })
+}
+
+/// Removes stale outputs (or, with `dry_run`, checks which would be
+/// removed) without following links. Returns what was (would be) removed
+/// and a warning for each that was left in place.
+fn remove_stale(out: &OutDir, paths: &[String], dry_run: bool) -> (Vec<String>, Vec<Diagnostic>) {
+    let mut removed = Vec::new();
+    let mut refused = Vec::new();
+    for path in paths {
+        match out.remove(path, dry_run) {
+            Ok(Removal::Removed) => removed.push(path.clone()),
+            Ok(Removal::Absent) => {}
+            Err(e) => refused.push(Diagnostic::warning(e.path(), None, e.detail())),
+        }
+    }
+    (removed, refused)
 }
 
 #[allow(clippy::too_many_arguments)]
 fn dry_run(
+    out: &OutDir,
     old: &Cache,
     manifest: &Manifest,
     plan: &Plan,
@@ -425,13 +634,15 @@ fn dry_run(
             })
         })
         .collect();
-    let removed: Vec<String> = old
+    let stale: Vec<String> = old
         .known_paths()
         .into_iter()
         .filter(|p| !all_paths.contains(p) && p != map_path)
         .collect();
+    let (removed, refused) = remove_stale(out, &stale, true);
     let mut diagnostics: Vec<Diagnostic> = manifest.diagnostics.clone();
     diagnostics.extend(plan.diagnostics.iter().cloned());
+    diagnostics.extend(refused);
     let summary = BuildSummary {
         built: changes.len(),
         reused: planned.iter().flatten().count() - changes.len(),
@@ -447,26 +658,8 @@ fn dry_run(
         asset_map: AssetMap::default(),
         changes,
         removed,
+        cancelled: false,
     }
-}
-
-/// Optimized copies keep their names, so writing them over the image root
-/// would replace the sources.
-fn refuse_out_over_sources(config: &Config) -> Result<()> {
-    let same = match (
-        std::fs::canonicalize(&config.out),
-        std::fs::canonicalize(&config.images),
-    ) {
-        (Ok(out), Ok(images)) => out == images,
-        _ => false,
-    };
-    if same {
-        return Err(Error::Config {
-            path: config.out.clone(),
-            message: "the output folder is the image root; outputs would overwrite sources".into(),
-        });
-    }
-    Ok(())
 }
 
 /// Each source is owned by the first complete animation that lists it, or
@@ -589,57 +782,43 @@ fn page_name(content: &Path, page: &Path) -> String {
         .replace('\\', "/")
 }
 
-/// Deletes temp files a killed run left (only assetmill's own names).
-fn remove_temp_files(dir: &Path) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        let name = entry.file_name().to_string_lossy().into_owned();
-        match entry.file_type() {
-            Ok(t) if t.is_dir() => remove_temp_files(&path),
-            Ok(t) if t.is_file() && name.starts_with(".assetmill-") && name.ends_with(".tmp") => {
-                let _ = std::fs::remove_file(&path);
-            }
-            _ => {}
-        }
-    }
-}
-
-/// Removes the now-empty folders between a removed file and `out/`.
-fn prune_empty_dirs(root: &Path, removed: &Path) {
-    let mut dir = removed.parent();
-    while let Some(d) = dir {
-        if d == root || !d.starts_with(root) || std::fs::remove_dir(d).is_err() {
-            break;
-        }
-        dir = d.parent();
+/// Deletes temp files a killed run left (only assetmill's own names, never
+/// through a link).
+fn remove_temp_files(out: &OutDir) {
+    for rel in crate::output::leftover_temp_files(out.root()) {
+        let _ = out.remove(&rel, false);
     }
 }
 
 /// Removes every output assetmill recorded making in `out/`, the asset map
 /// and the cache, leaving anything else there alone. Returns the paths
 /// removed.
-pub fn clean(config: &Config, progress: &dyn Progress) -> Result<Vec<String>> {
+pub fn clean(config: &Config, progress: &dyn Progress) -> Result<Cleaned> {
+    guard::refuse_overlaps(config, &Manifest::default())?;
     if !config.out.is_dir() {
-        return Ok(Vec::new());
+        return Ok(Cleaned::default());
     }
     let lock = Lock::acquire(&config.out, &|m| progress.note(m))?;
     let out = OutDir::existing(&config.out);
     let old = Cache::load(&config.out);
-    let mut removed = Vec::new();
-    for path in old.known_paths() {
-        let full = config.out.join(&path);
-        if out.path(&path).is_ok() && std::fs::remove_file(&full).is_ok() {
-            prune_empty_dirs(&config.out, &full);
-            removed.push(path);
-        }
-    }
-    remove_temp_files(&config.out);
+    let paths: Vec<String> = old.known_paths().into_iter().collect();
+    let (removed, refused) = remove_stale(&out, &paths, false);
+    remove_temp_files(&out);
     drop(lock);
+    // `remove_dir_all` does not follow links; the lock refused a linked
+    // cache folder already.
     let dir = config.out.join(cache::DIR);
     std::fs::remove_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
     let _ = std::fs::remove_dir(&config.out);
-    Ok(removed)
+    Ok(Cleaned { removed, refused })
+}
+
+/// What `clean` did.
+#[derive(Debug, Default)]
+pub struct Cleaned {
+    /// Files removed.
+    pub removed: Vec<String>,
+    /// Files left in place because removing them was not safe, each with
+    /// why.
+    pub refused: Vec<Diagnostic>,
 }
