@@ -355,9 +355,8 @@ fn source_text<'a>(source: &'a str, at: &Location) -> Option<&'a str> {
 }
 
 fn located(spanned: Spanned<Raw>, source: &str) -> Located {
-    let text = |canonical: String| {
-        source_text(source, &spanned.defined).map_or(canonical, str::to_owned)
-    };
+    let text =
+        |canonical: String| source_text(source, &spanned.defined).map_or(canonical, str::to_owned);
     let node = match spanned.value {
         Raw::Null => Node::Scalar(Scalar {
             text: text(String::new()),
@@ -523,7 +522,10 @@ mod tests {
     #[test]
     fn header_follows_jekyll() {
         assert_eq!(header("---\na: 1\n---\n"), Header::FrontMatter);
-        assert_eq!(header("\u{feff}--- \t\r\na: 1\r\n...\r\n"), Header::FrontMatter);
+        assert_eq!(
+            header("\u{feff}--- \t\r\na: 1\r\n...\r\n"),
+            Header::FrontMatter
+        );
         assert_eq!(header("# Title\n---\n"), Header::None);
         assert_eq!(header("---"), Header::None);
         assert_eq!(header(""), Header::None);

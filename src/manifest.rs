@@ -481,6 +481,121 @@ mod tests {
         assert!(d[0].message.contains("no `image_name`"));
         assert!(d[1].message.contains("`image_name` is empty"));
     }
+
+    #[test]
+    fn ids_and_text_fields_keep_their_source_text() {
+        let text = "---\nimages:\n\
+                    - {image_id: 0123, image_name: 1e3, image_title: 1.10, image_alt: true}\n\
+                    - {image_id: 0x1F, image_name: 007.png}\n\
+                    - {image_id: 1.10, image_name: a.png}\n\
+                    - {image_id: 1e3, image_name: a.png}\n\
+                    - {image_id: 007, image_name: a.png}\n\
+                    - {image_id: -0, image_name: a.png}\n\
+                    - {image_id: .5, image_name: a.png}\n\
+                    - {image_id: 123, image_name: a.png}\n\
+                    gallery:\n\
+                    - {image_url: 0123, caption: 1.10, title: 0x1F}\n---\n";
+        let (page, diags) = read(text);
+        assert!(diags.is_empty(), "{diags:?}");
+        let ids: Vec<_> = page.images.iter().map(|i| i.image_id.as_deref()).collect();
+        assert_eq!(
+            ids,
+            [
+                Some("0123"),
+                Some("0x1F"),
+                Some("1.10"),
+                Some("1e3"),
+                Some("007"),
+                Some("-0"),
+                Some(".5"),
+                Some("123")
+            ]
+        );
+        let first = &page.images[0];
+        assert_eq!(first.image_name, "1e3");
+        assert_eq!(first.image_title.as_deref(), Some("1.10"));
+        assert_eq!(first.image_alt.as_deref(), Some("true"));
+        assert_eq!(page.images[1].image_name, "007.png");
+        let entry = &page.gallery[0];
+        assert_eq!(entry.image_url, "0123");
+        assert_eq!(entry.caption.as_deref(), Some("1.10"));
+        assert_eq!(entry.title.as_deref(), Some("0x1F"));
+    }
+
+    #[test]
+    fn null_where_a_path_is_required_is_an_error() {
+        let (page, d) = read(
+            "---\nimages:\n  - image_name: ~\n  - image_name: null\n  - image_name: '~'\n\
+             gallery:\n  - image_url: NULL\n    caption: ~\n---\n",
+        );
+        assert_eq!(page.images.len(), 1, "a quoted `~` is a name");
+        assert_eq!(page.images[0].image_name, "~");
+        assert!(page.gallery.is_empty());
+        let messages: Vec<_> = d.iter().map(|d| (d.line, d.message.as_str())).collect();
+        assert_eq!(messages.len(), 3, "{messages:?}");
+        assert_eq!(messages[0].0, Some(3));
+        assert!(
+            messages[0].1.contains("`image_name` is `~`"),
+            "{messages:?}"
+        );
+        assert!(messages[0].1.contains("null"), "{messages:?}");
+        assert_eq!(messages[1].0, Some(4));
+        assert!(messages[1].1.contains("`null`"), "{messages:?}");
+        assert_eq!(messages[2].0, Some(7));
+        assert!(
+            messages[2].1.contains("`image_url` is `NULL`"),
+            "{messages:?}"
+        );
+    }
+
+    #[test]
+    fn dots_close_front_matter() {
+        let (page, d) = read("---\nimages:\n  - image_name: a.png\n...\n{% include gallery %}\n");
+        assert!(d.is_empty(), "{d:?}");
+        assert_eq!(page.images.len(), 1);
+        assert_eq!(page.includes, vec![Include::Gallery { line: 5 }]);
+        let (_, d) = read("---\nimages: []\n");
+        assert!(d[0].message.contains("`---` or `...`"), "{d:?}");
+    }
+
+    #[test]
+    fn blank_line_before_the_fence_is_not_a_page_but_is_warned_about() {
+        let (page, d) = read_page(
+            Path::new("p.md"),
+            "\n---\nimages:\n  - image_name: a.png\n---\n",
+        );
+        assert!(page.is_none());
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].severity, crate::report::Severity::Warning);
+        assert_eq!(d[0].line, Some(2));
+        assert!(d[0].message.contains("first line"), "{d:?}");
+    }
+
+    #[test]
+    fn cr_only_pages_are_not_pages_but_are_warned_about() {
+        let (page, d) = read_page(
+            Path::new("p.md"),
+            "---\rimages:\r  - image_name: a.png\r---\r",
+        );
+        assert!(page.is_none());
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].severity, crate::report::Severity::Warning);
+        assert_eq!(d[0].line, Some(1));
+    }
+
+    #[test]
+    fn a_stray_cr_counts_as_a_line_everywhere() {
+        // Line 3 ends in a lone CR, so `image_name` is on line 4 for YAML;
+        // the entry, the error below it and the include agree.
+        let (page, d) = read(
+            "---\nimages:\n  - image_id: a\r    image_name: a.png\n  - image_id: b\n---\n\
+             {% include gallery %}\n",
+        );
+        assert_eq!(page.images[0].line, 3);
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].line, Some(5));
+        assert_eq!(page.includes, vec![Include::Gallery { line: 7 }]);
+    }
 }
 
 #[cfg(test)]
