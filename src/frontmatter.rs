@@ -56,6 +56,8 @@ fn trim_ruby_space(line: &str) -> &str {
 
 /// Decides from the raw file text whether it has front matter, as Jekyll
 /// does: the first line, up to its LF, must be `---` plus optional spaces.
+/// Only the first lines are looked at, so a large file without front
+/// matter costs nothing.
 pub fn header(raw: &str) -> Header {
     let raw = raw.strip_prefix('\u{feff}').unwrap_or(raw);
     if let Some(end) = raw.find('\n')
@@ -63,31 +65,43 @@ pub fn header(raw: &str) -> Header {
     {
         return Header::FrontMatter;
     }
-    let text = normalise(raw);
-    let mut lines = text.split('\n');
-    let first = lines.next().unwrap_or("");
-    if trim_ruby_space(first) == "---" && raw.contains('\r') {
-        return Header::Misplaced {
-            line: 1,
-            reason: "its lines end in lone CRs (classic Mac), so Jekyll finds no line \
-                     feed after the opening `---` and reads no front matter",
-        };
-    }
-    if first.trim().is_empty() {
-        for (i, line) in text.split('\n').enumerate() {
-            if trim_ruby_space(line) == "---" {
+    // Walk the leading lines as `normalise` counts them (CRLF, CR, LF).
+    let mut rest = raw;
+    let mut line_no = 1;
+    loop {
+        let end = rest.find(['\r', '\n']).unwrap_or(rest.len());
+        let line = &rest[..end];
+        if trim_ruby_space(line) == "---" {
+            if line_no > 1 {
                 return Header::Misplaced {
-                    line: i + 1,
+                    line: line_no,
                     reason: "front matter must start on the first line; Jekyll does \
                              not read a `---` block that follows blank lines",
                 };
             }
-            if !line.trim().is_empty() {
-                break;
-            }
+            // The first line is `---` but no LF ends it (that case returned
+            // above): it ends in a lone CR, or the file ends.
+            return if rest[end..].starts_with('\r') {
+                Header::Misplaced {
+                    line: 1,
+                    reason: "its lines end in lone CRs (classic Mac), so Jekyll finds no \
+                             line feed after the opening `---` and reads no front matter",
+                }
+            } else {
+                Header::None
+            };
         }
+        if end == rest.len() || !line.trim().is_empty() {
+            return Header::None;
+        }
+        let break_len = if rest[end..].starts_with("\r\n") {
+            2
+        } else {
+            1
+        };
+        rest = &rest[end + break_len..];
+        line_no += 1;
     }
-    Header::None
 }
 
 /// The result of splitting a page into front matter and body.

@@ -11,8 +11,11 @@ use serde_json::Value;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// (file, line, severity, message) of every diagnostic of `check --format json`.
-fn diagnostics(site: &Site) -> (i32, Vec<(String, u64, String, String)>, Value) {
+/// (file, line, severity, message) of a diagnostic.
+type Found = (String, u64, String, String);
+
+/// Exit code, every diagnostic and the summary of `check --format json`.
+fn diagnostics(site: &Site) -> (i32, Vec<Found>, Value) {
     let out = site.run(&["check", "--format", "json"]);
     let json: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!(
