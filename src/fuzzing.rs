@@ -6,6 +6,7 @@
 
 use crate::config::{ByteSize, Config, Limits};
 use crate::decode;
+use crate::liquid::Include;
 use crate::plan::{Resolved, resolve};
 use image::ImageFormat;
 use std::path::Path;
@@ -22,33 +23,93 @@ pub const TARGETS: [(&str, Target); 4] = [
 ];
 
 /// A page's text: splitting, YAML parsing, manifest entries.
+///
+/// Beyond "no panic": every line reported (diagnostics, entries, includes)
+/// is a line of the page as the page's lines are counted (LF, CRLF and a
+/// lone CR each end one); reading is deterministic; and the same page with
+/// CRLF line ends reads exactly the same.
 pub fn frontmatter(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
-    let (page, diagnostics) = crate::manifest::read_page(Path::new("fuzz.md"), &text);
-    let lines = text.lines().count().max(1) + 1;
-    for d in &diagnostics {
+    let path = Path::new("fuzz.md");
+    let read = crate::manifest::read_page(path, &text);
+    let (page, diagnostics) = &read;
+    let lines = crate::frontmatter::normalise(&text).split('\n').count();
+    let within = |line: usize| line >= 1 && line <= lines;
+    for d in diagnostics {
+        assert_eq!(d.file, path, "{d}");
+        assert!(!d.message.is_empty());
         if let Some(line) = d.line {
-            assert!(line >= 1 && line <= lines, "line {line} of {lines}: {d}");
+            assert!(within(line), "line {line} of {lines}: {d}");
         }
     }
     if let Some(page) = page {
         for image in &page.images {
-            assert!(image.line >= 1 && image.line <= lines);
+            assert!(within(image.line), "image line {} of {lines}", image.line);
         }
         for entry in &page.gallery {
-            assert!(entry.line >= 1 && entry.line <= lines);
+            assert!(within(entry.line), "gallery line {} of {lines}", entry.line);
+        }
+        for include in &page.includes {
+            let line = match include {
+                Include::PageImage { line, .. } | Include::Gallery { line } => *line,
+            };
+            assert!(within(line), "include line {line} of {lines}");
+        }
+    }
+    assert_eq!(
+        crate::manifest::read_page(path, &text),
+        read,
+        "not deterministic"
+    );
+    if !text.contains('\r') {
+        let crlf = text.replace('\n', "\r\n");
+        assert_eq!(
+            crate::manifest::read_page(path, &crlf),
+            read,
+            "CRLF line ends change the reading"
+        );
+    }
+}
+
+/// A configuration file's text. Errors name the file; a configuration
+/// that is accepted satisfies the limits `validate` promises; and CRLF
+/// line ends change nothing.
+pub fn config(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let file = Path::new("assetmill.yml");
+    let parsed = Config::from_yaml(&text, file, Path::new(""));
+    match &parsed {
+        Err(e) => {
+            assert_eq!(e.path(), file, "{e}");
+            assert!(!e.detail().is_empty());
+        }
+        Ok(c) => {
+            assert!(c.thumbs.width >= 1);
+            assert!(!c.thumbs.suffix.is_empty() && !c.thumbs.suffix.contains('/'));
+            assert!(!c.sprite.suffix.is_empty() && !c.sprite.suffix.contains('/'));
+            assert!((1..=65535).contains(&c.gif.width));
+            assert!((0.0..=1.0).contains(&c.gif.dither));
+            assert!((1..=100).contains(&c.gif.quality));
+            assert!(c.optimize.level <= 6);
+            assert!(c.limits.max_megapixels > 0.0 && c.limits.max_side >= 1);
+            assert!(c.limits.max_frames >= 1 && c.limits.max_animation_pixels >= 1);
+            assert!(c.limits.max_memory.0 >= 16 << 20);
+        }
+    }
+    if !text.contains('\r') {
+        let crlf = Config::from_yaml(&text.replace('\n', "\r\n"), file, Path::new(""));
+        match (&parsed, &crlf) {
+            (Ok(a), Ok(b)) => assert_eq!(a, b, "CRLF line ends change the configuration"),
+            (Err(_), Err(_)) => {}
+            _ => panic!("CRLF line ends change acceptance: {parsed:?} vs {crlf:?}"),
         }
     }
 }
 
-/// A configuration file's text.
-pub fn config(data: &[u8]) {
-    let text = String::from_utf8_lossy(data);
-    let _ = Config::from_yaml(&text, Path::new("assetmill.yml"), Path::new(""));
-}
-
 /// A path as written in front matter: it resolves inside the image root or
-/// is refused.
+/// is refused. A resolved key is a plain relative path that resolves to
+/// itself, which is what the output folder demands of the paths it writes
+/// (a key accepted here but refused there fails only mid-build).
 pub fn paths(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     if let Ok(Resolved::Local(key)) = resolve(&text) {
@@ -58,10 +119,18 @@ pub fn paths(data: &[u8]) {
         for part in key.split('/') {
             assert!(!part.is_empty() && part != "." && part != "..", "{key:?}");
         }
+        assert_eq!(
+            resolve(&key),
+            Ok(Resolved::Local(key.clone())),
+            "{text:?} resolves to {key:?}, which does not resolve to itself"
+        );
         let out = crate::output::OutDir::existing(Path::new("out"));
         let thumb = crate::output::with_suffix(&key, "-thumb", None);
-        if let Ok(path) = out.path(&thumb) {
-            assert!(path.starts_with("out"), "{path:?}");
+        match out.path(&thumb) {
+            Ok(path) => assert!(path.starts_with("out"), "{path:?}"),
+            Err(e) => panic!(
+                "{text:?}: key {key:?} accepted, but its thumbnail {thumb:?} is refused: {e}"
+            ),
         }
     }
 }

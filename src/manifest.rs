@@ -62,11 +62,15 @@ pub struct GalleryEntry {
     pub extra: BTreeMap<String, serde_json::Value>,
 }
 
+/// Pages larger than this are refused: no hand-written page comes near it,
+/// and a runaway or generated file should not be read whole into memory.
+pub const MAX_PAGE_BYTES: u64 = 16 << 20;
+
 /// Reads every page under `content` (recursively, in sorted order).
 pub fn read_site(content: &Path) -> Manifest {
     let mut diagnostics = Vec::new();
     let mut files = Vec::new();
-    if let Err(e) = collect_files(content, &mut files) {
+    if let Err(e) = collect_files(content, &mut files, &mut diagnostics) {
         diagnostics.push(Diagnostic::error(
             e.path(),
             None,
@@ -84,9 +88,22 @@ pub fn read_site(content: &Path) -> Manifest {
     Manifest { pages, diagnostics }
 }
 
+fn has_page_extension(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| PAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+}
+
 /// Candidate page files, skipping hidden entries and not following
-/// symlinked folders (so a link cycle cannot trap the walk).
-fn collect_files(dir: &Path, files: &mut Vec<PathBuf>) -> Result<(), Error> {
+/// symlinked folders (so a link cycle cannot trap the walk). A FIFO,
+/// socket or device with a page's extension is skipped with a note: opening
+/// a FIFO waits for a writer forever. A symlink with a page's extension is
+/// kept; [`read_page_file`] reads it only if it leads to a regular file.
+fn collect_files(
+    dir: &Path,
+    files: &mut Vec<PathBuf>,
+    diags: &mut Vec<Diagnostic>,
+) -> Result<(), Error> {
     let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
     for entry in entries {
         let entry = entry.map_err(|e| Error::io(dir, e))?;
@@ -96,21 +113,53 @@ fn collect_files(dir: &Path, files: &mut Vec<PathBuf>) -> Result<(), Error> {
         }
         let kind = entry.file_type().map_err(|e| Error::io(&path, e))?;
         if kind.is_dir() {
-            collect_files(&path, files)?;
-        } else if path
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| PAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
-        {
+            collect_files(&path, files, diags)?;
+        } else if !has_page_extension(&path) {
+            continue;
+        } else if kind.is_file() || kind.is_symlink() {
             files.push(path);
+        } else {
+            diags.push(skipped(&path, crate::fsread::kind_name(&kind)));
         }
     }
     Ok(())
 }
 
+fn skipped(path: &Path, kind: &str) -> Diagnostic {
+    Diagnostic::note(
+        path,
+        None,
+        format!("skipped: {kind}, not a regular file; only regular files are read as pages"),
+    )
+}
+
 fn read_page_file(path: &Path) -> (Option<Page>, Vec<Diagnostic>) {
-    let bytes = match std::fs::read(path) {
+    use crate::fsread::{ReadError, read_regular};
+    let bytes = match read_regular(path, MAX_PAGE_BYTES) {
         Ok(b) => b,
+        // A symlink to a folder or FIFO, or a file swapped for one since
+        // the walk: not a page, and not the author's mistake to fix.
+        Err(ReadError::NotRegular(kind)) => return (None, vec![skipped(path, kind)]),
+        Err(ReadError::Missing) if path.is_symlink() => {
+            return (
+                None,
+                vec![Diagnostic::note(
+                    path,
+                    None,
+                    "skipped: a symbolic link whose target does not exist",
+                )],
+            );
+        }
+        Err(e @ ReadError::TooBig { .. }) => {
+            return (
+                None,
+                vec![Diagnostic::error(
+                    path,
+                    None,
+                    format!("page not read: {e} (pages are limited to 16 MiB)"),
+                )],
+            );
+        }
         Err(e) => return (None, vec![Diagnostic::error(path, None, e.to_string())]),
     };
     match std::str::from_utf8(&bytes) {
@@ -126,10 +175,23 @@ fn read_page_file(path: &Path) -> (Option<Page>, Vec<Diagnostic>) {
     }
 }
 
-/// Reads one page's text. `None` when the file has no front matter.
+/// Reads one page's text. `None` when the file has no front matter (see
+/// [`frontmatter`] for Jekyll's rules, which decide what is a page).
 pub fn read_page(path: &Path, text: &str) -> (Option<Page>, Vec<Diagnostic>) {
-    let text = frontmatter::normalise(text);
     let mut diags = Vec::new();
+    match frontmatter::header(text) {
+        frontmatter::Header::FrontMatter => {}
+        frontmatter::Header::None => return (None, diags),
+        frontmatter::Header::Misplaced { line, reason } => {
+            diags.push(Diagnostic::warning(
+                path,
+                Some(line),
+                format!("not a page: {reason}"),
+            ));
+            return (None, diags);
+        }
+    }
+    let text = frontmatter::normalise(text);
     let split = match frontmatter::split(&text) {
         Ok(Some(split)) => split,
         Ok(None) => return (None, diags),
@@ -137,7 +199,7 @@ pub fn read_page(path: &Path, text: &str) -> (Option<Page>, Vec<Diagnostic>) {
             diags.push(Diagnostic::error(
                 path,
                 Some(1),
-                "front matter opened here is never closed by a `---` line",
+                "front matter opened here is never closed by a `---` or `...` line",
             ));
             return (Some(empty_page(path)), diags);
         }
@@ -168,7 +230,7 @@ pub fn read_page(path: &Path, text: &str) -> (Option<Page>, Vec<Diagnostic>) {
             page.images = reader.list(&doc.node, "images", PageImage::from_node);
             page.gallery = reader.list(&doc.node, "gallery", GalleryEntry::from_node);
         }
-        Node::Null => {}
+        null if null.is_null() => {}
         other => reader.error(
             doc.line,
             format!(
@@ -213,7 +275,7 @@ impl EntryReader<'_> {
         };
         let items = match &value.node {
             Node::Seq(items) => items,
-            Node::Null => return Vec::new(),
+            null if null.is_null() => return Vec::new(),
             other => {
                 self.error(
                     value.line,
@@ -242,11 +304,12 @@ impl EntryReader<'_> {
         out
     }
 
-    /// A text field: absent or null is `None`; a list or mapping is an error.
+    /// A text field: absent or null is `None`; a list or mapping is an
+    /// error. Any other scalar is its exact source text, so `0123`, `1e3`
+    /// or `true` mean the characters written, not a number or a boolean.
     fn text(&mut self, fields: &[(String, Located)], key: &str) -> Option<String> {
         let value = fields.iter().find(|(k, _)| k == key).map(|(_, v)| v)?;
         match &value.node {
-            Node::Null => None,
             Node::Seq(_) | Node::Map(_) => {
                 self.error(
                     value.line,
@@ -254,27 +317,31 @@ impl EntryReader<'_> {
                 );
                 None
             }
-            scalar => scalar.as_text(),
+            scalar => scalar.as_text().map(str::to_owned),
         }
     }
 
     /// The required path field of an entry; its absence is an error.
     fn required(&mut self, line: usize, fields: &[(String, Located)], key: &str) -> Option<String> {
         let value = self.text(fields, key);
-        if value.is_none() && fields.iter().all(|(k, _)| k != key) {
-            self.diags.push(Diagnostic::error(
-                self.path,
-                Some(line),
-                format!("entry has no `{key}`"),
-            ));
-        } else if value.is_none() {
-            self.diags.push(Diagnostic::error(
-                self.path,
-                Some(line),
-                format!("`{key}` is empty"),
-            ));
+        if value.is_some() {
+            return value;
         }
-        value
+        let message = match fields.iter().find(|(k, _)| k == key).map(|(_, v)| &v.node) {
+            None => format!("entry has no `{key}`"),
+            // `~` and `null` are YAML's spellings of "nothing"; a file
+            // really named so must be quoted.
+            Some(Node::Scalar(s)) if !s.text.is_empty() => format!(
+                "`{key}` is `{}`, which YAML reads as null; quote it if it is a name",
+                s.text
+            ),
+            Some(Node::Scalar(_)) => format!("`{key}` is empty"),
+            // A list or mapping: `text` has reported it already.
+            Some(_) => return None,
+        };
+        self.diags
+            .push(Diagnostic::error(self.path, Some(line), message));
+        None
     }
 }
 
@@ -413,6 +480,121 @@ mod tests {
         assert_eq!(d[0].line, Some(3));
         assert!(d[0].message.contains("no `image_name`"));
         assert!(d[1].message.contains("`image_name` is empty"));
+    }
+
+    #[test]
+    fn ids_and_text_fields_keep_their_source_text() {
+        let text = "---\nimages:\n\
+                    - {image_id: 0123, image_name: 1e3, image_title: 1.10, image_alt: true}\n\
+                    - {image_id: 0x1F, image_name: 007.png}\n\
+                    - {image_id: 1.10, image_name: a.png}\n\
+                    - {image_id: 1e3, image_name: a.png}\n\
+                    - {image_id: 007, image_name: a.png}\n\
+                    - {image_id: -0, image_name: a.png}\n\
+                    - {image_id: .5, image_name: a.png}\n\
+                    - {image_id: 123, image_name: a.png}\n\
+                    gallery:\n\
+                    - {image_url: 0123, caption: 1.10, title: 0x1F}\n---\n";
+        let (page, diags) = read(text);
+        assert!(diags.is_empty(), "{diags:?}");
+        let ids: Vec<_> = page.images.iter().map(|i| i.image_id.as_deref()).collect();
+        assert_eq!(
+            ids,
+            [
+                Some("0123"),
+                Some("0x1F"),
+                Some("1.10"),
+                Some("1e3"),
+                Some("007"),
+                Some("-0"),
+                Some(".5"),
+                Some("123")
+            ]
+        );
+        let first = &page.images[0];
+        assert_eq!(first.image_name, "1e3");
+        assert_eq!(first.image_title.as_deref(), Some("1.10"));
+        assert_eq!(first.image_alt.as_deref(), Some("true"));
+        assert_eq!(page.images[1].image_name, "007.png");
+        let entry = &page.gallery[0];
+        assert_eq!(entry.image_url, "0123");
+        assert_eq!(entry.caption.as_deref(), Some("1.10"));
+        assert_eq!(entry.title.as_deref(), Some("0x1F"));
+    }
+
+    #[test]
+    fn null_where_a_path_is_required_is_an_error() {
+        let (page, d) = read(
+            "---\nimages:\n  - image_name: ~\n  - image_name: null\n  - image_name: '~'\n\
+             gallery:\n  - image_url: NULL\n    caption: ~\n---\n",
+        );
+        assert_eq!(page.images.len(), 1, "a quoted `~` is a name");
+        assert_eq!(page.images[0].image_name, "~");
+        assert!(page.gallery.is_empty());
+        let messages: Vec<_> = d.iter().map(|d| (d.line, d.message.as_str())).collect();
+        assert_eq!(messages.len(), 3, "{messages:?}");
+        assert_eq!(messages[0].0, Some(3));
+        assert!(
+            messages[0].1.contains("`image_name` is `~`"),
+            "{messages:?}"
+        );
+        assert!(messages[0].1.contains("null"), "{messages:?}");
+        assert_eq!(messages[1].0, Some(4));
+        assert!(messages[1].1.contains("`null`"), "{messages:?}");
+        assert_eq!(messages[2].0, Some(7));
+        assert!(
+            messages[2].1.contains("`image_url` is `NULL`"),
+            "{messages:?}"
+        );
+    }
+
+    #[test]
+    fn dots_close_front_matter() {
+        let (page, d) = read("---\nimages:\n  - image_name: a.png\n...\n{% include gallery %}\n");
+        assert!(d.is_empty(), "{d:?}");
+        assert_eq!(page.images.len(), 1);
+        assert_eq!(page.includes, vec![Include::Gallery { line: 5 }]);
+        let (_, d) = read("---\nimages: []\n");
+        assert!(d[0].message.contains("`---` or `...`"), "{d:?}");
+    }
+
+    #[test]
+    fn blank_line_before_the_fence_is_not_a_page_but_is_warned_about() {
+        let (page, d) = read_page(
+            Path::new("p.md"),
+            "\n---\nimages:\n  - image_name: a.png\n---\n",
+        );
+        assert!(page.is_none());
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].severity, crate::report::Severity::Warning);
+        assert_eq!(d[0].line, Some(2));
+        assert!(d[0].message.contains("first line"), "{d:?}");
+    }
+
+    #[test]
+    fn cr_only_pages_are_not_pages_but_are_warned_about() {
+        let (page, d) = read_page(
+            Path::new("p.md"),
+            "---\rimages:\r  - image_name: a.png\r---\r",
+        );
+        assert!(page.is_none());
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].severity, crate::report::Severity::Warning);
+        assert_eq!(d[0].line, Some(1));
+    }
+
+    #[test]
+    fn a_stray_cr_counts_as_a_line_everywhere() {
+        // Line 3 ends in a lone CR, so `image_name` is on line 4 for YAML;
+        // the entry, the error below it and the include agree.
+        let (page, d) = read(
+            "---\nimages:\n  - image_id: a\r    image_name: a.png\n  - image_id: b\n---\n\
+             {% include gallery %}\n",
+        );
+        assert_eq!(page.images[0].line, 3);
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].line, Some(5));
+        assert_eq!(page.includes, vec![Include::Gallery { line: 7 }]);
     }
 }
 

@@ -117,9 +117,7 @@ pub fn resolve(written: &str) -> Result<Resolved, String> {
     if written.contains("://") {
         return Err("unsupported URL; only http(s) URLs are skipped as external".into());
     }
-    let bytes = written.as_bytes();
-    let drive = bytes.len() >= 2 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':';
-    if written.starts_with('/') || written.starts_with('\\') || drive {
+    if looks_absolute(written) {
         return Err("absolute path; image paths are relative to the image root".into());
     }
     let mut parts: Vec<&str> = Vec::new();
@@ -137,7 +135,24 @@ pub fn resolve(written: &str) -> Result<Resolved, String> {
     if parts.is_empty() {
         return Err("path names the image root itself, not a file".into());
     }
-    Ok(Resolved::Local(parts.join("/")))
+    let key = parts.join("/");
+    // `x/../C:/a.png` or `./\\a.png` look absolute only once `.` and `..`
+    // are gone (found by fuzzing); the output folder refuses such a key, so
+    // accepting it here would fail only mid-build.
+    if looks_absolute(&key) {
+        return Err(format!(
+            "absolute path once `.` and `..` are resolved (`{key}`); \
+             image paths are relative to the image root"
+        ));
+    }
+    Ok(Resolved::Local(key))
+}
+
+/// A rooted path, a Windows drive (`C:`) or a backslash root.
+fn looks_absolute(path: &str) -> bool {
+    let bytes = path.as_bytes();
+    let drive = bytes.len() >= 2 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':';
+    path.starts_with('/') || path.starts_with('\\') || drive
 }
 
 /// True when a written path names a GIF by its extension.
@@ -336,6 +351,10 @@ mod tests {
             "C:/x.png",
             ".",
             "ftp://x/y.png",
+            // Absolute only once `..` and `.` are resolved (fuzzing).
+            "x/../C:/x.png",
+            "7./..//C:d",
+            "./\\x.png",
         ] {
             assert!(resolve(bad).is_err(), "{bad:?} should be refused");
         }
