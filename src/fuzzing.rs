@@ -158,5 +158,9 @@ pub fn decode(data: &[u8]) {
         assert!(info.width <= limits.max_side && info.height <= limits.max_side);
         assert!(info.frames >= 1 && info.frames <= limits.max_frames);
         assert_eq!(info.bytes, data.len() as u64);
+        let pixels = (loaded.pixels.width(), loaded.pixels.height());
+        assert_eq!(pixels, (info.width, info.height));
+        let canvas = u64::from(info.width) * u64::from(info.height);
+        assert!(u64::from(info.frames) * canvas <= limits.max_animation_pixels);
     }
 }

@@ -6,11 +6,19 @@
 //! refused without allocating; then a full decode catches truncation. Some
 //! decoders pad a truncated image silently, so the container's end marker
 //! (PNG `IEND`, GIF trailer, JPEG EOI, RIFF length) is checked too.
+//!
+//! Animations are judged the same way: frame counts and sizes come from the
+//! container's structure ([`gif::walk`], [`animated`]) and are checked
+//! against `max_frames` and `max_animation_pixels` before the first frame
+//! is decoded; then every frame is decoded, so a corrupt late frame is
+//! caught, while only the first frame's pixels are kept.
+
+mod animated;
+mod gif;
 
 use crate::config::Limits;
 use crate::error::{Error, Result};
-use image::codecs::gif::GifDecoder;
-use image::{AnimationDecoder, DynamicImage, ImageFormat, ImageReader};
+use image::{DynamicImage, ImageFormat, ImageReader};
 use serde::{Deserialize, Deserializer, Serialize};
 use std::io::Cursor;
 use std::path::Path;
@@ -143,7 +151,7 @@ pub fn from_bytes(
         })?;
     check_limits(path, width, height, limits)?;
     check_complete(path, actual, &bytes)?;
-    let (pixels, frames) = decode_pixels(path, actual, &bytes, width, height)?;
+    let (pixels, frames) = decode_pixels(path, actual, &bytes, width, height, limits)?;
     let info = ImageInfo {
         format: actual,
         width,
@@ -217,30 +225,144 @@ fn decode_pixels(
     bytes: &[u8],
     width: u32,
     height: u32,
+    limits: &Limits,
 ) -> Result<(DynamicImage, u32)> {
     let name = format_name(format);
-    let failed = |e: image::ImageError| Error::decode(path, format!("cannot decode {name}: {e}"));
     // The header is already checked against the limits; this bounds the
     // allocations the decoder may make for it.
-    let mut limits = image::Limits::default();
-    limits.max_alloc = Some(u64::from(width) * u64::from(height) * 16 + (64 << 20));
-    if format == ImageFormat::Gif {
-        let mut decoder = GifDecoder::new(Cursor::new(bytes)).map_err(failed)?;
-        image::ImageDecoder::set_limits(&mut decoder, limits).map_err(failed)?;
-        let mut first = None;
-        let mut count = 0u32;
-        for frame in decoder.into_frames() {
-            let frame = frame.map_err(failed)?;
-            count += 1;
-            if first.is_none() {
-                first = Some(DynamicImage::ImageRgba8(frame.into_buffer()));
+    let alloc = u64::from(width) * u64::from(height) * 16 + (64 << 20);
+    match format {
+        ImageFormat::Gif => return decode_gif(path, bytes, limits),
+        ImageFormat::Png => {
+            let layout = animated::png_layout(bytes)
+                .map_err(|m| Error::decode(path, format!("malformed PNG: {m}")))?;
+            if let Some(frames) = layout.num_frames {
+                if u64::from(frames) != layout.fctl {
+                    return Err(Error::decode(
+                        path,
+                        format!(
+                            "APNG acTL declares {frames} frames but the file has {} fcTL chunks",
+                            layout.fctl
+                        ),
+                    ));
+                }
+                let canvas = (width, height);
+                check_animation(path, "APNG", layout.fctl, canvas, limits)?;
+                check_frame_pixels(path, "APNG", layout.frame_pixels, limits)?;
             }
         }
-        let first = first.ok_or_else(|| Error::decode(path, "GIF has no frames"))?;
-        return Ok((first, count));
+        ImageFormat::WebP => {
+            let layout = animated::webp_layout(bytes);
+            if layout.animated {
+                check_animation(path, "WebP", layout.frames, (width, height), limits)?;
+            }
+        }
+        _ => {}
     }
+    let mut image_limits = image::Limits::default();
+    image_limits.max_alloc = Some(alloc);
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
-    reader.limits(limits);
-    let pixels = reader.decode().map_err(failed)?;
-    Ok((pixels, 1))
+    reader.limits(image_limits);
+    let pixels = reader
+        .decode()
+        .map_err(|e| Error::decode(path, format!("cannot decode {name}: {e}")))?;
+    let frames = match format {
+        ImageFormat::Png => animated::decode_apng_frames(bytes, alloc as usize),
+        ImageFormat::WebP if animated::webp_layout(bytes).animated => {
+            animated::decode_webp_frames(bytes)
+        }
+        _ => Ok(1),
+    }
+    .map_err(|m| Error::decode(path, format!("cannot decode {name}: {m}")))?;
+    Ok((pixels, frames))
+}
+
+/// A GIF: the block walk is judged against the limits, then every frame is
+/// decoded and composited at the cost of its own rectangle.
+fn decode_gif(path: &Path, bytes: &[u8], limits: &Limits) -> Result<(DynamicImage, u32)> {
+    let layout =
+        gif::walk(bytes).map_err(|m| Error::decode(path, format!("malformed GIF: {m}")))?;
+    if layout.frames == 0 {
+        return Err(Error::decode(path, "GIF has no frames"));
+    }
+    let screen = (u32::from(layout.width), u32::from(layout.height));
+    check_animation(path, "GIF", layout.frames, screen, limits)?;
+    check_frame_pixels(path, "GIF", layout.frame_pixels, limits)?;
+    // Frames may be larger than the screen; each is decoded whole.
+    let side = layout.widest.max(layout.tallest);
+    if u32::from(side) > limits.max_side {
+        return Err(Error::decode(
+            path,
+            format!(
+                "GIF has a frame {side} px a side, over the limit of {} px (limits.max_side)",
+                limits.max_side
+            ),
+        ));
+    }
+    if layout.largest as f64 > limits.max_megapixels * 1e6 {
+        return Err(Error::decode(
+            path,
+            format!(
+                "GIF has a frame of {} pixels, over the limit of {} megapixels (limits.max_megapixels)",
+                layout.largest, limits.max_megapixels
+            ),
+        ));
+    }
+    let mut first = None;
+    let frames = gif::composite(bytes, &layout, layout.frames, |screen| {
+        if first.is_none() {
+            first = Some(screen.clone());
+        }
+    })
+    .map_err(|m| Error::decode(path, format!("cannot decode GIF: {m}")))?;
+    let first = first.ok_or_else(|| Error::decode(path, "GIF has no frames"))?;
+    Ok((DynamicImage::ImageRgba8(first), frames as u32))
+}
+
+/// Refuses an animation with more frames, or more canvas pixels over all
+/// frames, than the limits allow. Decided from headers, before decoding.
+fn check_animation(
+    path: &Path,
+    kind: &str,
+    frames: u64,
+    (width, height): (u32, u32),
+    limits: &Limits,
+) -> Result<()> {
+    if frames > u64::from(limits.max_frames) {
+        return Err(Error::decode(
+            path,
+            format!(
+                "{kind} has {frames} frames, over the limit of {} frames (limits.max_frames)",
+                limits.max_frames
+            ),
+        ));
+    }
+    let total = frames.saturating_mul(u64::from(width) * u64::from(height));
+    if total > limits.max_animation_pixels {
+        return Err(Error::decode(
+            path,
+            format!(
+                "{kind} has {frames} frames of {width}x{height}, {total} pixels in all, over the \
+                 limit of {} (limits.max_animation_pixels)",
+                limits.max_animation_pixels
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses an animation whose frame rectangles hold more pixels in all than
+/// the limit (GIF frames may be larger than the screen).
+fn check_frame_pixels(path: &Path, kind: &str, pixels: u64, limits: &Limits) -> Result<()> {
+    if pixels > limits.max_animation_pixels {
+        return Err(Error::decode(
+            path,
+            format!(
+                "{kind} frames hold {pixels} pixels in all, over the limit of {} \
+                 (limits.max_animation_pixels)",
+                limits.max_animation_pixels
+            ),
+        ));
+    }
+    Ok(())
 }
