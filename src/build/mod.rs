@@ -10,6 +10,7 @@
 //! or the file on disk changed. A file that fails to load yields the same
 //! diagnostics as `check` and no outputs; everything else is still built.
 
+mod budget;
 mod keys;
 mod work;
 
@@ -236,19 +237,9 @@ pub fn build(config: &Config, options: BuildOptions, progress: &dyn Progress) ->
     };
     progress.start("pages", units.len() as u64);
     progress.start("frames", to_decode as u64);
-    // Units go in waves of a few per thread: a thread waiting inside a
-    // unit's nested parallel work may steal another unit, so an unbounded
-    // pass could hold many units' frames at once.
-    let wave = rayon::current_num_threads() * 2;
-    let mut results: Vec<UnitResult> = Vec::with_capacity(units.len());
+    // Units run in waves sized to the memory budget (see budget.rs).
     let jobs: Vec<(&Unit, Vec<Planned>)> = units.iter().zip(planned).collect();
-    for chunk in jobs.chunks(wave) {
-        results.par_extend(chunk.par_iter().map(|(unit, planned)| {
-            let result = worker.run(unit, planned.clone());
-            progress.advance("pages", 1);
-            result
-        }));
-    }
+    let results: Vec<UnitResult> = budget::run(&worker, jobs);
     progress.finish("frames");
     progress.finish("pages");
     finish(
