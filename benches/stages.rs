@@ -98,7 +98,10 @@ fn pixels(c: &mut Criterion) {
         "sprite sheet of 16 thumbnails, composed + optimized (frames/s)",
         |b| {
             b.iter(|| {
-                black_box(optimize::encode_rgba(&sprite::compose(&thumbs, &layout).unwrap(), &opts).unwrap())
+                black_box(
+                    optimize::encode_rgba(&sprite::compose(&thumbs, &layout).unwrap(), &opts)
+                        .unwrap(),
+                )
             })
         },
     );

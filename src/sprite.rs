@@ -62,9 +62,8 @@ pub fn layout(
     };
     // Cell origins are at most the sheet's size less a cell, so they fit
     // u32 once computed in u64 (a cell plus padding alone may not).
-    let origin = |cell: u32, size: u32| {
-        (u64::from(cell) * (u64::from(size) + u64::from(padding))) as u32
-    };
+    let origin =
+        |cell: u32, size: u32| (u64::from(cell) * (u64::from(size) + u64::from(padding))) as u32;
     let frames = (0..count)
         .map(|i| Rect {
             x: origin(i % columns, fw),
@@ -112,8 +111,10 @@ pub fn blank_sheet(layout: &Layout) -> Result<RgbaImage, String> {
                 layout.width, layout.height
             )
         })?;
-    Ok(RgbaImage::from_raw(layout.width, layout.height, vec![0; bytes])
-        .expect("the buffer has the sheet's size"))
+    Ok(
+        RgbaImage::from_raw(layout.width, layout.height, vec![0; bytes])
+            .expect("the buffer has the sheet's size"),
+    )
 }
 
 /// Draws one frame into every cell `cells` names (a gallery may list the
@@ -199,7 +200,15 @@ mod tests {
         let l = layout(16, 256, 256, None, 100_000).unwrap();
         assert_eq!((l.width, l.height), (301_024, 301_024));
         assert_eq!(l.sheet_bytes(), Some(301_024u64 * 301_024 * 4));
-        assert_eq!(l.frames[15], Rect { x: 300_768, y: 300_768, w: 256, h: 256 });
+        assert_eq!(
+            l.frames[15],
+            Rect {
+                x: 300_768,
+                y: 300_768,
+                w: 256,
+                h: 256
+            }
+        );
     }
 
     #[test]

@@ -18,7 +18,7 @@
 //!                                         oxipng's working set
 //! frames = lanes x frame + 4G x n + S     frames in flight, GIF-size frames
 //!                                         kept for the GIF, the sheet
-//! gif    = 4G x n + S + G x n + 16G x T + 48G + 16 MiB
+//! gif    = 4G x n + S + G x n + 16G x T + 48G + 15 min(Gn, 2^20)
 //!                                         palette indices, frames being
 //!                                         mapped, palette probe, samples
 //! sprite = S + S x PNG_FACTOR             the sheet and oxipng on it
@@ -55,8 +55,10 @@ const GIF_MAP_BYTES: u64 = 16;
 /// Bytes per GIF pixel of the palette probe (a mapped frame, its RGBA
 /// rendering and the SSIM planes).
 const GIF_PROBE_BYTES: u64 = 48;
-/// The palette samples and their Oklab copy (about a million each).
-const GIF_FIXED: u64 = 16 << 20;
+/// Bytes per palette sample (sRGB and Oklab); at most `GIF_SAMPLES` are
+/// taken, as [`crate::animate`] does.
+const GIF_SAMPLE_BYTES: u64 = 15;
+const GIF_SAMPLES: u64 = 1 << 20;
 
 /// What the budget decided for one unit, before it runs.
 pub(super) struct UnitBudget {
@@ -158,10 +160,7 @@ pub(super) fn waves(peaks: &[u64], budget: u64, max_units: usize) -> Vec<usize> 
 }
 
 /// Runs every unit in budgeted waves and returns their results in order.
-pub(super) fn run<'u>(
-    worker: &Worker<'_>,
-    jobs: Vec<(&'u Unit, Vec<Planned>)>,
-) -> Vec<UnitResult> {
+pub(super) fn run<'u>(worker: &Worker<'_>, jobs: Vec<(&'u Unit, Vec<Planned>)>) -> Vec<UnitResult> {
     let threads = rayon::current_num_threads();
     let budget = worker.config.limits.max_memory.0;
     let budgets: Vec<UnitBudget> = jobs
@@ -212,9 +211,17 @@ fn plan(worker: &Worker<'_>, unit: &Unit, planned: &[Planned], threads: usize) -
             .filter(|p| p.owner == Owner::Animation(a) && p.stale.is_some())
             .collect();
         let out_path = |p: &str| config.out.join(p);
-        let path_of = |role: Role| stale.iter().find(|p| p.role == role).map(|p| p.path.clone());
+        let path_of = |role: Role| {
+            stale
+                .iter()
+                .find(|p| p.role == role)
+                .map(|p| p.path.clone())
+        };
         let first = plan.animations[a].frames[0];
-        let first_probe = probes.iter().find(|(s, _)| *s == first).and_then(|(_, p)| *p);
+        let first_probe = probes
+            .iter()
+            .find(|(s, _)| *s == first)
+            .and_then(|(_, p)| *p);
         if !stale.is_empty() && !refused_sources.is_empty() {
             // A frame that cannot be decoded leaves nothing to animate.
             let (s, _) = &refused_sources[0];
@@ -261,7 +268,9 @@ fn plan(worker: &Worker<'_>, unit: &Unit, planned: &[Planned], threads: usize) -
                     .saturating_mul(u64::from(count))
                     .saturating_add(g.saturating_mul(GIF_MAP_BYTES * threads as u64))
                     .saturating_add(g * GIF_PROBE_BYTES)
-                    .saturating_add(GIF_FIXED);
+                    .saturating_add(
+                        (g.saturating_mul(u64::from(count))).min(GIF_SAMPLES) * GIF_SAMPLE_BYTES,
+                    );
                 let need = with.peak(1);
                 if need > budget {
                     refused.push(Refusal {
@@ -291,7 +300,10 @@ fn plan(worker: &Worker<'_>, unit: &Unit, planned: &[Planned], threads: usize) -
                     let also = atlas
                         .as_deref()
                         .map(|a| {
-                            format!("; its atlas {} is not written either", out_path(a).display())
+                            format!(
+                                "; its atlas {} is not written either",
+                                out_path(a).display()
+                            )
                         })
                         .unwrap_or_default();
                     refused.push(Refusal {

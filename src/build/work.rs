@@ -86,7 +86,9 @@ impl Worker<'_> {
             .flat_map(|r| r.paths.iter().map(String::as_str))
             .collect();
         for refusal in &budget.refused {
-            result.diagnostics.extend(self.refusal(unit, &refusal.error));
+            result
+                .diagnostics
+                .extend(self.refusal(unit, &refusal.error));
         }
         let refused_source = |s: usize| budget.refused_sources.iter().any(|(t, _)| *t == s);
         let to_decode: Vec<usize> =
@@ -315,7 +317,9 @@ impl Worker<'_> {
         } else {
             Vec::new()
         };
-        let thumb_stale = own.iter().any(|p| p.role == Role::Thumb && p.stale.is_some());
+        let thumb_stale = own
+            .iter()
+            .any(|p| p.role == Role::Thumb && p.stale.is_some());
         // Frames of another size make no animation outputs (validation
         // reports them), so they need no GIF frame or cell.
         let targets = targets.filter(|t| t.sizes.frame == (info.width, info.height));
@@ -329,8 +333,9 @@ impl Worker<'_> {
                 other => Cow::Owned(other.to_rgba8()),
             };
             let gif = targets.filter(|t| t.gif).map(|t| {
-                self.timers
-                    .time(Stage::Resize, || resize::resize(&rgba, t.sizes.gif.0, t.sizes.gif.1))
+                self.timers.time(Stage::Resize, || {
+                    resize::resize(&rgba, t.sizes.gif.0, t.sizes.gif.1)
+                })
             });
             // The thumbnail and the sprite cell are the same image: the
             // frame fitted to `thumbs.width`.
@@ -474,10 +479,17 @@ impl Worker<'_> {
         made
     }
 
-    fn gif(&self, planned: &Planned, frames: Vec<RgbaImage>, size: (u32, u32)) -> Result<OutputFile> {
+    fn gif(
+        &self,
+        planned: &Planned,
+        frames: Vec<RgbaImage>,
+        size: (u32, u32),
+    ) -> Result<OutputFile> {
         let gif = self
             .timers
-            .time(Stage::Animate, || animate::encode_gif(&frames, &self.config.gif))
+            .time(Stage::Animate, || {
+                animate::encode_gif(&frames, &self.config.gif)
+            })
             .map_err(|message| Error::Encode {
                 path: self.out.root().join(&planned.path),
                 message,
