@@ -15,7 +15,8 @@
 //! ```text
 //! frame  = B + 4P x FRAME_FACTOR          decoded pixels, RGBA copy, the
 //!                                         resizer's premultiplied copy or
-//!                                         oxipng's working set
+//!          + 4t x (1 + PNG_FACTOR)        oxipng's working set; thumbnail
+//!                                         (t pixels) and its encoding
 //! frames = lanes x frame + 4G x n + S     frames in flight, GIF-size frames
 //!                                         kept for the GIF, the sheet
 //! gif    = 4G x n + S + G x n + 16G x T + 48G + 15 min(Gn, 2^20)
@@ -44,8 +45,10 @@ use crate::{decode, resize, sprite};
 use rayon::prelude::*;
 use std::path::Path;
 
-/// A full frame in flight costs this many times its RGBA size (measured:
-/// see the report of `tests/hostile_memory.rs`'s calibration in the README).
+/// A full frame in flight costs this many times its RGBA size. Measured
+/// peak RSS for one 5000x5000 PNG frame (100 MB as RGBA) is 2.9x (RGB
+/// source, 1 thread), 3.1x (RGBA, 1 thread) and 3.5x (RGBA, 2 threads:
+/// oxipng tries filters in parallel); 4 keeps the estimate above that.
 pub(super) const FRAME_FACTOR: u64 = 4;
 /// oxipng's working set on an RGBA image, in multiples of its size.
 pub(super) const PNG_FACTOR: u64 = 3;
@@ -126,11 +129,19 @@ impl Needs {
 }
 
 /// Bytes one source in flight needs: its file plus `FRAME_FACTOR` RGBA
-/// copies of its pixels.
-pub(super) fn frame_bytes(width: u32, height: u32, file_bytes: u64) -> u64 {
+/// copies of its pixels, plus for a gallery frame its thumbnail (also its
+/// sprite cell) and that thumbnail's PNG encoding.
+pub(super) fn frame_bytes(
+    width: u32,
+    height: u32,
+    file_bytes: u64,
+    thumb: Option<(u32, u32)>,
+) -> u64 {
+    let thumb = thumb.map_or(0, |(w, h)| rgba(w, h).saturating_mul(1 + PNG_FACTOR));
     rgba(width, height)
         .saturating_mul(FRAME_FACTOR)
         .saturating_add(file_bytes)
+        .saturating_add(thumb)
 }
 
 fn rgba(width: u32, height: u32) -> u64 {
@@ -195,7 +206,10 @@ fn plan(worker: &Worker<'_>, unit: &Unit, planned: &[Planned], threads: usize) -
     let mut refused_sources = Vec::new();
     for (s, p) in &probes {
         let Some(p) = p else { continue };
-        let bytes = frame_bytes(p.width, p.height, p.bytes);
+        let thumb = plan.sources[*s]
+            .is_frame()
+            .then(|| resize::fit_width(p.width, p.height, config.thumbs.width));
+        let bytes = frame_bytes(p.width, p.height, p.bytes, thumb);
         if bytes > budget {
             refused_sources.push((*s, source_refusal(&plan.sources[*s].path, p, bytes, budget)));
         } else {
@@ -450,7 +464,8 @@ mod tests {
         assert_eq!(waves(&[5, 100, 5], 25, 8), vec![1, 1, 1]);
         assert_eq!(waves(&[0, 0, 0], 25, 8), vec![3]);
         assert_eq!(waves(&[], 25, 8), Vec::<usize>::new());
-        assert_eq!(waves(&[u64::MAX, u64::MAX], u64::MAX, 8), vec![1, 1]);
+        // Sums saturate instead of wrapping round to a small number.
+        assert_eq!(waves(&[u64::MAX - 1, 2], u64::MAX - 1, 8), vec![1, 1]);
     }
 
     #[test]
@@ -506,8 +521,13 @@ mod tests {
 
     #[test]
     fn frame_estimates_scale_with_pixels() {
-        // A 5000x5000 frame: 100 MB of RGBA, four copies in flight.
-        assert_eq!(frame_bytes(5000, 5000, 1000), 400_000_000 + 1000);
-        assert_eq!(frame_bytes(u32::MAX, u32::MAX, 1), u64::MAX);
+        // A 5000x5000 frame: 100 MB of RGBA, four copies in flight, and
+        // its 256 px thumbnail with the encoder's working set.
+        assert_eq!(frame_bytes(5000, 5000, 1000, None), 400_000_000 + 1000);
+        assert_eq!(
+            frame_bytes(5000, 5000, 1000, Some((256, 256))),
+            400_000_000 + 1000 + 256 * 256 * 4 * 4
+        );
+        assert_eq!(frame_bytes(u32::MAX, u32::MAX, 1, None), u64::MAX);
     }
 }
