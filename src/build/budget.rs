@@ -171,7 +171,7 @@ pub(super) fn waves(peaks: &[u64], budget: u64, max_units: usize) -> Vec<usize> 
 }
 
 /// Runs every unit in budgeted waves and returns their results in order.
-pub(super) fn run<'u>(worker: &Worker<'_>, jobs: Vec<(&'u Unit, Vec<Planned>)>) -> Vec<UnitResult> {
+pub(super) fn run(worker: &Worker<'_>, jobs: Vec<(&Unit, Vec<Planned>)>) -> Vec<UnitResult> {
     let threads = rayon::current_num_threads();
     let budget = worker.config.limits.max_memory.0;
     let budgets: Vec<UnitBudget> = jobs

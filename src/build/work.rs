@@ -112,6 +112,8 @@ impl Worker<'_> {
         let targets = match (unit, &budget.animation) {
             (&Unit::Animation(a), Some(sizes)) if budget.refused_sources.is_empty() => {
                 let sheet = match (&sizes.layout, making(Role::Sprite)) {
+                    // The budget has sized the sheet; this only fails where
+                    // the address space is smaller than the budget allows.
                     (Some(layout), true) => match sprite::blank_sheet(layout) {
                         Ok(sheet) => Some(Mutex::new(sheet)),
                         Err(e) => {
@@ -120,7 +122,7 @@ impl Worker<'_> {
                                 message: e,
                             };
                             result.diagnostics.extend(self.refusal(unit, &error));
-                            return result;
+                            None
                         }
                     },
                     _ => None,
