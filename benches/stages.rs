@@ -93,12 +93,15 @@ fn pixels(c: &mut Criterion) {
     });
 
     let thumbs: Vec<RgbaImage> = frames.iter().map(|f| resize::to_width(f, 256)).collect();
-    let layout = sprite::layout(16, 256, 256, None, 0);
+    let layout = sprite::layout(16, 256, 256, None, 0).unwrap();
     group.bench_function(
         "sprite sheet of 16 thumbnails, composed + optimized (frames/s)",
         |b| {
             b.iter(|| {
-                black_box(optimize::encode_rgba(&sprite::compose(&thumbs, &layout), &opts).unwrap())
+                black_box(
+                    optimize::encode_rgba(&sprite::compose(&thumbs, &layout).unwrap(), &opts)
+                        .unwrap(),
+                )
             })
         },
     );

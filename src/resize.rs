@@ -1,8 +1,10 @@
 //! Stage: resize. Pure fit maths plus a SIMD Lanczos3 resizer
 //! (`fast_image_resize`), which works on premultiplied alpha so transparent
-//! edges get no dark fringes.
+//! edges get no dark fringes. The source is borrowed, not copied: the
+//! resizer already makes one premultiplied copy of it, and a full-size
+//! frame is the largest buffer the pipeline holds.
 
-use fast_image_resize::images::Image;
+use fast_image_resize::images::{Image, ImageRef};
 use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
 use image::RgbaImage;
 
@@ -23,10 +25,10 @@ pub fn resize(image: &RgbaImage, width: u32, height: u32) -> RgbaImage {
     if image.dimensions() == (width, height) {
         return image.clone();
     }
-    let src = Image::from_vec_u8(
+    let src = ImageRef::new(
         image.width(),
         image.height(),
-        image.as_raw().clone(),
+        image.as_raw(),
         PixelType::U8x4,
     )
     .expect("buffer matches its dimensions");

@@ -10,6 +10,7 @@
 //! or the file on disk changed. A file that fails to load yields the same
 //! diagnostics as `check` and no outputs; everything else is still built.
 
+mod budget;
 mod fault;
 mod guard;
 mod keys;
@@ -259,23 +260,18 @@ pub fn build(config: &Config, options: BuildOptions, progress: &dyn Progress) ->
     progress.start("pages", units.len() as u64);
     progress.start("frames", to_decode as u64);
     let mut checkpoint = Checkpoint::new(&pending);
-    // Units go in waves of a few per thread: a thread waiting inside a
-    // unit's nested parallel work may steal another unit, so an unbounded
-    // pass could hold many units' frames at once.
-    let wave = rayon::current_num_threads() * 2;
-    let mut results: Vec<UnitResult> = Vec::with_capacity(units.len());
+    // Units run in waves sized to the memory budget (see budget.rs); between
+    // waves the cache is checkpointed and a stop request is honoured.
     let jobs: Vec<(&Unit, Vec<Planned>)> = units.iter().zip(planned).collect();
-    for chunk in jobs.chunks(wave) {
-        if options.cancelled() {
-            break;
-        }
-        results.par_extend(chunk.par_iter().map(|(unit, planned)| {
-            let result = run_unit(&worker, unit, planned, &options);
-            progress.advance("pages", 1);
-            result
-        }));
-        checkpoint.save(&config.out, &results, false);
-    }
+    let results: Vec<UnitResult> = budget::run(
+        &worker,
+        jobs,
+        &|unit, planned, budget| run_unit(&worker, unit, planned, budget, &options),
+        &mut |results| {
+            checkpoint.save(&config.out, results, false);
+            !options.cancelled()
+        },
+    );
     progress.finish("frames");
     progress.finish("pages");
     if options.cancelled() {
@@ -293,7 +289,8 @@ pub fn build(config: &Config, options: BuildOptions, progress: &dyn Progress) ->
 fn run_unit(
     worker: &Worker<'_>,
     unit: &Unit,
-    planned: &[Planned],
+    planned: Vec<Planned>,
+    budget: budget::UnitBudget,
     options: &BuildOptions,
 ) -> UnitResult {
     if options.cancelled() {
@@ -301,7 +298,7 @@ fn run_unit(
     }
     let run = || {
         fault::inject(worker.plan, unit);
-        worker.run(unit, planned.to_vec())
+        worker.run(unit, planned, budget)
     };
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) {
         Ok(result) => result,

@@ -1,6 +1,16 @@
 //! Executing one unit: decode what has to be decoded (each source once),
 //! make the outputs the cache cannot supply, reuse the rest.
+//!
+//! Frames stream: a few lanes (as many as the memory budget allows, see
+//! [`super::budget`]) each take the next source, decode it, write its
+//! optimized copy and thumbnail, resize it to its GIF frame and sprite cell
+//! (drawn straight into the sheet), and drop the full-size pixels before
+//! taking another. Only GIF-size frames and the sheet outlive a frame, so a
+//! unit's memory depends on frame size and lane count, not frame count.
+//! Results are keyed by frame, so which lane ran a frame never shows in the
+//! outputs.
 
+use super::budget::{AnimationSizes, UnitBudget};
 use super::keys::{Owner, Planned};
 use super::{Stage, Timers, Unit};
 use crate::assetmap::{self, OutputFile, Role};
@@ -15,10 +25,12 @@ use crate::progress::Progress;
 use crate::report::Diagnostic;
 use crate::validate::RootGuard;
 use crate::{animate, resize, sprite};
-use image::{ImageFormat, RgbaImage};
+use image::{DynamicImage, ImageFormat, RgbaImage};
 use rayon::prelude::*;
 use serde::Serialize;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// What one unit produced.
@@ -45,84 +57,183 @@ pub(super) struct Worker<'a> {
     pub progress: &'a dyn Progress,
 }
 
-/// A decoded source, with its pixels as RGBA when it is a gallery frame
-/// (thumbnails, GIFs and sprites work on RGBA; copies do not need it).
-struct Decoded {
-    loaded: Loaded,
-    rgba: Option<RgbaImage>,
+/// The animation outputs a unit makes while its frames stream by.
+struct Targets<'a> {
+    sizes: &'a AnimationSizes,
+    /// The animation's frames (source indices, gallery order).
+    frames: &'a [usize],
+    gif: bool,
+    /// The sheet being drawn, when the sprite sheet is to be made.
+    sheet: Option<Mutex<RgbaImage>>,
+    /// Whether cells are needed (sheet or atlas only needs the layout).
+    cells: bool,
+}
+
+/// What streaming one source left behind.
+struct FrameDone {
+    info: Result<ImageInfo>,
+    made: Vec<(Planned, Result<OutputFile>, bool)>,
+    /// Its GIF-size frame, when the GIF is made and the size matched.
+    gif: Option<RgbaImage>,
 }
 
 impl Worker<'_> {
-    pub fn run(&self, unit: &Unit, planned: Vec<Planned>) -> UnitResult {
+    pub fn run(&self, unit: &Unit, planned: Vec<Planned>, budget: UnitBudget) -> UnitResult {
         let mut result = UnitResult::default();
-        let animation_stale = planned
+        let refused_paths: Vec<&str> = budget
+            .refused
             .iter()
-            .any(|p| matches!(p.owner, Owner::Animation(_)) && p.stale.is_some());
-        let frames: Vec<usize> = match *unit {
-            Unit::Single(s) => vec![s],
-            Unit::Animation(a) => self.plan.animations[a].frames.clone(),
-        };
-        let to_decode =
-            super::keys::decode_set(unit, self.plan, &planned, &self.owner, &self.cached_info);
-        let decoded: BTreeMap<usize, Result<Decoded>> =
-            to_decode.par_iter().map(|&s| (s, self.load(s))).collect();
-
-        // Outputs of the sources this unit owns.
-        let owned: Vec<&Planned> = planned
-            .iter()
-            .filter(|p| matches!(p.owner, Owner::Source(_)))
+            .flat_map(|r| r.paths.iter().map(String::as_str))
             .collect();
-        let made: Vec<(Planned, Result<OutputFile>, bool)> = owned
-            .par_iter()
-            .filter_map(|p| {
-                let Owner::Source(s) = p.owner else {
-                    return None;
-                };
-                match (&p.stale, decoded.get(&s)) {
-                    (_, Some(Err(_))) => None,
-                    (Some(_), Some(Ok(d))) => {
-                        Some(((*p).clone(), self.source_output(p, s, d), true))
-                    }
-                    _ => Some(((*p).clone(), Ok(self.reuse(p)), false)),
-                }
-            })
-            .collect();
-        for (s, d) in &decoded {
-            if self.owns(unit, *s) {
-                result
-                    .infos
-                    .push((*s, d.as_ref().map(|d| d.loaded.info).map_err(clone_error)));
-            }
+        for refusal in &budget.refused {
+            result
+                .diagnostics
+                .extend(self.refusal(unit, &refusal.error));
         }
-        self.collect(made, &mut result);
+        let refused_source = |s: usize| budget.refused_sources.iter().any(|(t, _)| *t == s);
+        let to_decode: Vec<usize> =
+            super::keys::decode_set(unit, self.plan, &planned, &self.owner, &self.cached_info)
+                .into_iter()
+                .filter(|&s| !refused_source(s))
+                .collect();
 
-        if let Unit::Animation(a) = *unit {
-            let mine: Vec<&Planned> = planned
+        // The animation outputs to make, sized before any frame is decoded.
+        let mine: Vec<&Planned> = match *unit {
+            Unit::Animation(a) => planned
                 .iter()
                 .filter(|p| p.owner == Owner::Animation(a))
-                .collect();
-            if !animation_stale {
-                result
-                    .made
-                    .extend(mine.iter().map(|p| ((*p).clone(), self.reuse(p), false)));
-            } else {
-                let pixels: Option<Vec<&RgbaImage>> = frames
-                    .iter()
-                    .map(|s| {
-                        decoded
-                            .get(s)
-                            .and_then(|d| d.as_ref().ok())
-                            .and_then(|d| d.rgba.as_ref())
-                    })
-                    .collect();
-                let same_size = pixels
-                    .as_ref()
-                    .is_some_and(|p| p.iter().all(|f| f.dimensions() == p[0].dimensions()));
-                if let (Some(pixels), true) = (pixels, same_size) {
-                    let made = self.animation_outputs(a, &mine, &pixels);
-                    self.collect(made, &mut result);
-                }
+                .collect(),
+            Unit::Single(_) => Vec::new(),
+        };
+        let making = |role: Role| {
+            mine.iter()
+                .any(|p| p.role == role && p.stale.is_some() && !refused_paths.contains(&&*p.path))
+        };
+        let targets = match (unit, &budget.animation) {
+            (&Unit::Animation(a), Some(sizes)) if budget.refused_sources.is_empty() => {
+                let sheet = match (&sizes.layout, making(Role::Sprite)) {
+                    // The budget has sized the sheet; this only fails where
+                    // the address space is smaller than the budget allows.
+                    (Some(layout), true) => match sprite::blank_sheet(layout) {
+                        Ok(sheet) => Some(Mutex::new(sheet)),
+                        Err(e) => {
+                            let error = Error::Encode {
+                                path: self.out.root().join(&self.plan.animations[a].key),
+                                message: e,
+                            };
+                            result.diagnostics.extend(self.refusal(unit, &error));
+                            None
+                        }
+                    },
+                    _ => None,
+                };
+                Some(Targets {
+                    sizes,
+                    frames: &self.plan.animations[a].frames,
+                    gif: making(Role::Gif),
+                    cells: sheet.is_some(),
+                    sheet,
+                })
             }
+            _ => None,
+        };
+
+        // Stream the sources through a few lanes; each lane holds one
+        // source at a time, so at most `lanes` full frames exist at once
+        // even when a waiting thread steals another lane.
+        let next = AtomicUsize::new(0);
+        let lanes = budget.lanes.clamp(1, to_decode.len().max(1));
+        let mut done: Vec<(usize, FrameDone)> = (0..lanes)
+            .into_par_iter()
+            .map(|_| {
+                let mut mine = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(&s) = to_decode.get(i) else { break };
+                    mine.push((s, self.frame(unit, s, &planned, targets.as_ref())));
+                }
+                mine
+            })
+            .flatten()
+            .collect();
+        done.sort_by_key(|(s, _)| *s);
+
+        // Outputs of the sources this unit owns: made above, refused, or
+        // reused from the cache.
+        let owned = |s: usize| self.owns(unit, s);
+        let mut gif_frames: BTreeMap<usize, RgbaImage> = BTreeMap::new();
+        let mut all_ok = true;
+        let mut sizes = Vec::new();
+        for (s, frame) in done {
+            all_ok &= frame.info.is_ok();
+            if let Ok(info) = &frame.info {
+                sizes.push((info.width, info.height));
+            }
+            if owned(s) {
+                result.infos.push((s, frame.info));
+            }
+            self.collect(frame.made, &mut result);
+            if let Some(g) = frame.gif {
+                gif_frames.insert(s, g);
+            }
+        }
+        for (s, error) in budget.refused_sources {
+            let has_stale = planned
+                .iter()
+                .any(|p| p.owner == Owner::Source(s) && p.stale.is_some());
+            if owned(s) && (has_stale || self.cached_info[s].is_none()) {
+                result.infos.push((s, Err(error)));
+            }
+        }
+        let decoded: Vec<usize> = result.infos.iter().map(|(s, _)| *s).collect();
+        for p in &planned {
+            if let Owner::Source(s) = p.owner
+                && !decoded.contains(&s)
+                && p.stale.is_none()
+            {
+                result.made.push((p.clone(), self.reuse(p), false));
+            }
+        }
+
+        // The animation: fresh outputs reused, stale ones finished from
+        // what the frames left, refused ones already reported.
+        let Unit::Animation(a) = *unit else {
+            return result;
+        };
+        for p in mine.iter().filter(|p| p.stale.is_none()) {
+            result.made.push(((*p).clone(), self.reuse(p), false));
+        }
+        let stale: Vec<&Planned> = mine
+            .iter()
+            .copied()
+            .filter(|p| p.stale.is_some() && !refused_paths.contains(&&*p.path))
+            .collect();
+        if stale.is_empty() || !all_ok {
+            // Frames that failed to load are reported by validation.
+            return result;
+        }
+        let frames = &self.plan.animations[a].frames;
+        let planned_size = targets.as_ref().map(|t| t.sizes.frame);
+        if sizes.iter().any(|&d| Some(d) != planned_size)
+            || targets
+                .as_ref()
+                .is_some_and(|t| t.gif && !frames.iter().all(|s| gif_frames.contains_key(s)))
+        {
+            // Frames that differ from each other are validation's to
+            // report; frames that agree with each other but not with the
+            // header read when the build was planned changed meanwhile.
+            if sizes.windows(2).all(|w| w[0] == w[1]) {
+                let error = Error::Encode {
+                    path: self.out.root().join(&self.plan.animations[a].key),
+                    message: "its frames changed while the build ran; run it again".into(),
+                };
+                result.diagnostics.extend(self.refusal(unit, &error));
+            }
+            return result;
+        }
+        if let Some(targets) = targets {
+            let made = self.animation_outputs(a, &stale, targets, gif_frames);
+            self.collect(made, &mut result);
         }
         result
     }
@@ -155,7 +266,18 @@ impl Worker<'_> {
         self.cache.outputs[&planned.path].file.clone()
     }
 
-    fn load(&self, s: usize) -> Result<Decoded> {
+    /// Diagnostics for an output or unit that is not built, at every use
+    /// of its owner, naming the output.
+    fn refusal(&self, unit: &Unit, e: &Error) -> Vec<Diagnostic> {
+        let users = match *unit {
+            Unit::Single(s) => &self.plan.sources[s].users,
+            Unit::Animation(a) => &self.plan.animations[a].users,
+        };
+        let message = format!("{}: {}", e.path().display(), e.detail());
+        users.iter().map(|u| u.error(&message)).collect()
+    }
+
+    fn load(&self, s: usize) -> Result<Loaded> {
         let source = &self.plan.sources[s];
         let loaded = self.timers.time(Stage::Decode, || {
             self.guard
@@ -164,31 +286,117 @@ impl Worker<'_> {
         });
         self.decoded.fetch_add(1, Ordering::Relaxed);
         self.progress.advance("frames", 1);
-        let loaded = loaded?;
-        let rgba = source.is_frame().then(|| loaded.pixels.to_rgba8());
-        Ok(Decoded { loaded, rgba })
+        loaded
+    }
+
+    /// Streams one source: decodes it, derives the small images the
+    /// animation needs (drawing its sprite cell into the sheet), drops the
+    /// full-size RGBA, then writes its own stale outputs.
+    fn frame(
+        &self,
+        unit: &Unit,
+        s: usize,
+        planned: &[Planned],
+        targets: Option<&Targets<'_>>,
+    ) -> FrameDone {
+        let loaded = match self.load(s) {
+            Ok(loaded) => loaded,
+            Err(e) => {
+                return FrameDone {
+                    info: Err(e),
+                    made: Vec::new(),
+                    gif: None,
+                };
+            }
+        };
+        let info = loaded.info;
+        let source = &self.plan.sources[s];
+        let own: Vec<&Planned> = if self.owns(unit, s) {
+            planned
+                .iter()
+                .filter(|p| p.owner == Owner::Source(s))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let thumb_stale = own
+            .iter()
+            .any(|p| p.role == Role::Thumb && p.stale.is_some());
+        // Frames of another size make no animation outputs (validation
+        // reports them), so they need no GIF frame or cell.
+        let targets = targets.filter(|t| t.sizes.frame == (info.width, info.height));
+        let want_gif = targets.is_some_and(|t| t.gif);
+        let want_small = thumb_stale || targets.is_some_and(|t| t.cells);
+        let (gif, small) = if source.is_frame() && (want_gif || want_small) {
+            // RGBA sources are used as they are; others get one RGBA copy,
+            // dropped at the end of this block.
+            let rgba: Cow<'_, RgbaImage> = match &loaded.pixels {
+                DynamicImage::ImageRgba8(image) => Cow::Borrowed(image),
+                other => Cow::Owned(other.to_rgba8()),
+            };
+            let gif = targets.filter(|t| t.gif).map(|t| {
+                self.timers.time(Stage::Resize, || {
+                    resize::resize(&rgba, t.sizes.gif.0, t.sizes.gif.1)
+                })
+            });
+            // The thumbnail and the sprite cell are the same image: the
+            // frame fitted to `thumbs.width`.
+            let small = want_small.then(|| {
+                self.timers.time(Stage::Resize, || {
+                    resize::to_width(&rgba, self.config.thumbs.width)
+                })
+            });
+            (gif, small)
+        } else {
+            (None, None)
+        };
+        if let (Some(t), Some(small)) = (targets, &small)
+            && let (Some(sheet), Some(layout)) = (&t.sheet, &t.sizes.layout)
+        {
+            let cells: Vec<usize> = (0..t.frames.len()).filter(|&i| t.frames[i] == s).collect();
+            self.timers.time(Stage::Sprite, || {
+                let mut sheet = sheet.lock().unwrap_or_else(|e| e.into_inner());
+                sprite::place(&mut sheet, small, layout, &cells);
+            });
+        }
+        let made = own
+            .iter()
+            .map(|p| match p.stale {
+                Some(_) => (
+                    (*p).clone(),
+                    self.source_output(p, s, &loaded, small.as_ref()),
+                    true,
+                ),
+                None => ((*p).clone(), Ok(self.reuse(p)), false),
+            })
+            .collect();
+        FrameDone {
+            info: Ok(info),
+            made,
+            gif,
+        }
     }
 
     /// The optimized copy or the thumbnail of a source.
-    fn source_output(&self, planned: &Planned, s: usize, d: &Decoded) -> Result<OutputFile> {
+    fn source_output(
+        &self,
+        planned: &Planned,
+        s: usize,
+        loaded: &Loaded,
+        small: Option<&RgbaImage>,
+    ) -> Result<OutputFile> {
         let source = &self.plan.sources[s];
         let encode_err = |m: String| Error::Encode {
             path: source.path.clone(),
             message: m,
         };
-        let info = d.loaded.info;
+        let info = loaded.info;
         match planned.role {
             Role::Thumb => {
-                let rgba = d
-                    .rgba
-                    .as_ref()
-                    .ok_or_else(|| encode_err("not a gallery frame".into()))?;
-                let small = self.timers.time(Stage::Resize, || {
-                    resize::to_width(rgba, self.config.thumbs.width)
-                });
+                let small = small.ok_or_else(|| encode_err("not a gallery frame".into()))?;
                 let bytes = self
                     .timers
-                    .time(Stage::Optimize, || optimize::encode_rgba(&small, &self.png))
+                    .time(Stage::Optimize, || optimize::encode_rgba(small, &self.png))
                     .map_err(encode_err)?;
                 self.write(planned, &bytes, Some(small.dimensions()))
             }
@@ -196,53 +404,70 @@ impl Worker<'_> {
                 let bytes = self
                     .timers
                     .time(Stage::Optimize, || {
-                        optimize::optimize_png(&d.loaded.bytes, &d.loaded.pixels, &self.png)
+                        optimize::optimize_png(&loaded.bytes, &loaded.pixels, &self.png)
                     })
                     .map_err(encode_err)?;
                 self.write(planned, &bytes, Some((info.width, info.height)))
             }
-            _ => self.write(planned, &d.loaded.bytes, Some((info.width, info.height))),
+            _ => self.write(planned, &loaded.bytes, Some((info.width, info.height))),
         }
     }
 
-    /// The GIF, sprite sheet and atlas of an animation: stale ones are made,
-    /// fresh ones reused.
+    /// The GIF, sprite sheet and atlas of an animation, from the GIF-size
+    /// frames and the sheet the frames left.
     fn animation_outputs(
         &self,
         a: usize,
         planned: &[&Planned],
-        frames: &[&RgbaImage],
+        targets: Targets<'_>,
+        mut gif_frames: BTreeMap<usize, RgbaImage>,
     ) -> Vec<(Planned, Result<OutputFile>, bool)> {
         let animation = &self.plan.animations[a];
-        let (w, h) = frames[0].dimensions();
-        let thumb_size = resize::fit_width(w, h, self.config.thumbs.width);
         let sp = &self.config.sprite;
-        let layout = sprite::layout(
-            frames.len() as u32,
-            thumb_size.0,
-            thumb_size.1,
-            sp.columns,
-            sp.padding,
-        );
+        let Targets {
+            sizes,
+            frames,
+            sheet,
+            ..
+        } = targets;
+        let mut sheet = sheet.map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner()));
         let mut made = Vec::new();
-        for p in planned {
-            if p.stale.is_none() {
-                made.push(((*p).clone(), Ok(self.reuse(p)), false));
-                continue;
-            }
-            let file = match p.role {
-                Role::Gif => self.gif(p, frames),
-                Role::Sprite => self.sprite(p, frames, &layout),
-                _ => {
-                    let sheet = crate::output::with_suffix(&animation.key, &sp.suffix, Some("png"));
+        // The GIF first, so its frames are dropped before the sheet is
+        // encoded (the budget counts them apart).
+        let mut ordered: Vec<&Planned> = planned.to_vec();
+        ordered.sort_by_key(|p| p.role != Role::Gif);
+        for p in ordered {
+            let file = match (p.role, &sizes.layout) {
+                (Role::Gif, _) => {
+                    // In gallery order; a frame listed twice is copied.
+                    let list: Vec<RgbaImage> = frames
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(i, s)| {
+                            if frames[i + 1..].contains(s) {
+                                gif_frames.get(s).cloned()
+                            } else {
+                                gif_frames.remove(s)
+                            }
+                        })
+                        .collect();
+                    self.gif(p, list, sizes.gif)
+                }
+                (Role::Sprite, Some(layout)) => match sheet.take() {
+                    Some(sheet) => self.sprite(p, sheet, layout),
+                    None => continue,
+                },
+                (Role::SpriteMap, Some(layout)) => {
+                    let name = crate::output::with_suffix(&animation.key, &sp.suffix, Some("png"));
                     let atlas = SpriteAtlas {
-                        image: sheet.rsplit('/').next().unwrap_or(&sheet).to_owned(),
+                        image: name.rsplit('/').next().unwrap_or(&name).to_owned(),
                         layout: layout.clone(),
                     };
                     let mut json = serde_json::to_string_pretty(&atlas).expect("atlas serializes");
                     json.push('\n');
                     self.write(p, json.as_bytes(), None)
                 }
+                _ => continue,
             };
             let file = file.map_err(|e| match e {
                 Error::Encode { message, .. } => Error::Encode {
@@ -256,48 +481,34 @@ impl Worker<'_> {
         made
     }
 
-    fn gif(&self, planned: &Planned, frames: &[&RgbaImage]) -> Result<OutputFile> {
-        let (w, h) = frames[0].dimensions();
-        let size = resize::fit_width(w, h, self.config.gif.width);
-        let resized: Vec<RgbaImage> = frames
-            .par_iter()
-            .map(|f| {
-                self.timers
-                    .time(Stage::Resize, || resize::resize(f, size.0, size.1))
-            })
-            .collect();
+    fn gif(
+        &self,
+        planned: &Planned,
+        frames: Vec<RgbaImage>,
+        size: (u32, u32),
+    ) -> Result<OutputFile> {
         let gif = self
             .timers
             .time(Stage::Animate, || {
-                animate::encode_gif(&resized, &self.config.gif)
+                animate::encode_gif(&frames, &self.config.gif)
             })
             .map_err(|message| Error::Encode {
                 path: self.out.root().join(&planned.path),
                 message,
             })?;
+        drop(frames);
         self.write(planned, &gif, Some(size))
     }
 
     fn sprite(
         &self,
         planned: &Planned,
-        frames: &[&RgbaImage],
+        sheet: RgbaImage,
         layout: &sprite::Layout,
     ) -> Result<OutputFile> {
-        let thumbs: Vec<RgbaImage> = frames
-            .par_iter()
-            .map(|f| {
-                self.timers.time(Stage::Resize, || {
-                    resize::resize(f, layout.frame_width, layout.frame_height)
-                })
-            })
-            .collect();
-        let sheet = self
-            .timers
-            .time(Stage::Sprite, || sprite::compose(&thumbs, layout));
         let png = self
             .timers
-            .time(Stage::Sprite, || optimize::encode_rgba(&sheet, &self.png))
+            .time(Stage::Sprite, || encode_owned(sheet, &self.png))
             .map_err(|message| Error::Encode {
                 path: self.out.root().join(&planned.path),
                 message,
@@ -327,13 +538,20 @@ impl Worker<'_> {
     }
 }
 
-/// Errors are not `Clone` (they may hold an `io::Error`); keep the message.
-fn clone_error(e: &Error) -> Error {
-    match e {
-        Error::Missing { path } => Error::Missing { path: path.clone() },
-        Error::Empty { path } => Error::Empty { path: path.clone() },
-        other => Error::decode(other.path(), other.detail()),
-    }
+/// [`optimize::encode_rgba`] without its copy of the pixels: a sprite sheet
+/// can be the largest buffer of a unit, and it is not needed afterwards.
+/// Same input to oxipng, so the same bytes.
+fn encode_owned(image: RgbaImage, opts: &oxipng::Options) -> std::result::Result<Vec<u8>, String> {
+    let (width, height) = image.dimensions();
+    let raw = oxipng::RawImage::new(
+        width,
+        height,
+        oxipng::ColorType::RGBA,
+        oxipng::BitDepth::Eight,
+        image.into_raw(),
+    )
+    .map_err(|e| e.to_string())?;
+    raw.create_optimized_png(opts).map_err(|e| e.to_string())
 }
 
 /// The sprite sheet's companion JSON.

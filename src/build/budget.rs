@@ -1,0 +1,543 @@
+//! The memory budget (`limits.max_memory`): before anything is decoded,
+//! every unit's peak is estimated from image headers (or the cached facts
+//! of a source) and the outputs it will make; outputs that alone cannot fit
+//! are refused with an error, and units are grouped into waves whose
+//! estimates sum to no more than the budget. Waves are decided up front and
+//! run one after another: nothing ever waits on a semaphore inside rayon,
+//! where nested parallel work and work stealing could deadlock.
+//!
+//! A unit streams its frames (see [`super::work`]): `lanes` frames are in
+//! flight at once, each decoded, turned into its outputs and dropped. With
+//! `P` a full frame's pixels, `B` its file size, `G` a GIF frame's pixels,
+//! `n` the frame count, `S` the sprite sheet's RGBA bytes and `T` the
+//! thread count, the estimate is
+//!
+//! ```text
+//! frame  = B + 4P x FRAME_FACTOR          decoded pixels, RGBA copy, the
+//!                                         resizer's premultiplied copy or
+//!          + 4t x (1 + PNG_FACTOR)        oxipng's working set; thumbnail
+//!                                         (t pixels) and its encoding
+//! frames = lanes x frame + 4G x n + S     frames in flight, GIF-size frames
+//!                                         kept for the GIF, the sheet
+//! gif    = 4G x n + S + G x n + 16G x T + 48G + 15 min(Gn, 2^20)
+//!                                         palette indices, frames being
+//!                                         mapped, palette probe, samples
+//! sprite = S + S x PNG_FACTOR             the sheet and oxipng on it
+//! peak   = max(frames, gif, sprite)
+//! ```
+//!
+//! so the peak of a build is about `waves' sum <= max_memory`, and grows
+//! with frame size and thread count (lanes <= threads), not frame count.
+//! `lanes` is the most (up to the thread count) whose peak fits the budget;
+//! a source whose `frame` alone exceeds it is refused (its pages get the
+//! error), then the GIF and then the sprite sheet of an animation are
+//! refused if adding them to one lane does not fit. A wave holds at most
+//! two units per thread. The process's own baseline (code, thread stacks,
+//! the plan) comes on top.
+
+use super::Unit;
+use super::keys::{Owner, Planned};
+use super::work::{UnitResult, Worker};
+use crate::assetmap::Role;
+use crate::config::ByteSize;
+use crate::error::Error;
+use crate::{decode, resize, sprite};
+use rayon::prelude::*;
+use std::path::Path;
+
+/// A full frame in flight costs this many times its RGBA size. Measured
+/// peak RSS for one 5000x5000 PNG frame (100 MB as RGBA) is 2.9x (RGB
+/// source, 1 thread), 3.1x (RGBA, 1 thread) and 3.5x (RGBA, 2 threads:
+/// oxipng tries filters in parallel); 4 keeps the estimate above that.
+pub(super) const FRAME_FACTOR: u64 = 4;
+/// oxipng's working set on an RGBA image, in multiples of its size.
+pub(super) const PNG_FACTOR: u64 = 3;
+/// Bytes per GIF pixel of a frame being mapped to the palette (sRGB copy,
+/// Oklab working image, indices).
+const GIF_MAP_BYTES: u64 = 16;
+/// Bytes per GIF pixel of the palette probe (a mapped frame, its RGBA
+/// rendering and the SSIM planes).
+const GIF_PROBE_BYTES: u64 = 48;
+/// Bytes per palette sample (sRGB and Oklab); at most `GIF_SAMPLES` are
+/// taken, as [`crate::animate`] does.
+const GIF_SAMPLE_BYTES: u64 = 15;
+const GIF_SAMPLES: u64 = 1 << 20;
+
+/// What the budget decided for one unit, before it runs.
+pub(super) struct UnitBudget {
+    /// Frames the unit decodes at once.
+    pub lanes: usize,
+    /// Estimated peak bytes with that many lanes (0 when nothing runs).
+    pub peak: u64,
+    /// Sources not decoded because one alone cannot fit, with the error.
+    pub refused_sources: Vec<(usize, Error)>,
+    /// Outputs not built, each group with the error its users get.
+    pub refused: Vec<Refusal>,
+    /// The sizes of the animation outputs to make, when there are any.
+    pub animation: Option<AnimationSizes>,
+}
+
+/// Outputs refused together (a sheet and its atlas), and why.
+pub(super) struct Refusal {
+    pub paths: Vec<String>,
+    pub error: Error,
+}
+
+/// The sizes an animation's outputs are planned at, from its first frame's
+/// header; frames that turn out otherwise make no animation outputs.
+#[derive(Debug, Clone)]
+pub(super) struct AnimationSizes {
+    pub frame: (u32, u32),
+    pub gif: (u32, u32),
+    /// `None` when the sprite sheet cannot be laid out (refused).
+    pub layout: Option<sprite::Layout>,
+}
+
+/// The buffers a unit holds, in bytes (see the module header).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) struct Needs {
+    /// One source in flight (the largest of the unit's).
+    pub frame: u64,
+    pub gif_frames: u64,
+    pub gif_encode: u64,
+    pub sheet: u64,
+    pub sheet_encode: u64,
+}
+
+impl Needs {
+    /// The unit's peak with `lanes` frames in flight.
+    pub fn peak(&self, lanes: u64) -> u64 {
+        let frames = lanes
+            .saturating_mul(self.frame)
+            .saturating_add(self.gif_frames)
+            .saturating_add(self.sheet);
+        let gif = self
+            .gif_frames
+            .saturating_add(self.gif_encode)
+            .saturating_add(self.sheet);
+        let sprite = self.sheet.saturating_add(self.sheet_encode);
+        frames.max(gif).max(sprite)
+    }
+
+    /// The most lanes, up to `threads`, whose peak fits `budget` (at least 1).
+    pub fn lanes(&self, threads: usize, budget: u64) -> usize {
+        (1..=threads.max(1))
+            .rev()
+            .find(|&k| self.peak(k as u64) <= budget)
+            .unwrap_or(1)
+    }
+}
+
+/// Bytes one source in flight needs: its file plus `FRAME_FACTOR` RGBA
+/// copies of its pixels, plus for a gallery frame its thumbnail (also its
+/// sprite cell) and that thumbnail's PNG encoding.
+pub(super) fn frame_bytes(
+    width: u32,
+    height: u32,
+    file_bytes: u64,
+    thumb: Option<(u32, u32)>,
+) -> u64 {
+    let thumb = thumb.map_or(0, |(w, h)| rgba(w, h).saturating_mul(1 + PNG_FACTOR));
+    rgba(width, height)
+        .saturating_mul(FRAME_FACTOR)
+        .saturating_add(file_bytes)
+        .saturating_add(thumb)
+}
+
+fn rgba(width: u32, height: u32) -> u64 {
+    sprite::rgba_bytes(width, height).unwrap_or(u64::MAX)
+}
+
+/// Splits units, in order, into consecutive waves: a wave takes units while
+/// it has fewer than `max_units` and the sum of their peaks stays within
+/// `budget`. Returns each wave's length. A unit above the budget on its own
+/// (refused work costs 0, so this only happens through rounding) runs alone.
+pub(super) fn waves(peaks: &[u64], budget: u64, max_units: usize) -> Vec<usize> {
+    let max_units = max_units.max(1);
+    let mut waves = Vec::new();
+    let (mut len, mut sum) = (0usize, 0u64);
+    for &peak in peaks {
+        if len > 0 && (len == max_units || sum.saturating_add(peak) > budget) {
+            waves.push(len);
+            (len, sum) = (0, 0);
+        }
+        len += 1;
+        sum = sum.saturating_add(peak);
+    }
+    if len > 0 {
+        waves.push(len);
+    }
+    waves
+}
+
+/// Runs every unit in budgeted waves and returns their results in order.
+/// Runs every unit, wave by wave, through `run_one`; after each wave
+/// `after_wave` sees the results so far and returns false to stop.
+pub(super) fn run(
+    worker: &Worker<'_>,
+    jobs: Vec<(&Unit, Vec<Planned>)>,
+    run_one: &(dyn Fn(&Unit, Vec<Planned>, UnitBudget) -> UnitResult + Sync),
+    after_wave: &mut dyn FnMut(&[UnitResult]) -> bool,
+) -> Vec<UnitResult> {
+    let threads = rayon::current_num_threads();
+    let budget = worker.config.limits.max_memory.0;
+    let budgets: Vec<UnitBudget> = jobs
+        .par_iter()
+        .map(|(unit, planned)| plan(worker, unit, planned, threads))
+        .collect();
+    let peaks: Vec<u64> = budgets.iter().map(|b| b.peak).collect();
+    let mut results = Vec::with_capacity(jobs.len());
+    let mut items = jobs.into_iter().zip(budgets);
+    for len in waves(&peaks, budget, threads * 2) {
+        let wave: Vec<_> = items.by_ref().take(len).collect();
+        results.par_extend(wave.into_par_iter().map(|((unit, planned), budget)| {
+            let result = run_one(unit, planned, budget);
+            worker.progress.advance("pages", 1);
+            result
+        }));
+        if !after_wave(&results) {
+            break;
+        }
+    }
+    results
+}
+
+/// Sizes a unit: what it decodes, what it makes, and what is refused.
+fn plan(worker: &Worker<'_>, unit: &Unit, planned: &[Planned], threads: usize) -> UnitBudget {
+    let config = worker.config;
+    let budget = config.limits.max_memory.0;
+    let plan = worker.plan;
+    let to_decode =
+        super::keys::decode_set(unit, plan, planned, &worker.owner, &worker.cached_info);
+    let probes: Vec<(usize, Option<Probe>)> =
+        to_decode.iter().map(|&s| (s, probe(worker, s))).collect();
+
+    let mut needs = Needs::default();
+    let mut refused_sources = Vec::new();
+    for (s, p) in &probes {
+        let Some(p) = p else { continue };
+        let thumb = plan.sources[*s]
+            .is_frame()
+            .then(|| resize::fit_width(p.width, p.height, config.thumbs.width));
+        let bytes = frame_bytes(p.width, p.height, p.bytes, thumb);
+        if bytes > budget {
+            refused_sources.push((*s, source_refusal(&plan.sources[*s].path, p, bytes, budget)));
+        } else {
+            needs.frame = needs.frame.max(bytes);
+        }
+    }
+
+    let mut refused = Vec::new();
+    let mut animation = None;
+    if let Unit::Animation(a) = *unit {
+        let stale: Vec<&Planned> = planned
+            .iter()
+            .filter(|p| p.owner == Owner::Animation(a) && p.stale.is_some())
+            .collect();
+        let out_path = |p: &str| config.out.join(p);
+        let path_of = |role: Role| {
+            stale
+                .iter()
+                .find(|p| p.role == role)
+                .map(|p| p.path.clone())
+        };
+        let first = plan.animations[a].frames[0];
+        let first_probe = probes
+            .iter()
+            .find(|(s, _)| *s == first)
+            .and_then(|(_, p)| *p);
+        if !stale.is_empty() && !refused_sources.is_empty() {
+            // A frame that cannot be decoded leaves nothing to animate.
+            let (s, _) = &refused_sources[0];
+            refused.push(Refusal {
+                paths: stale.iter().map(|p| p.path.clone()).collect(),
+                error: Error::Encode {
+                    path: out_path(&stale[0].path),
+                    message: format!(
+                        "not built: its frame {} alone needs more memory than \
+                         limits.max_memory ({}) allows",
+                        plan.sources[*s].key,
+                        ByteSize(budget)
+                    ),
+                },
+            });
+        } else if let (false, Some(p)) = (stale.is_empty(), first_probe) {
+            let count = plan.animations[a].frames.len() as u32;
+            let sizes = animation_sizes(config, count, (p.width, p.height));
+            let mut sizes = match sizes {
+                Ok(sizes) => sizes,
+                Err((sizes, message)) => {
+                    let paths: Vec<String> = [Role::Sprite, Role::SpriteMap]
+                        .into_iter()
+                        .filter_map(path_of)
+                        .collect();
+                    if let Some(first) = paths.first() {
+                        refused.push(Refusal {
+                            error: Error::Encode {
+                                path: out_path(first),
+                                message,
+                            },
+                            paths,
+                        });
+                    }
+                    sizes
+                }
+            };
+            if let Some(gif) = path_of(Role::Gif) {
+                let (gw, gh) = sizes.gif;
+                let g = u64::from(gw) * u64::from(gh);
+                let mut with = needs;
+                with.gif_frames = rgba(gw, gh).saturating_mul(u64::from(count));
+                with.gif_encode = g
+                    .saturating_mul(u64::from(count))
+                    .saturating_add(g.saturating_mul(GIF_MAP_BYTES * threads as u64))
+                    .saturating_add(g * GIF_PROBE_BYTES)
+                    .saturating_add(
+                        (g.saturating_mul(u64::from(count))).min(GIF_SAMPLES) * GIF_SAMPLE_BYTES,
+                    );
+                let need = with.peak(1);
+                if need > budget {
+                    refused.push(Refusal {
+                        error: Error::Encode {
+                            path: out_path(&gif),
+                            message: format!(
+                                "needs about {} of memory ({count} frames of {gw}x{gh} and \
+                                 the GIF encoder), over limits.max_memory ({}); raise \
+                                 limits.max_memory or lower gif.width",
+                                ByteSize(need),
+                                ByteSize(budget)
+                            ),
+                        },
+                        paths: vec![gif],
+                    });
+                } else {
+                    needs = with;
+                }
+            }
+            if let (Some(sheet), Some(layout)) = (path_of(Role::Sprite), &sizes.layout) {
+                let mut with = needs;
+                with.sheet = rgba(layout.width, layout.height);
+                with.sheet_encode = with.sheet.saturating_mul(PNG_FACTOR);
+                let need = with.peak(1);
+                if need > budget {
+                    let atlas = path_of(Role::SpriteMap);
+                    let also = atlas
+                        .as_deref()
+                        .map(|a| {
+                            format!(
+                                "; its atlas {} is not written either",
+                                out_path(a).display()
+                            )
+                        })
+                        .unwrap_or_default();
+                    refused.push(Refusal {
+                        error: Error::Encode {
+                            path: out_path(&sheet),
+                            message: format!(
+                                "needs about {} of memory (a {}x{} sprite sheet and its PNG \
+                                 encoder), over limits.max_memory ({}); raise \
+                                 limits.max_memory or lower thumbs.width or sprite.padding{also}",
+                                ByteSize(need),
+                                layout.width,
+                                layout.height,
+                                ByteSize(budget)
+                            ),
+                        },
+                        paths: std::iter::once(sheet).chain(atlas).collect(),
+                    });
+                    sizes.layout = None;
+                } else {
+                    needs = with;
+                }
+            }
+            animation = Some(sizes);
+        }
+    }
+    let decoded = probes.len() - refused_sources.len();
+    let lanes = needs.lanes(threads, budget).min(decoded.max(1));
+    UnitBudget {
+        lanes,
+        peak: needs.peak(lanes as u64),
+        refused_sources,
+        refused,
+        animation,
+    }
+}
+
+/// The animation's output sizes; `Err` carries them with the sprite layout
+/// missing and the reason it cannot be laid out.
+fn animation_sizes(
+    config: &crate::config::Config,
+    count: u32,
+    (w, h): (u32, u32),
+) -> Result<AnimationSizes, (AnimationSizes, String)> {
+    let gif = resize::fit_width(w, h, config.gif.width);
+    let (tw, th) = resize::fit_width(w, h, config.thumbs.width);
+    let sp = &config.sprite;
+    let mut sizes = AnimationSizes {
+        frame: (w, h),
+        gif,
+        layout: None,
+    };
+    match sprite::layout(count, tw, th, sp.columns, sp.padding) {
+        Ok(layout) => {
+            sizes.layout = Some(layout);
+            Ok(sizes)
+        }
+        Err(m) => Err((
+            sizes,
+            format!("{m}; lower sprite.padding or thumbs.width, or set sprite.columns"),
+        )),
+    }
+}
+
+fn source_refusal(path: &Path, p: &Probe, need: u64, budget: u64) -> Error {
+    Error::TooLarge {
+        path: path.to_owned(),
+        width: p.width,
+        height: p.height,
+        limit: format!(
+            "what limits.max_memory ({}) allows: decoding and optimizing it needs about {}",
+            ByteSize(budget),
+            ByteSize(need)
+        ),
+    }
+}
+
+/// What a source's header says, without decoding it.
+#[derive(Debug, Clone, Copy)]
+struct Probe {
+    width: u32,
+    height: u32,
+    bytes: u64,
+}
+
+/// Reads a source's dimensions from the cache or its header. `None` when
+/// they cannot be known cheaply or decoding will refuse the file before
+/// allocating its pixels (unreadable, over the pixel limits, a file larger
+/// than the budget): those cost nothing here and get decoding's own error.
+fn probe(worker: &Worker<'_>, s: usize) -> Option<Probe> {
+    let limits = &worker.config.limits;
+    if let Some(info) = worker.cached_info[s] {
+        return Some(Probe {
+            width: info.width,
+            height: info.height,
+            bytes: info.bytes,
+        });
+    }
+    let source = &worker.plan.sources[s];
+    worker.guard.check(source).ok()?;
+    let file = open_regular(&source.path)?;
+    let bytes = file.metadata().ok()?.len();
+    if bytes > limits.max_memory.0 {
+        return None;
+    }
+    let reader = image::ImageReader::new(std::io::BufReader::new(file))
+        .with_guessed_format()
+        .ok()?;
+    let (width, height) = reader.into_dimensions().ok()?;
+    decode::check_limits(&source.path, width, height, limits).ok()?;
+    Some(Probe {
+        width,
+        height,
+        bytes,
+    })
+}
+
+/// Opens a regular file without blocking on a FIFO or device (`fstat` on
+/// the open handle, as `fsread` does for whole reads).
+fn open_regular(path: &Path) -> Option<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(0o4000); // O_NONBLOCK
+    }
+    let file = options.open(path).ok()?;
+    file.metadata().ok()?.is_file().then_some(file)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIB: u64 = 1 << 20;
+
+    #[test]
+    fn waves_respect_the_budget_and_the_unit_cap() {
+        assert_eq!(waves(&[10, 10, 10, 10, 10], 25, 8), vec![2, 2, 1]);
+        assert_eq!(waves(&[10, 10, 10, 10, 10], 1000, 2), vec![2, 2, 1]);
+        // Order is kept: a small unit does not jump a large one.
+        assert_eq!(waves(&[20, 20, 5, 20], 25, 8), vec![1, 2, 1]);
+        // A unit over the budget alone still runs, alone.
+        assert_eq!(waves(&[5, 100, 5], 25, 8), vec![1, 1, 1]);
+        assert_eq!(waves(&[0, 0, 0], 25, 8), vec![3]);
+        assert_eq!(waves(&[], 25, 8), Vec::<usize>::new());
+        // Sums saturate instead of wrapping round to a small number.
+        assert_eq!(waves(&[u64::MAX - 1, 2], u64::MAX - 1, 8), vec![1, 1]);
+    }
+
+    #[test]
+    fn every_wave_fits_and_every_unit_is_placed() {
+        let peaks: Vec<u64> = (0..200u64).map(|i| (i * 7919) % 97 * MIB).collect();
+        let budget = 300 * MIB;
+        let sizes = waves(&peaks, budget, 4);
+        assert_eq!(sizes.iter().sum::<usize>(), peaks.len());
+        let mut at = 0;
+        for len in sizes {
+            assert!((1..=4).contains(&len));
+            let sum: u64 = peaks[at..at + len].iter().sum();
+            assert!(sum <= budget, "{sum}");
+            at += len;
+        }
+    }
+
+    #[test]
+    fn peak_is_the_largest_phase() {
+        let n = Needs {
+            frame: 100,
+            gif_frames: 10,
+            gif_encode: 500,
+            sheet: 20,
+            sheet_encode: 60,
+        };
+        assert_eq!(n.peak(1), 530); // the GIF encode phase
+        assert_eq!(n.peak(8), 830); // frames in flight
+        let sprite = Needs {
+            sheet: 1000,
+            sheet_encode: 3000,
+            ..Needs::default()
+        };
+        assert_eq!(sprite.peak(4), 4000);
+        let huge = Needs {
+            frame: u64::MAX / 2,
+            ..Needs::default()
+        };
+        assert_eq!(huge.peak(3), u64::MAX);
+    }
+
+    #[test]
+    fn lanes_shrink_to_fit_the_budget() {
+        let n = Needs {
+            frame: 400 * MIB,
+            ..Needs::default()
+        };
+        assert_eq!(n.lanes(8, 1 << 30), 2);
+        assert_eq!(n.lanes(1, 1 << 30), 1);
+        assert_eq!(n.lanes(8, 100 * MIB), 1); // refused by the caller
+        assert_eq!(n.lanes(0, 1 << 30), 1);
+    }
+
+    #[test]
+    fn frame_estimates_scale_with_pixels() {
+        // A 5000x5000 frame: 100 MB of RGBA, four copies in flight, and
+        // its 256 px thumbnail with the encoder's working set.
+        assert_eq!(frame_bytes(5000, 5000, 1000, None), 400_000_000 + 1000);
+        assert_eq!(
+            frame_bytes(5000, 5000, 1000, Some((256, 256))),
+            400_000_000 + 1000 + 256 * 256 * 4 * 4
+        );
+        assert_eq!(frame_bytes(u32::MAX, u32::MAX, 1, None), u64::MAX);
+    }
+}
