@@ -136,6 +136,10 @@ pub fn resolve(written: &str) -> Result<Resolved, String> {
         return Err("path names the image root itself, not a file".into());
     }
     let key = parts.join("/");
+    // `\t//.:/..//` is blank only once resolved (fuzzing).
+    if key.trim().is_empty() {
+        return Err("empty path once `.` and `..` are resolved".into());
+    }
     // `x/../C:/a.png` or `./\\a.png` look absolute only once `.` and `..`
     // are gone (found by fuzzing); the output folder refuses such a key, so
     // accepting it here would fail only mid-build.
@@ -355,6 +359,7 @@ mod tests {
             "x/../C:/x.png",
             "7./..//C:d",
             "./\\x.png",
+            "\t//.:/..//",
         ] {
             assert!(resolve(bad).is_err(), "{bad:?} should be refused");
         }
