@@ -3,11 +3,11 @@
 //!
 //! Work is split into units: one per animation (its gallery's frames are
 //! decoded once and feed the optimized copies, thumbnails, GIF and sprite)
-//! and one per remaining source file. Units run in parallel in waves of a
-//! few per thread, so memory does not grow with the site. The cache
-//! ([`crate::cache`]) makes rebuilds incremental: sources are hashed (read,
-//! not decoded) and an output is remade only when its inputs, its options,
-//! or the file on disk changed. A file that fails to load yields the same
+//! and one per remaining source file. Units run in parallel in waves sized
+//! to the memory budget (`budget.rs`), so memory does not grow with the
+//! site. The cache ([`crate::cache`]) makes rebuilds incremental: sources
+//! are hashed (read, not decoded) and an output is remade only when its
+//! inputs, its options, or the file on disk changed. A file that fails to load yields the same
 //! diagnostics as `check` and no outputs; everything else is still built.
 
 mod budget;
