@@ -33,6 +33,16 @@ fn json(output: &Output) -> Value {
     })
 }
 
+/// A JSON array of strings.
+fn strings(value: &Value) -> Vec<&str> {
+    value
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect()
+}
+
 fn text(output: &Output) -> String {
     format!(
         "{}{}",
@@ -113,12 +123,7 @@ fn stale_removal_and_clean_never_delete_through_a_linked_folder() {
     // A dry run lists nothing under the link as "would remove".
     let dry = site.run(&["build", "--dry-run", "--format", "json"]);
     let doc = json(&dry);
-    let would: Vec<&str> = doc["removed"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_str().unwrap())
-        .collect();
+    let would = strings(&doc["removed"]);
     assert!(
         would.iter().all(|p| !p.starts_with("muscles/png/")),
         "{would:?}"
@@ -127,12 +132,7 @@ fn stale_removal_and_clean_never_delete_through_a_linked_folder() {
 
     let run = site.run(&["build", "--format", "json"]);
     let doc = json(&run);
-    let removed: Vec<&str> = doc["removed"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_str().unwrap())
-        .collect();
+    let removed = strings(&doc["removed"]);
     assert!(
         removed.iter().all(|p| !p.starts_with("muscles/png/")),
         "{removed:?}"

@@ -142,6 +142,28 @@ pub struct BuildSummary {
     pub seconds: f64,
 }
 
+impl BuildSummary {
+    /// Counts one output as built (with why) or reused.
+    fn count(
+        &mut self,
+        planned: &Planned,
+        file: &OutputFile,
+        built: bool,
+        changes: &mut Vec<Change>,
+    ) {
+        if built {
+            self.built += 1;
+            self.written_bytes += file.bytes;
+            changes.extend(planned.stale.map(|reason| Change {
+                path: planned.path.clone(),
+                reason,
+            }));
+        } else {
+            self.reused += 1;
+        }
+    }
+}
+
 /// Everything a build produced.
 #[derive(Debug)]
 pub struct Outcome {
@@ -388,17 +410,8 @@ fn cancelled(
     let mut diagnostics = Vec::new();
     let mut changes = Vec::new();
     for result in results {
-        for (planned, file, built) in result.made {
-            if built {
-                summary.built += 1;
-                summary.written_bytes += file.bytes;
-                changes.extend(planned.stale.map(|reason| Change {
-                    path: planned.path.clone(),
-                    reason,
-                }));
-            } else {
-                summary.reused += 1;
-            }
+        for (planned, file, built) in &result.made {
+            summary.count(planned, file, *built, &mut changes);
         }
         diagnostics.extend(result.diagnostics);
     }
@@ -489,16 +502,7 @@ fn finish(
     let mut summary = BuildSummary::default();
     let mut changes = Vec::new();
     for (planned, file, built) in &made {
-        if *built {
-            summary.built += 1;
-            summary.written_bytes += file.bytes;
-            changes.extend(planned.stale.map(|reason| Change {
-                path: planned.path.clone(),
-                reason,
-            }));
-        } else {
-            summary.reused += 1;
-        }
+        summary.count(planned, file, *built, &mut changes);
         summary.output_bytes += file.bytes;
         if planned.role == Role::Optimized {
             summary.optimized_bytes += file.bytes;
