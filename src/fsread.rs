@@ -64,33 +64,18 @@ pub fn kind_name(t: &std::fs::FileType) -> &'static str {
     }
 }
 
-/// Opens `path` for reading without ever blocking on a FIFO or device.
-fn open_nonblocking(path: &Path) -> io::Result<File> {
+/// Opens `path` for reading without ever blocking on a FIFO or device,
+/// and returns it only if the open handle is a regular file.
+pub fn open_regular(path: &Path) -> Result<File, ReadError> {
     let mut options = std::fs::OpenOptions::new();
     options.read(true);
+    // O_NONBLOCK: opening a FIFO with no writer returns at once.
     #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        // O_NONBLOCK: opening a FIFO with no writer returns at once.
-        options.custom_flags(libc_nonblock());
-    }
-    options.open(path)
-}
-
-#[cfg(target_os = "linux")]
-fn libc_nonblock() -> i32 {
-    0o4000
-}
-
-#[cfg(all(unix, not(target_os = "linux")))]
-fn libc_nonblock() -> i32 {
-    0x0004
-}
-
-/// Reads a regular file whole, refusing anything else and anything larger
-/// than `limit` bytes.
-pub fn read_regular(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
-    let file = match open_nonblocking(path) {
+    std::os::unix::fs::OpenOptionsExt::custom_flags(
+        &mut options,
+        rustix::fs::OFlags::NONBLOCK.bits() as i32,
+    );
+    let file = match options.open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(ReadError::Missing),
         Err(e) => return Err(ReadError::Io(e)),
@@ -99,6 +84,14 @@ pub fn read_regular(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
     if !meta.is_file() {
         return Err(ReadError::NotRegular(kind_name(&meta.file_type())));
     }
+    Ok(file)
+}
+
+/// Reads a regular file whole, refusing anything else and anything larger
+/// than `limit` bytes.
+pub fn read_regular(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
+    let file = open_regular(path)?;
+    let meta = file.metadata().map_err(ReadError::Io)?;
     if meta.len() > limit {
         return Err(ReadError::TooBig {
             bytes: meta.len(),

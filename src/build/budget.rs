@@ -427,7 +427,7 @@ fn probe(worker: &Worker<'_>, s: usize) -> Option<Probe> {
     }
     let source = &worker.plan.sources[s];
     worker.guard.check(source).ok()?;
-    let file = open_regular(&source.path)?;
+    let file = crate::fsread::open_regular(&source.path).ok()?;
     let bytes = file.metadata().ok()?.len();
     if bytes > limits.max_memory.0 {
         return None;
@@ -442,20 +442,6 @@ fn probe(worker: &Worker<'_>, s: usize) -> Option<Probe> {
         height,
         bytes,
     })
-}
-
-/// Opens a regular file without blocking on a FIFO or device (`fstat` on
-/// the open handle, as `fsread` does for whole reads).
-fn open_regular(path: &Path) -> Option<std::fs::File> {
-    let mut options = std::fs::OpenOptions::new();
-    options.read(true);
-    #[cfg(target_os = "linux")]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.custom_flags(0o4000); // O_NONBLOCK
-    }
-    let file = options.open(path).ok()?;
-    file.metadata().ok()?.is_file().then_some(file)
 }
 
 #[cfg(test)]
