@@ -3,8 +3,8 @@
 //! `cargo bench --bench stages` (add `-- NAME` to run one). Inputs are
 //! synth renders, the same kind of frames `benches/compare.sh` uses.
 
-use assetmill::build::{self, BuildOptions};
 use assetmill::config::{Config, GifOptions, OptimizeOptions};
+use assetmill::pipeline::{self, BuildOptions};
 use assetmill::progress::Quiet;
 use assetmill::synth::render::{RenderParams, render_frame};
 use assetmill::synth::{self, SynthOptions};
@@ -129,13 +129,13 @@ fn cold_build(c: &mut Criterion) {
             || {
                 let _ = std::fs::remove_dir_all(&config.out);
             },
-            |()| black_box(build::build(&config, BuildOptions::default(), &Quiet).unwrap()),
+            |()| black_box(pipeline::build(&config, BuildOptions::default(), &Quiet).unwrap()),
             BatchSize::PerIteration,
         )
     });
     group.bench_function("warm, nothing changed (frames/s)", |b| {
-        build::build(&config, BuildOptions::default(), &Quiet).unwrap();
-        b.iter(|| black_box(build::build(&config, BuildOptions::default(), &Quiet).unwrap()))
+        pipeline::build(&config, BuildOptions::default(), &Quiet).unwrap();
+        b.iter(|| black_box(pipeline::build(&config, BuildOptions::default(), &Quiet).unwrap()))
     });
     group.finish();
 }

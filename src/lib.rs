@@ -1,34 +1,35 @@
 //! assetmill: the image asset pipeline for static sites.
 //!
-//! Data flows one way: [`manifest`] (pages → entries) → [`plan`] (entries →
-//! jobs) → stages ([`decode`], …) → reports. The library never prints;
-//! stages report through [`progress::Progress`] and return diagnostics.
+//! Data flows one way, and the folders follow it:
+//!
+//! - [`input`]: pages → front matter → [`manifest`] (every image entry);
+//! - [`plan`]: entries → jobs (each file once, with every page that uses it);
+//! - [`stages`]: [`decode`], [`validate`], [`resize`], [`optimize`],
+//!   [`animate`], [`sprite`];
+//! - [`pipeline`]: runs the stages in parallel within a memory budget,
+//!   reusing what the [`cache`] says is fresh;
+//! - [`outputs`]: files under `out/`, the [`assetmap`] and the [`report`].
+//!
+//! The library never prints; stages report through [`progress::Progress`]
+//! and return diagnostics.
 
-pub mod animate;
-pub mod assetmap;
-pub mod build;
-pub mod cache;
 pub mod config;
-pub mod decode;
 pub mod error;
-pub mod frontmatter;
 pub mod fsread;
 #[doc(hidden)]
 pub mod fuzzing;
-pub mod liquid;
-pub mod lock;
-pub mod manifest;
-pub mod optimize;
-pub mod output;
+pub mod input;
+pub mod outputs;
+pub mod pipeline;
 pub mod plan;
 pub mod progress;
-pub mod report;
-pub mod resize;
-pub mod sprite;
-pub mod ssim;
+pub mod stages;
 pub mod synth;
-pub mod validate;
 
 pub use config::Config;
 pub use error::{Error, Result};
+pub use input::{frontmatter, liquid, manifest};
+pub use outputs::{assetmap, output, report};
+pub use pipeline::{cache, lock};
 pub use report::{Diagnostic, Report, Severity};
+pub use stages::{animate, decode, optimize, resize, sprite, ssim, validate};

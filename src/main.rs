@@ -3,8 +3,8 @@
 //! into an exit code (0 clean, 1 problems found, 2 bad usage or
 //! configuration, 130 stopped by a signal).
 
-use assetmill::build::{self, Outcome};
 use assetmill::config::{Config, Overrides};
+use assetmill::pipeline::{self, Outcome};
 use assetmill::progress::Progress;
 use assetmill::synth::{self, SynthOptions, SynthSummary};
 use assetmill::{Error, validate};
@@ -179,11 +179,11 @@ fn main() -> ExitCode {
                 Ok(config) => config,
                 Err(e) => return usage_error(&e),
             };
-            let options = build::BuildOptions {
+            let options = pipeline::BuildOptions {
                 dry_run: *dry_run,
                 cancel: Some(stop_on_signals()),
             };
-            match build::build(&config, options, &bars) {
+            match pipeline::build(&config, options, &bars) {
                 Ok(outcome) => report_build(&outcome, *dry_run, *format),
                 Err(e) => {
                     let code = if matches!(e, Error::Config { .. }) {
@@ -209,7 +209,7 @@ fn main() -> ExitCode {
                 Ok(config) => config,
                 Err(e) => return usage_error(&e),
             };
-            match build::clean(&config, &bars) {
+            match pipeline::clean(&config, &bars) {
                 Ok(cleaned) => {
                     for d in &cleaned.refused {
                         println!("{d}");

@@ -3,7 +3,7 @@
 
 mod common;
 
-use assetmill::build::{self, BuildOptions, Reason};
+use assetmill::pipeline::{self, BuildOptions, Reason};
 use assetmill::progress::Quiet;
 use common::{Site, muscle_page};
 use std::collections::{BTreeMap, BTreeSet};
@@ -56,8 +56,8 @@ fn site(pages: usize, frames: usize, size: u32) -> Site {
     site
 }
 
-fn run(site: &Site) -> build::Outcome {
-    let outcome = build::build(&site.config(), BuildOptions::default(), &Quiet).unwrap();
+fn run(site: &Site) -> pipeline::Outcome {
+    let outcome = pipeline::build(&site.config(), BuildOptions::default(), &Quiet).unwrap();
     assert_eq!(
         outcome.report.summary.errors,
         0,
@@ -127,7 +127,7 @@ fn an_option_change_rebuilds_exactly_what_it_shapes() {
     let before = tree(&site.out());
     let mut config = site.config();
     config.thumbs.width = 50;
-    let outcome = build::build(&config, BuildOptions::default(), &Quiet).unwrap();
+    let outcome = pipeline::build(&config, BuildOptions::default(), &Quiet).unwrap();
     let reasons: BTreeSet<Reason> = outcome.changes.iter().map(|c| c.reason).collect();
     assert_eq!(reasons, [Reason::OptionsChanged].into());
     let rebuilt: BTreeSet<&str> = outcome.changes.iter().map(|c| c.path.as_str()).collect();

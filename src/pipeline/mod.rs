@@ -11,15 +11,16 @@
 //! diagnostics as `check` and no outputs; everything else is still built.
 
 mod budget;
+pub mod cache;
 mod fault;
 mod guard;
 mod keys;
+pub mod lock;
 mod work;
 
 pub use keys::Reason;
 
 use crate::assetmap::{self, Asset, AssetMap, FileInfo, Kind, OutputFile, Role};
-use crate::cache::{self, Cache, Record};
 use crate::config::Config;
 use crate::decode::{self, ImageInfo};
 use crate::error::{Error, Result};
@@ -31,6 +32,7 @@ use crate::plan::{self, Plan, Use};
 use crate::progress::Progress;
 use crate::report::{Diagnostic, Report};
 use crate::validate::{self, RootGuard};
+use cache::{Cache, Record};
 use keys::{Owner, Planned};
 use rayon::prelude::*;
 use serde::Serialize;
