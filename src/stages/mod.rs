@@ -12,3 +12,4 @@ pub mod resize;
 pub mod sprite;
 pub mod ssim;
 pub mod validate;
+pub mod video;
