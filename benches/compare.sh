@@ -12,8 +12,13 @@
 #       oxipng -o 2 --strip safe             frames, thumbnails, sprites
 #       gifski --fps 10 --width 480          the GIF
 #       vips arrayjoin --across 4            the sprite sheet
+#       ffmpeg -c:v libx264 -crf 25 -pix_fmt yuv420p -movflags +faststart    the MP4
+#       ffmpeg -c:v libvpx-vp9 -b:v 0 -crf 41                                 the WebM
+#     (the videos from the frames flattened on white, 480 px wide, 10 fps);
+#   - mean SSIM of each video (ffmpeg's ssim filter) against the source frames
+#     scaled to 480 px with Lanczos.
 # Installs nothing: peers missing from PATH are reported and their step skipped
-# (see README: apt-get install libvips-tools time bc; cargo install oxipng gifski).
+# (see README: apt-get install libvips-tools ffmpeg time bc; cargo install oxipng gifski).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 pages=${1:-8}
@@ -58,6 +63,8 @@ am_frames=$(bytes "$site/out/muscles/png" -name '*[0-9].png')
 am_thumbs=$(bytes "$site/out/muscles/png" -name '*-thumb.png')
 am_gifs=$(bytes "$site/out/muscles/gif" -name '*.gif')
 am_sprites=$(bytes "$site/out/muscles/gif" -name '*-sprite.png')
+am_webm=$(bytes "$site/out/muscles/gif" -name '*.webm')
+am_mp4=$(bytes "$site/out/muscles/gif" -name '*.mp4')
 
 big=$((pages * 4))
 "$bin" synth "$work/big" --pages "$big" --frames "$frames" --size "$size" --quiet >/dev/null
@@ -69,7 +76,7 @@ read -r big_wall big_rss < "$work/big.txt"
 chain="$work/chain"
 mkdir -p "$chain/muscles/png" "$chain/muscles/gif"
 missing=()
-for tool in vipsthumbnail vips oxipng gifski; do command -v "$tool" >/dev/null || missing+=("$tool"); done
+for tool in vipsthumbnail vips oxipng gifski ffmpeg; do command -v "$tool" >/dev/null || missing+=("$tool"); done
 cat > "$work/page.sh" <<'PAGE'
 #!/usr/bin/env bash
 set -euo pipefail
@@ -89,6 +96,14 @@ fi
 if command -v gifski >/dev/null; then
   gifski --quiet --fps 10 --width 480 -o "$out/muscles/gif/$name.gif" "${list[@]}"
 fi
+if command -v ffmpeg >/dev/null; then
+  flat=(-framerate 10 -start_number 1 -i "$src/$name-%d.png" -filter_complex
+        "color=white,format=rgb24[bg];[bg][0]scale2ref[bg][v];[bg][v]overlay=shortest=1,scale=480:-2:flags=lanczos")
+  ffmpeg -v error -y "${flat[@]}" -c:v libx264 -crf 25 -pix_fmt yuv420p -movflags +faststart \
+    "$out/muscles/gif/$name.mp4"
+  ffmpeg -v error -y "${flat[@]}" -c:v libvpx-vp9 -b:v 0 -crf 41 -pix_fmt yuv420p \
+    "$out/muscles/gif/$name.webm"
+fi
 PAGE
 chmod +x "$work/page.sh"
 names=$(ls "$site/assets/muscles/png" | sed -E 's/-[0-9]+\.png$//' | sort -u)
@@ -99,8 +114,25 @@ ch_frames=$(bytes "$chain/muscles/png" -name '*[0-9].png')
 ch_thumbs=$(bytes "$chain/muscles/png" -name '*-thumb.png')
 ch_gifs=$(bytes "$chain/muscles/gif" -name '*.gif')
 ch_sprites=$(bytes "$chain/muscles/gif" -name '*-sprite.png')
-am_total=$((am_frames + am_thumbs + am_gifs + am_sprites))
-ch_total=$((ch_frames + ch_thumbs + ch_gifs + ch_sprites))
+ch_webm=$(bytes "$chain/muscles/gif" -name '*.webm')
+ch_mp4=$(bytes "$chain/muscles/gif" -name '*.mp4')
+am_total=$((am_frames + am_thumbs + am_gifs + am_sprites + am_webm + am_mp4))
+ch_total=$((ch_frames + ch_thumbs + ch_gifs + ch_sprites + ch_webm + ch_mp4))
+
+# Mean SSIM over pages of the videos with extension $2 under $1.
+mean_ssim() { # dir ext
+  command -v ffmpeg >/dev/null || { echo n/a; return; }
+  local sum=0 n=0 s
+  while read -r name; do
+    [ -f "$1/$name.$2" ] || continue
+    s=$(ffmpeg -v error -i "$1/$name.$2" -framerate 10 -start_number 1 -i "$site/assets/muscles/png/$name-%d.png" \
+      -lavfi "[1]scale=480:-2:flags=lanczos,format=yuv420p[ref];[0]format=yuv420p[v];[v][ref]ssim=stats_file=-" \
+      -f null - 2>/dev/null | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^All:/) { split($i, a, ":"); s += a[2]; n++ } }
+        END { printf "%.4f", s / n }')
+    sum=$(echo "$sum + $s" | bc -l); n=$((n + 1))
+  done < "$work/names.txt"
+  [ "$n" -gt 0 ] && printf '%.4f' "$(echo "$sum / $n" | bc -l)" || echo n/a
+}
 
 printf '\n| | assetmill | chain | ratio | target |\n| --- | --- | --- | --- | --- |\n'
 printf '| cold build wall (s) | %s | %s | %s | <= 0.6 |\n' "$am_wall" "$ch_wall" "$(ratio "$am_wall" "$ch_wall")"
@@ -109,6 +141,11 @@ printf '| frames (bytes) | %s | %s | %s | |\n' "$am_frames" "$ch_frames" "$(rati
 printf '| thumbnails (bytes) | %s | %s | %s | |\n' "$am_thumbs" "$ch_thumbs" "$(ratio "$am_thumbs" "$ch_thumbs")"
 printf '| GIFs (bytes) | %s | %s | %s | |\n' "$am_gifs" "$ch_gifs" "$(ratio "$am_gifs" "$ch_gifs")"
 printf '| sprites (bytes) | %s | %s | %s | |\n' "$am_sprites" "$ch_sprites" "$(ratio "$am_sprites" "$ch_sprites")"
+printf '| WebM (bytes): AV1 vs VP9 | %s | %s | %s | <= 1.0 |\n' "$am_webm" "$ch_webm" "$(ratio "$am_webm" "${ch_webm/#0/1}")"
+printf '| WebM mean SSIM | %s | %s | | >= chain |\n' "$(mean_ssim "$site/out/muscles/gif" webm)" "$(mean_ssim "$chain/muscles/gif" webm)"
+printf '| MP4 (bytes): OpenH264 vs x264 | %s | %s | %s | <= 1.5 |\n' "$am_mp4" "$ch_mp4" "$(ratio "$am_mp4" "${ch_mp4/#0/1}")"
+printf '| MP4 mean SSIM | %s | %s | | >= chain |\n' "$(mean_ssim "$site/out/muscles/gif" mp4)" "$(mean_ssim "$chain/muscles/gif" mp4)"
+printf '| both videos / GIFs (bytes) | %s | %s | %s | <= 0.5 |\n' "$((am_webm + am_mp4))" "$am_gifs" "$(ratio "$((am_webm + am_mp4))" "$am_gifs")"
 printf '| total output (bytes) | %s | %s | %s | <= 1.0 |\n' "$am_total" "$ch_total" "$(ratio "$am_total" "$ch_total")"
 printf '\n| assetmill | value | target |\n| --- | --- | --- |\n'
 printf '| warm rebuild / cold | %s s / %s s = %s | <= 0.02 |\n' "$warm_wall" "$am_wall" "$(ratio "$warm_wall" "$am_wall")"

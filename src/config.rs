@@ -26,6 +26,7 @@ pub struct Config {
     pub thumbs: ThumbOptions,
     pub gif: GifOptions,
     pub sprite: SpriteOptions,
+    pub video: VideoOptions,
     pub optimize: OptimizeOptions,
     pub limits: Limits,
     pub asset_map: AssetMapOptions,
@@ -40,6 +41,7 @@ impl Default for Config {
             thumbs: ThumbOptions::default(),
             gif: GifOptions::default(),
             sprite: SpriteOptions::default(),
+            video: VideoOptions::default(),
             optimize: OptimizeOptions::default(),
             limits: Limits::default(),
             asset_map: AssetMapOptions::default(),
@@ -291,6 +293,64 @@ impl std::fmt::Display for ByteSize {
     }
 }
 
+/// The videos written beside every animated GIF page image, which the
+/// site's `<video>` element plays.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct VideoOptions {
+    /// Which videos to write: `webm` (AV1) and `mp4` (H.264). An empty list
+    /// turns video off. Default: `[webm, mp4]`.
+    pub formats: Vec<crate::stages::video::Format>,
+    /// The colour transparent pixels are flattened on, `#rrggbb`.
+    /// Default: `#ffffff`.
+    pub background: Rgb,
+    pub av1: crate::stages::video::Av1Options,
+    pub h264: crate::stages::video::H264Options,
+}
+
+impl Default for VideoOptions {
+    fn default() -> Self {
+        use crate::stages::video::Format;
+        VideoOptions {
+            formats: vec![Format::Webm, Format::Mp4],
+            background: Rgb([255, 255, 255]),
+            av1: Default::default(),
+            h264: Default::default(),
+        }
+    }
+}
+
+/// An opaque colour, written `#rrggbb`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rgb(pub [u8; 3]);
+
+impl std::fmt::Display for Rgb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let [r, g, b] = self.0;
+        write!(f, "#{r:02x}{g:02x}{b:02x}")
+    }
+}
+
+impl Serialize for Rgb {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Rgb {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        let hex = text.strip_prefix('#').unwrap_or("");
+        let channel = |i: usize| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok();
+        match (hex.len(), channel(0), channel(2), channel(4)) {
+            (6, Some(r), Some(g), Some(b)) => Ok(Rgb([r, g, b])),
+            _ => Err(serde::de::Error::custom(format!(
+                "`{text}` is not a colour: write it as #rrggbb, e.g. #ffffff"
+            ))),
+        }
+    }
+}
+
 /// The asset map that templates and scripts read.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
@@ -430,6 +490,21 @@ impl Config {
         if self.gif.delay_ms > 655_350 {
             return bad("gif.delay_ms must be at most 655350".into());
         }
+        let video = &self.video;
+        if video.av1.speed > 10 {
+            return bad("video.av1.speed must be from 0 (slowest) to 10 (fastest)".into());
+        }
+        if !(12..=51).contains(&video.h264.qp) {
+            return bad("video.h264.qp must be from 12 (best) to 51 (smallest)".into());
+        }
+        if video
+            .formats
+            .iter()
+            .enumerate()
+            .any(|(i, f)| video.formats[..i].contains(f))
+        {
+            return bad("video.formats lists a format twice".into());
+        }
         if self.sprite.columns == Some(0) {
             return bad("sprite.columns must be at least 1 (or null for automatic)".into());
         }
@@ -515,6 +590,36 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("limits.max_memory"), "{err}");
+    }
+
+    #[test]
+    fn video_section() {
+        use crate::stages::video::Format;
+        let c =
+            parse("video:\n  formats: [mp4]\n  background: \"#0a0B0c\"\n  av1:\n    speed: 9\n")
+                .unwrap();
+        assert_eq!(c.video.formats, vec![Format::Mp4]);
+        assert_eq!(c.video.background, Rgb([10, 11, 12]));
+        assert_eq!(c.video.av1.speed, 9);
+        assert_eq!(c.video.h264, Default::default());
+        assert!(
+            parse("video:\n  formats: []\n")
+                .unwrap()
+                .video
+                .formats
+                .is_empty()
+        );
+        for (bad, says) in [
+            ("video:\n  formats: [webm, webm]\n", "twice"),
+            ("video:\n  formats: [avi]\n", "avi"),
+            ("video:\n  background: white\n", "#rrggbb"),
+            ("video:\n  background: \"#fffff\"\n", "#rrggbb"),
+            ("video:\n  av1:\n    speed: 11\n", "video.av1.speed"),
+            ("video:\n  h264:\n    qp: 52\n", "video.h264.qp"),
+        ] {
+            let err = parse(bad).unwrap_err().to_string();
+            assert!(err.contains(says), "{bad}: {err}");
+        }
     }
 
     #[test]

@@ -194,7 +194,7 @@ fn builds_every_output_and_a_matching_asset_map() {
         .iter()
         .map(|o| o["role"].as_str().unwrap())
         .collect();
-    assert_eq!(roles, ["gif", "sprite", "sprite-map"]);
+    assert_eq!(roles, ["gif", "webm", "mp4", "sprite", "sprite-map"]);
     let frame = &assets["muscles/png/Arm-Biceps-1.png"];
     assert_eq!(frame["kind"], "frame");
     assert_eq!(frame["source"]["width"], 300);

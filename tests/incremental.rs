@@ -93,6 +93,8 @@ fn one_changed_frame_rebuilds_exactly_what_derives_from_it() {
         "muscles/png/Arm-M1-3-thumb.png",
         "muscles/gif/Arm-M1.gif",
         "muscles/gif/Arm-M1-sprite.png",
+        "muscles/gif/Arm-M1.webm",
+        "muscles/gif/Arm-M1.mp4",
         "assets.json",
     ]
     .map(String::from)
@@ -111,6 +113,8 @@ fn one_changed_frame_rebuilds_exactly_what_derives_from_it() {
             "muscles/gif/Arm-M1-sprite.json",
             "muscles/gif/Arm-M1-sprite.png",
             "muscles/gif/Arm-M1.gif",
+            "muscles/gif/Arm-M1.mp4",
+            "muscles/gif/Arm-M1.webm",
             "muscles/png/Arm-M1-3-thumb.png",
             "muscles/png/Arm-M1-3.png"
         ]
@@ -161,7 +165,7 @@ fn stale_outputs_go_and_the_users_own_files_stay() {
     common::write(&site.out().join("muscles/png/mine.png"), b"also mine");
     std::fs::remove_file(site.content().join("muscles/Arm-M1.md")).unwrap();
     let outcome = run(&site);
-    assert_eq!(outcome.summary.removed, 3 * 2 + 3);
+    assert_eq!(outcome.summary.removed, 3 * 2 + 5);
     let files = tree(&site.out());
     assert!(
         !files.keys().any(|k| k.contains("Arm-M1")),
@@ -236,7 +240,7 @@ fn json_summary_for_ci() {
     let out = site.run(&["build", "--format", "json", "--quiet"]);
     assert!(out.status.success());
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(json["summary"]["built"], 2 * 2 + 3 + 1);
+    assert_eq!(json["summary"]["built"], 2 * 2 + 5 + 1);
     assert_eq!(json["summary"]["reused"], 0);
     assert_eq!(json["errors"], 0);
     assert!(json["summary"]["seconds"].as_f64().unwrap() > 0.0);

@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Version of the map's shape; bumped on incompatible changes.
-pub const SCHEMA_VERSION: u32 = 1;
+/// 2: videos (`webm`, `mp4`); `frames` is now a frame count and the sprite
+/// rectangles moved to `cells`.
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// The whole map.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -64,6 +66,10 @@ pub enum Role {
     Optimized,
     Thumb,
     Gif,
+    /// AV1 in WebM, beside the GIF.
+    Webm,
+    /// H.264 in MP4, beside the GIF.
+    Mp4,
     Sprite,
     /// The sprite's JSON atlas.
     SpriteMap,
@@ -83,9 +89,15 @@ pub struct OutputFile {
     pub height: Option<u32>,
     pub bytes: u64,
     pub hash: String,
+    /// For GIFs and videos: the number of frames.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frames: Option<u32>,
+    /// For GIFs and videos: how long one loop lasts, in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
     /// For sprites: each frame's rectangle, in order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub frames: Option<Vec<Rect>>,
+    pub cells: Option<Vec<Rect>>,
 }
 
 /// BLAKE3 of some bytes as lowercase hex.

@@ -62,6 +62,11 @@ const GIF_PROBE_BYTES: u64 = 48;
 /// taken, as [`crate::animate`] does.
 const GIF_SAMPLE_BYTES: u64 = 15;
 const GIF_SAMPLES: u64 = 1 << 20;
+/// Bytes per video pixel per frame the AV1 encoder holds (source planes,
+/// reconstructions, lookahead analysis), for at most `AV1_FRAMES_HELD`
+/// frames; plus the H.264 encoder's few frames and both muxed files.
+pub(super) const VIDEO_BYTES: u64 = 24;
+pub(super) const AV1_FRAMES_HELD: u64 = 40;
 
 /// What the budget decided for one unit, before it runs.
 pub(super) struct UnitBudget {
@@ -100,6 +105,8 @@ pub(super) struct Needs {
     pub frame: u64,
     pub gif_frames: u64,
     pub gif_encode: u64,
+    /// The video encoders, running beside the GIF encoder.
+    pub video_encode: u64,
     pub sheet: u64,
     pub sheet_encode: u64,
 }
@@ -114,6 +121,7 @@ impl Needs {
         let gif = self
             .gif_frames
             .saturating_add(self.gif_encode)
+            .saturating_add(self.video_encode)
             .saturating_add(self.sheet);
         let sprite = self.sheet.saturating_add(self.sheet_encode);
         frames.max(gif).max(sprite)
@@ -142,6 +150,14 @@ pub(super) fn frame_bytes(
         .saturating_mul(FRAME_FACTOR)
         .saturating_add(file_bytes)
         .saturating_add(thumb)
+}
+
+/// Bytes the video encoders need for `frames` frames of `width` x `height`.
+pub(super) fn video_bytes(width: u32, height: u32, frames: u64) -> u64 {
+    let pixels = u64::from(width) * u64::from(height);
+    pixels
+        .saturating_mul(VIDEO_BYTES)
+        .saturating_mul(frames.clamp(1, AV1_FRAMES_HELD))
 }
 
 fn rgba(width: u32, height: u32) -> u64 {
@@ -219,7 +235,16 @@ fn plan(worker: &Worker<'_>, unit: &Unit, planned: &[Planned], threads: usize) -
         let thumb = plan.sources[*s]
             .is_frame()
             .then(|| resize::fit_width(p.width, p.height, config.thumbs.width));
-        let bytes = frame_bytes(p.width, p.height, p.bytes, thumb);
+        let mut bytes = frame_bytes(p.width, p.height, p.bytes, thumb);
+        let makes_video = planned.iter().any(|q| {
+            q.owner == Owner::Source(*s)
+                && matches!(q.role, Role::Webm | Role::Mp4)
+                && q.stale.is_some()
+        });
+        if makes_video {
+            // An existing GIF streams its frames into the encoders.
+            bytes = bytes.saturating_add(video_bytes(p.width, p.height, AV1_FRAMES_HELD));
+        }
         if bytes > budget {
             refused_sources.push((*s, source_refusal(&plan.sources[*s].path, p, bytes, budget)));
         } else {
@@ -309,6 +334,34 @@ fn plan(worker: &Worker<'_>, unit: &Unit, planned: &[Planned], threads: usize) -
                             ),
                         },
                         paths: vec![gif],
+                    });
+                } else {
+                    needs = with;
+                }
+            }
+            let videos: Vec<String> = [Role::Webm, Role::Mp4]
+                .into_iter()
+                .filter_map(path_of)
+                .collect();
+            if let Some(first_video) = videos.first() {
+                let (gw, gh) = sizes.gif;
+                let mut with = needs;
+                with.gif_frames = rgba(gw, gh).saturating_mul(u64::from(count));
+                with.video_encode = video_bytes(gw, gh, u64::from(count));
+                let need = with.peak(1);
+                if need > budget {
+                    refused.push(Refusal {
+                        error: Error::Encode {
+                            path: out_path(first_video),
+                            message: format!(
+                                "needs about {} of memory ({count} frames of {gw}x{gh} and \
+                                 the video encoders), over limits.max_memory ({}); raise \
+                                 limits.max_memory or lower gif.width",
+                                ByteSize(need),
+                                ByteSize(budget)
+                            ),
+                        },
+                        paths: videos,
                     });
                 } else {
                     needs = with;
@@ -485,10 +538,11 @@ mod tests {
             frame: 100,
             gif_frames: 10,
             gif_encode: 500,
+            video_encode: 40,
             sheet: 20,
             sheet_encode: 60,
         };
-        assert_eq!(n.peak(1), 530); // the GIF encode phase
+        assert_eq!(n.peak(1), 570); // the GIF and video encoders side by side
         assert_eq!(n.peak(8), 830); // frames in flight
         let sprite = Needs {
             sheet: 1000,

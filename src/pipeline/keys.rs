@@ -7,7 +7,8 @@ use crate::assetmap::Role;
 use crate::cache::{Cache, fingerprint};
 use crate::config::Config;
 use crate::output;
-use crate::plan::Plan;
+use crate::plan::{self, Plan};
+use crate::stages::video;
 use serde::Serialize;
 use std::path::Path;
 
@@ -71,8 +72,39 @@ pub fn options(config: &Config, role: Role) -> String {
         Role::SpriteMap => {
             fingerprint(&("sprite-map", VERSION, config.thumbs.width, &config.sprite))
         }
+        Role::Webm | Role::Mp4 => {
+            // Videos are made from the GIF-size frames and the GIF's
+            // delays, so those GIF options shape them; quality, dither and
+            // palette do not. The encoder versions are part of the key.
+            let v = &config.video;
+            let codec = match role {
+                Role::Webm => fingerprint(&("av1", &v.av1)),
+                _ => fingerprint(&("h264", &v.h264)),
+            };
+            fingerprint(&(
+                role,
+                VERSION,
+                video::ENCODERS,
+                cfg!(feature = "asm"),
+                codec,
+                v.background,
+                config.gif.width,
+                config.gif.delay_ms,
+            ))
+        }
         Role::AssetMap => fingerprint(&("asset-map", VERSION)),
     }
+}
+
+/// The videos beside a GIF at `key`, one per configured format.
+fn videos(config: &Config, key: &str) -> impl Iterator<Item = (Role, String)> {
+    config.video.formats.iter().map(move |f| {
+        let role = match f {
+            video::Format::Webm => Role::Webm,
+            video::Format::Mp4 => Role::Mp4,
+        };
+        (role, output::with_suffix(key, "", Some(f.extension())))
+    })
 }
 
 /// Plans a unit's outputs. `hashes` are the sources' content hashes
@@ -101,10 +133,25 @@ pub fn plan_unit(
                 path: output::with_suffix(key, &config.thumbs.suffix, Some("png")),
                 role: Role::Thumb,
                 owner: Owner::Source(s),
-                inputs,
+                inputs: inputs.clone(),
                 options: options(config, Role::Thumb),
                 stale: None,
             });
+        }
+        // An existing GIF shown as a page image gets its videos, transcoded
+        // from its own frames and delays.
+        let source = &plan.sources[s];
+        if plan::is_gif(key) && source.users.iter().any(|u| u.role == plan::Role::PageImage) {
+            for (role, path) in videos(config, key) {
+                planned.push(Planned {
+                    path,
+                    role,
+                    owner: Owner::Source(s),
+                    inputs: inputs.clone(),
+                    options: options(config, role),
+                    stale: None,
+                });
+            }
         }
     };
     match *unit {
@@ -127,6 +174,7 @@ pub fn plan_unit(
                 .map(|f| crate::assetmap::hash(f.join(",").as_bytes()))
                 .unwrap_or_default();
             let sprite = &config.sprite.suffix;
+            let videos = videos(config, &animation.key);
             for (role, path) in [
                 (Role::Gif, animation.key.clone()),
                 (
@@ -137,7 +185,10 @@ pub fn plan_unit(
                     Role::SpriteMap,
                     output::with_suffix(&animation.key, sprite, Some("json")),
                 ),
-            ] {
+            ]
+            .into_iter()
+            .chain(videos)
+            {
                 planned.push(Planned {
                     path,
                     role,

@@ -52,16 +52,18 @@ pub enum Stage {
     Optimize,
     Resize,
     Animate,
+    Video,
     Sprite,
     Write,
 }
 
-const STAGES: [Stage; 7] = [
+const STAGES: [Stage; 8] = [
     Stage::Hash,
     Stage::Decode,
     Stage::Optimize,
     Stage::Resize,
     Stage::Animate,
+    Stage::Video,
     Stage::Sprite,
     Stage::Write,
 ];
@@ -74,6 +76,7 @@ impl Stage {
             Stage::Optimize => "optimize",
             Stage::Resize => "resize",
             Stage::Animate => "animate",
+            Stage::Video => "video",
             Stage::Sprite => "sprite",
             Stage::Write => "write",
         }
@@ -82,7 +85,7 @@ impl Stage {
 
 /// CPU time spent per stage, summed over threads.
 #[derive(Debug, Default)]
-struct Timers([AtomicU64; 7]);
+struct Timers([AtomicU64; 8]);
 
 impl Timers {
     fn time<T>(&self, stage: Stage, f: impl FnOnce() -> T) -> T {
@@ -529,6 +532,8 @@ fn finish(
         bytes: map_bytes.len() as u64,
         hash: assetmap::hash(map_bytes.as_bytes()),
         frames: None,
+        duration_ms: None,
+        cells: None,
     };
     if map_unchanged {
         summary.reused += 1;

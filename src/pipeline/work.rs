@@ -23,6 +23,7 @@ use crate::output::OutDir;
 use crate::plan::Plan;
 use crate::progress::Progress;
 use crate::report::Diagnostic;
+use crate::stages::video;
 use crate::validate::RootGuard;
 use crate::{animate, resize, sprite};
 use image::{DynamicImage, ImageFormat, RgbaImage};
@@ -62,6 +63,7 @@ struct Targets<'a> {
     sizes: &'a AnimationSizes,
     /// The animation's frames (source indices, gallery order).
     frames: &'a [usize],
+    /// Whether GIF-size frames are kept: for the GIF or the videos.
     gif: bool,
     /// The sheet being drawn, when the sprite sheet is to be made.
     sheet: Option<Mutex<RgbaImage>>,
@@ -130,7 +132,7 @@ impl Worker<'_> {
                 Some(Targets {
                     sizes,
                     frames: &self.plan.animations[a].frames,
-                    gif: making(Role::Gif),
+                    gif: making(Role::Gif) || making(Role::Webm) || making(Role::Mp4),
                     cells: sheet.is_some(),
                     sheet,
                 })
@@ -359,8 +361,15 @@ impl Worker<'_> {
                 sprite::place(&mut sheet, small, layout, &cells);
             });
         }
-        let made = own
+        let is_video = |p: &Planned| matches!(p.role, Role::Webm | Role::Mp4);
+        let stale_videos: Vec<&Planned> = own
             .iter()
+            .copied()
+            .filter(|p| is_video(p) && p.stale.is_some())
+            .collect();
+        let mut made: Vec<(Planned, Result<OutputFile>, bool)> = own
+            .iter()
+            .filter(|p| !(is_video(p) && p.stale.is_some()))
             .map(|p| match p.stale {
                 Some(_) => (
                     (*p).clone(),
@@ -370,6 +379,15 @@ impl Worker<'_> {
                 None => ((*p).clone(), Ok(self.reuse(p)), false),
             })
             .collect();
+        if !stale_videos.is_empty() {
+            let files = self.gif_videos(s, &loaded, &stale_videos);
+            made.extend(
+                stale_videos
+                    .into_iter()
+                    .zip(files)
+                    .map(|(p, file)| (p.clone(), file, true)),
+            );
+        }
         FrameDone {
             info: Ok(info),
             made,
@@ -432,27 +450,44 @@ impl Worker<'_> {
         } = targets;
         let mut sheet = sheet.map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner()));
         let mut made = Vec::new();
-        // The GIF first, so its frames are dropped before the sheet is
-        // encoded (the budget counts them apart).
-        let mut ordered: Vec<&Planned> = planned.to_vec();
-        ordered.sort_by_key(|p| p.role != Role::Gif);
-        for p in ordered {
+        // The GIF and the videos first, from the same GIF-size frames in
+        // gallery order (a frame listed twice is copied), encoded side by
+        // side; the frames are dropped before the sheet is encoded (the
+        // budget counts them apart).
+        let clip_roles = [Role::Gif, Role::Webm, Role::Mp4];
+        let clips: Vec<&Planned> = planned
+            .iter()
+            .copied()
+            .filter(|p| clip_roles.contains(&p.role))
+            .collect();
+        if !clips.is_empty() {
+            let list: Vec<RgbaImage> = frames
+                .iter()
+                .enumerate()
+                .filter_map(|(i, s)| {
+                    if frames[i + 1..].contains(s) {
+                        gif_frames.get(s).cloned()
+                    } else {
+                        gif_frames.remove(s)
+                    }
+                })
+                .collect();
+            // What browsers show for the GIF's stored delay.
+            let shown = decode::shown_ms(animate::delay_cs(self.config.gif.delay_ms));
+            let files: Vec<Result<OutputFile>> = clips
+                .par_iter()
+                .map(|p| match p.role {
+                    Role::Gif => self.gif(p, &list, sizes.gif, shown),
+                    _ => self.video(p, list.iter().map(|f| (f, shown))),
+                })
+                .collect();
+            drop(list);
+            for (p, file) in clips.into_iter().zip(files) {
+                made.push((p.clone(), self.in_animation(a, file), true));
+            }
+        }
+        for p in planned {
             let file = match (p.role, &sizes.layout) {
-                (Role::Gif, _) => {
-                    // In gallery order; a frame listed twice is copied.
-                    let list: Vec<RgbaImage> = frames
-                        .iter()
-                        .enumerate()
-                        .filter_map(|(i, s)| {
-                            if frames[i + 1..].contains(s) {
-                                gif_frames.get(s).cloned()
-                            } else {
-                                gif_frames.remove(s)
-                            }
-                        })
-                        .collect();
-                    self.gif(p, list, sizes.gif)
-                }
                 (Role::Sprite, Some(layout)) => match sheet.take() {
                     Some(sheet) => self.sprite(p, sheet, layout),
                     None => continue,
@@ -469,35 +504,121 @@ impl Worker<'_> {
                 }
                 _ => continue,
             };
-            let file = file.map_err(|e| match e {
-                Error::Encode { message, .. } => Error::Encode {
-                    path: self.out.root().join(&animation.key),
-                    message,
-                },
-                other => other,
-            });
-            made.push(((*p).clone(), file, true));
+            made.push(((*p).clone(), self.in_animation(a, file), true));
         }
         made
+    }
+
+    /// An animation output's encoding error names the animation.
+    fn in_animation(&self, a: usize, file: Result<OutputFile>) -> Result<OutputFile> {
+        file.map_err(|e| match e {
+            Error::Encode { message, .. } => Error::Encode {
+                path: self.out.root().join(&self.plan.animations[a].key),
+                message,
+            },
+            other => other,
+        })
     }
 
     fn gif(
         &self,
         planned: &Planned,
-        frames: Vec<RgbaImage>,
+        frames: &[RgbaImage],
         size: (u32, u32),
+        shown_ms: u32,
     ) -> Result<OutputFile> {
         let gif = self
             .timers
             .time(Stage::Animate, || {
-                animate::encode_gif(&frames, &self.config.gif)
+                animate::encode_gif(frames, &self.config.gif)
             })
             .map_err(|message| Error::Encode {
                 path: self.out.root().join(&planned.path),
                 message,
             })?;
-        drop(frames);
-        self.write(planned, &gif, Some(size))
+        let mut file = self.write(planned, &gif, Some(size))?;
+        file.frames = Some(frames.len() as u32);
+        file.duration_ms = Some(frames.len() as u64 * u64::from(shown_ms));
+        Ok(file)
+    }
+
+    /// A video from frames and how long each is shown.
+    fn video<'f>(
+        &self,
+        planned: &Planned,
+        frames: impl IntoIterator<Item = (&'f RgbaImage, u32)>,
+    ) -> Result<OutputFile> {
+        let format = video_format(planned.role);
+        let clip = self
+            .timers
+            .time(Stage::Video, || {
+                video::encode_clip(format, frames, &self.config.video)
+            })
+            .map_err(|message| Error::Encode {
+                path: self.out.root().join(&planned.path),
+                message,
+            })?;
+        self.write_video(planned, clip)
+    }
+
+    fn write_video(&self, planned: &Planned, clip: video::Video) -> Result<OutputFile> {
+        let mut file = self.write(planned, &clip.bytes, Some((clip.width, clip.height)))?;
+        file.frames = Some(clip.frames);
+        file.duration_ms = Some(clip.duration_ms);
+        Ok(file)
+    }
+
+    /// The videos of an existing GIF, from one pass over its frames.
+    fn gif_videos(
+        &self,
+        s: usize,
+        loaded: &Loaded,
+        planned: &[&Planned],
+    ) -> Vec<Result<OutputFile>> {
+        let source = &self.plan.sources[s];
+        let mut clips: Vec<video::Clip<'_>> = planned
+            .iter()
+            .map(|p| video::Clip::new(video_format(p.role), &self.config.video))
+            .collect();
+        let mut failed: Vec<Option<String>> = vec![None; clips.len()];
+        let walked = self.timers.time(Stage::Video, || {
+            decode::gif_frames(
+                &source.path,
+                &loaded.bytes,
+                &self.config.limits,
+                |frame, ms| {
+                    for (clip, failed) in clips.iter_mut().zip(&mut failed) {
+                        if failed.is_none()
+                            && let Err(e) = clip.push(frame, ms)
+                        {
+                            *failed = Some(e);
+                        }
+                    }
+                },
+            )
+        });
+        clips
+            .into_iter()
+            .zip(failed)
+            .zip(planned)
+            .map(|((clip, failed), p)| {
+                let encode_err = |message: String| Error::Encode {
+                    path: self.out.root().join(&p.path),
+                    message: format!("from {}: {message}", source.path.display()),
+                };
+                if let Err(e) = &walked {
+                    return Err(encode_err(e.detail()));
+                }
+                if let Some(message) = failed {
+                    return Err(encode_err(message));
+                }
+                let clip = self
+                    .timers
+                    .time(Stage::Video, || clip.finish())
+                    .map_err(encode_err)?;
+                self.write_video(p, clip)
+            })
+            .collect()
     }
 
     fn sprite(
@@ -514,7 +635,7 @@ impl Worker<'_> {
                 message,
             })?;
         let mut file = self.write(planned, &png, Some((layout.width, layout.height)))?;
-        file.frames = Some(layout.frames.clone());
+        file.cells = Some(layout.frames.clone());
         Ok(file)
     }
 
@@ -534,7 +655,16 @@ impl Worker<'_> {
             bytes: bytes.len() as u64,
             hash: assetmap::hash(bytes),
             frames: None,
+            duration_ms: None,
+            cells: None,
         })
+    }
+}
+
+fn video_format(role: Role) -> video::Format {
+    match role {
+        Role::Webm => video::Format::Webm,
+        _ => video::Format::Mp4,
     }
 }
 

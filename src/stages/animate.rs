@@ -37,6 +37,11 @@ pub fn palette_size(quality: u8) -> u16 {
         .max(2)
 }
 
+/// The GIF delay, in centiseconds, for a delay in milliseconds (rounded up).
+pub fn delay_cs(delay_ms: u32) -> u16 {
+    u16::try_from(delay_ms.div_ceil(10)).unwrap_or(u16::MAX)
+}
+
 /// Encodes frames (already at the output size) as an animated GIF.
 /// The same frames and options always give the same bytes.
 pub fn encode_gif(frames: &[image::RgbaImage], opts: &GifOptions) -> Result<Vec<u8>, String> {
@@ -85,7 +90,7 @@ pub fn encode_gif(frames: &[image::RgbaImage], opts: &GifOptions) -> Result<Vec<
             Loop::Times(n) => encoder.set_repeat(Repeat::Finite(n - 1)),
         }
         .map_err(|e| e.to_string())?;
-        let delay = u16::try_from(opts.delay_ms.div_ceil(10)).unwrap_or(u16::MAX);
+        let delay = delay_cs(opts.delay_ms);
         let mut canvas: Option<Vec<u8>> = None;
         for (_, indices) in &mapped {
             let mut frame = if transparent_source {

@@ -2,6 +2,9 @@
 //! images and an output folder, and a way to run the real binary on it.
 #![allow(dead_code)]
 
+pub mod browser;
+pub mod media;
+
 use image::{Rgb, RgbImage, Rgba, RgbaImage};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -109,6 +112,12 @@ pub fn alpha_frame(width: u32, height: u32, seed: u32) -> RgbaImage {
 }
 
 pub fn png_bytes(image: &RgbImage) -> Vec<u8> {
+    let mut out = std::io::Cursor::new(Vec::new());
+    image.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
+}
+
+pub fn png_rgba_bytes(image: &RgbaImage) -> Vec<u8> {
     let mut out = std::io::Cursor::new(Vec::new());
     image.write_to(&mut out, image::ImageFormat::Png).unwrap();
     out.into_inner()

@@ -201,14 +201,15 @@ impl Canvas {
 }
 
 /// Decodes every frame of a GIF whose [`walk`] has been judged against the
-/// limits, calling `shown` with the composited screen after each frame.
+/// limits, calling `shown` with the composited screen after each frame and
+/// that frame's delay in centiseconds, as stored.
 /// `max_frames` bounds the frames decoded even if the decoder were to see
 /// more than the walk did. Returns the number of frames.
 pub fn composite(
     bytes: &[u8],
     layout: &Layout,
     max_frames: u64,
-    mut shown: impl FnMut(&RgbaImage),
+    mut shown: impl FnMut(&RgbaImage, u16),
 ) -> Result<u64, String> {
     let mut options = gif::DecodeOptions::new();
     options.set_color_output(gif::ColorOutput::RGBA);
@@ -233,12 +234,13 @@ pub fn composite(
             height: u32::from(frame.height),
             dispose: frame.dispose,
         };
+        let delay = frame.delay;
         pixels.resize(decoder.buffer_size(), 0);
         decoder
             .read_into_buffer(&mut pixels)
             .map_err(|e| format!("frame {count}: {e}"))?;
         canvas.draw(&placement, &pixels);
-        shown(&canvas.image);
+        shown(&canvas.image, delay);
         canvas.dispose(&placement);
     }
     Ok(count)
@@ -317,7 +319,7 @@ mod tests {
         assert_eq!(layout.frames, 6);
         assert_eq!((layout.width, layout.height), (12, 10));
         let mut ours = Vec::new();
-        let n = composite(&bytes, &layout, 100, |c| ours.push(c.clone())).unwrap();
+        let n = composite(&bytes, &layout, 100, |c, _| ours.push(c.clone())).unwrap();
         assert_eq!(n, 6);
         let theirs: Vec<RgbaImage> = GifDecoder::new(Cursor::new(&bytes))
             .unwrap()
@@ -350,7 +352,7 @@ mod tests {
         let layout = walk(&bytes).unwrap();
         assert_eq!((layout.widest, layout.tallest), (40, 40));
         let mut last = None;
-        let n = composite(&bytes, &layout, 100, |c| last = Some(c.clone())).unwrap();
+        let n = composite(&bytes, &layout, 100, |c, _| last = Some(c.clone())).unwrap();
         assert_eq!(n, 5);
         let last = last.unwrap();
         assert_eq!(last.get_pixel(0, 0).0, [0, 255, 0, 255]);
@@ -377,7 +379,7 @@ mod tests {
             .collect();
         let bytes = gif_bytes(2, 2, &frames);
         let layout = walk(&bytes).unwrap();
-        let err = composite(&bytes, &layout, 3, |_| {}).unwrap_err();
+        let err = composite(&bytes, &layout, 3, |_, _| {}).unwrap_err();
         assert!(err.contains("more than 3 frames"), "{err}");
     }
 }

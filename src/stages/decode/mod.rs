@@ -18,7 +18,7 @@ mod gif;
 
 use crate::config::Limits;
 use crate::error::{Error, Result};
-use image::{DynamicImage, ImageFormat, ImageReader};
+use image::{DynamicImage, ImageFormat, ImageReader, RgbaImage};
 use serde::{Deserialize, Deserializer, Serialize};
 use std::io::Cursor;
 use std::path::Path;
@@ -280,6 +280,27 @@ fn decode_pixels(
 /// A GIF: the block walk is judged against the limits, then every frame is
 /// decoded and composited at the cost of its own rectangle.
 fn decode_gif(path: &Path, bytes: &[u8], limits: &Limits) -> Result<(DynamicImage, u32)> {
+    let mut first = None;
+    let frames = gif_frames(path, bytes, limits, |screen, _| {
+        if first.is_none() {
+            first = Some(screen.clone());
+        }
+    })?;
+    let first = first.ok_or_else(|| Error::decode(path, "GIF has no frames"))?;
+    Ok((DynamicImage::ImageRgba8(first), frames))
+}
+
+/// Streams a GIF's frames as browsers show them: each composited screen
+/// (RGBA, the GIF's own size) with how long it is shown, in milliseconds.
+/// A stored delay of 0 or 1 centisecond is shown for 100 ms, as Chromium,
+/// Firefox and Safari do. The limits are judged from the block walk before
+/// any pixel is decoded. Returns the number of frames.
+pub fn gif_frames(
+    path: &Path,
+    bytes: &[u8],
+    limits: &Limits,
+    mut shown: impl FnMut(&RgbaImage, u32),
+) -> Result<u32> {
     let layout =
         gif::walk(bytes).map_err(|m| Error::decode(path, format!("malformed GIF: {m}")))?;
     if layout.frames == 0 {
@@ -308,15 +329,20 @@ fn decode_gif(path: &Path, bytes: &[u8], limits: &Limits) -> Result<(DynamicImag
             ),
         ));
     }
-    let mut first = None;
-    let frames = gif::composite(bytes, &layout, layout.frames, |screen| {
-        if first.is_none() {
-            first = Some(screen.clone());
-        }
+    let frames = gif::composite(bytes, &layout, layout.frames, |screen, delay| {
+        shown(screen, shown_ms(delay))
     })
     .map_err(|m| Error::decode(path, format!("cannot decode GIF: {m}")))?;
-    let first = first.ok_or_else(|| Error::decode(path, "GIF has no frames"))?;
-    Ok((DynamicImage::ImageRgba8(first), frames as u32))
+    Ok(frames as u32)
+}
+
+/// How long browsers show a GIF frame with this stored delay.
+pub fn shown_ms(delay_cs: u16) -> u32 {
+    if delay_cs <= 1 {
+        100
+    } else {
+        u32::from(delay_cs) * 10
+    }
 }
 
 /// Refuses an animation with more frames, or more canvas pixels over all

@@ -15,8 +15,14 @@ pub mod mp4;
 pub mod webm;
 pub mod yuv;
 
+use crate::config::VideoOptions;
+use image::RgbaImage;
 use serde::{Deserialize, Serialize};
 pub use yuv::Picture;
+
+/// The encoder crates whose versions shape the bytes, part of every video's
+/// cache key (a test checks them against `Cargo.lock`).
+pub const ENCODERS: [(&str, &str); 2] = [("rav1e", "0.8.1"), ("openh264", "0.9.9")];
 
 /// A video container and codec the pipeline writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -60,7 +66,7 @@ impl Default for Av1Options {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct H264Options {
-    /// Constant quantizer, 0 (best) to 51 (smallest).
+    /// Constant quantizer, 12 (best; OpenH264's floor) to 51 (smallest).
     pub qp: u8,
 }
 
@@ -70,11 +76,167 @@ impl Default for H264Options {
     }
 }
 
+/// Starts the encoder for `format` at `width` x `height` (even).
+pub fn encoder(
+    format: Format,
+    width: u32,
+    height: u32,
+    options: &VideoOptions,
+) -> Result<Box<dyn VideoEncoder>, String> {
+    Ok(match format {
+        Format::Webm => Box::new(av1::WebmEncoder::new(width, height, options.av1)?),
+        Format::Mp4 => Box::new(h264::Mp4Encoder::new(width, height, options.h264)?),
+    })
+}
+
+/// The smallest side either encoder accepts.
+pub const MIN_SIDE: u32 = 16;
+
+/// A video being made from RGBA frames (at least [`MIN_SIDE`] a side, the
+/// same for all), each with its duration in milliseconds.
+pub struct Clip<'a> {
+    format: Format,
+    options: &'a VideoOptions,
+    encoder: Option<Box<dyn VideoEncoder>>,
+    /// The frames' size, and the video's (rounded down to even).
+    sizes: Option<((u32, u32), (u32, u32))>,
+    frames: u32,
+    duration_ms: u64,
+}
+
+/// A finished video.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Video {
+    pub bytes: Vec<u8>,
+    pub width: u32,
+    pub height: u32,
+    pub frames: u32,
+    pub duration_ms: u64,
+}
+
+impl<'a> Clip<'a> {
+    pub fn new(format: Format, options: &'a VideoOptions) -> Self {
+        Clip {
+            format,
+            options,
+            encoder: None,
+            sizes: None,
+            frames: 0,
+            duration_ms: 0,
+        }
+    }
+
+    /// Adds a frame shown for `duration_ms` (at least 1).
+    pub fn push(&mut self, rgba: &RgbaImage, duration_ms: u32) -> Result<(), String> {
+        let size = rgba.dimensions();
+        match self.sizes {
+            Some((first, _)) if first != size => {
+                return Err(format!(
+                    "frame {} is {}x{}, the first is {}x{}",
+                    self.frames + 1,
+                    size.0,
+                    size.1,
+                    first.0,
+                    first.1
+                ));
+            }
+            _ => {}
+        }
+        let picture = yuv::from_rgba(rgba, self.options.background.0)
+            .filter(|p| p.width.min(p.height) >= MIN_SIDE)
+            .ok_or_else(|| {
+                format!(
+                    "a {}x{} frame is too small for a video (both encoders need at least \
+                     {MIN_SIDE}x{MIN_SIDE})",
+                    size.0, size.1
+                )
+            })?;
+        let encoder = match &mut self.encoder {
+            Some(e) => e,
+            None => {
+                let e = encoder(self.format, picture.width, picture.height, self.options)?;
+                self.sizes = Some((size, (picture.width, picture.height)));
+                self.encoder.insert(e)
+            }
+        };
+        encoder.push(&picture, duration_ms.max(1))?;
+        self.frames += 1;
+        self.duration_ms += u64::from(duration_ms.max(1));
+        Ok(())
+    }
+
+    pub fn finish(self) -> Result<Video, String> {
+        let (Some(encoder), Some((_, (width, height)))) = (self.encoder, self.sizes) else {
+            return Err("no frames to encode".into());
+        };
+        Ok(Video {
+            bytes: encoder.finish()?,
+            width,
+            height,
+            frames: self.frames,
+            duration_ms: self.duration_ms,
+        })
+    }
+}
+
+/// Encodes a whole clip at once.
+pub fn encode_clip<'a>(
+    format: Format,
+    frames: impl IntoIterator<Item = (&'a RgbaImage, u32)>,
+    options: &VideoOptions,
+) -> Result<Video, String> {
+    let mut clip = Clip::new(format, options);
+    for (rgba, duration_ms) in frames {
+        clip.push(rgba, duration_ms)?;
+    }
+    clip.finish()
+}
+
 /// A video encoder fed one frame at a time; [`VideoEncoder::finish`]
 /// returns the whole container file.
-pub trait VideoEncoder: Send {
+pub trait VideoEncoder {
     /// Encodes `picture`, shown for `duration_ms` milliseconds (> 0).
     fn push(&mut self, picture: &Picture, duration_ms: u32) -> Result<(), String>;
     /// Flushes the encoder and returns the muxed file.
     fn finish(self: Box<Self>) -> Result<Vec<u8>, String>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encoder_versions_in_the_cache_key_are_the_locked_ones() {
+        let lock = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.lock"))
+            .expect("Cargo.lock");
+        for (name, version) in ENCODERS {
+            let entry = format!("name = \"{name}\"\nversion = \"{version}\"\n");
+            assert!(
+                lock.contains(&entry),
+                "Cargo.lock has another {name}: update video::ENCODERS"
+            );
+        }
+    }
+
+    #[test]
+    fn a_clip_keeps_every_duration_and_refuses_mismatched_frames() {
+        let options = VideoOptions::default();
+        let a = RgbaImage::from_pixel(33, 17, image::Rgba([10, 200, 30, 255]));
+        let video = encode_clip(Format::Mp4, [(&a, 40), (&a, 250), (&a, 0)], &options).unwrap();
+        assert_eq!((video.width, video.height, video.frames), (32, 16, 3));
+        // A zero duration is shown for 1 ms rather than vanishing.
+        assert_eq!(video.duration_ms, 291);
+        let b = RgbaImage::new(34, 17);
+        let err = encode_clip(Format::Webm, [(&a, 40), (&b, 40)], &options).unwrap_err();
+        assert!(
+            err.contains("frame 2 is 34x17, the first is 33x17"),
+            "{err}"
+        );
+        for (w, h) in [(1, 40), (40, 15), (15, 15)] {
+            let tiny = RgbaImage::new(w, h);
+            let err = encode_clip(Format::Webm, [(&tiny, 40)], &options).unwrap_err();
+            assert!(err.contains("too small for a video"), "{err}");
+        }
+        assert!(encode_clip(Format::Webm, [], &options).is_err());
+    }
 }
