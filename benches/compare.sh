@@ -3,6 +3,7 @@
 #
 #   benches/compare.sh [PAGES] [SIZE]        (default 8 pages x 16 frames of 600 px)
 #   CONFIG=file.yml benches/compare.sh        (assetmill runs with --config file.yml)
+#   FEATURES=asm benches/compare.sh           (rav1e with its assembly; needs nasm)
 #
 # Times (wall, peak RSS via /usr/bin/time -v) and sizes:
 #   - assetmill cold build (--jobs 2), warm rebuild, and a cold build with --jobs 1;
@@ -25,10 +26,13 @@ pages=${1:-8}
 size=${2:-600}
 frames=16
 root=$(pwd)
-bin="$root/target/release/assetmill"
+target=target
+features=()
+if [ -n "${FEATURES:-}" ]; then features=(--features "$FEATURES"); target=target/features-$FEATURES; fi
+bin="$root/$target/release/assetmill"
 config=()
 if [ -n "${CONFIG:-}" ]; then config=(--config "$(realpath "$CONFIG")"); fi
-cargo build --release --quiet --bin assetmill
+cargo build --release --quiet --bin assetmill --target-dir "$target" "${features[@]}"
 for tool in /usr/bin/time bc; do
   command -v "$tool" >/dev/null || { echo "needs $tool (apt-get install time bc)"; exit 2; }
 done
@@ -46,7 +50,7 @@ measure() {
 bytes() { find "$@" -type f -printf '%s\n' 2>/dev/null | awk '{ s += $1 } END { print s + 0 }'; }
 ratio() { echo "scale=3; $1 / $2" | bc -l; }
 
-echo "corpus: $pages pages x $frames frames of ${size}px (synth), $(nproc) cores"
+echo "corpus: $pages pages x $frames frames of ${size}px (synth), $(nproc) cores; rav1e assembly: ${FEATURES:-no}"
 "$bin" synth "$work/site" --pages "$pages" --frames "$frames" --size "$size" --quiet >/dev/null
 site="$work/site"
 
@@ -99,9 +103,9 @@ fi
 if command -v ffmpeg >/dev/null; then
   flat=(-framerate 10 -start_number 1 -i "$src/$name-%d.png" -filter_complex
         "color=white,format=rgb24[bg];[bg][0]scale2ref[bg][v];[bg][v]overlay=shortest=1,scale=480:-2:flags=lanczos")
-  ffmpeg -v error -y "${flat[@]}" -c:v libx264 -crf 25 -pix_fmt yuv420p -movflags +faststart \
+  ffmpeg -nostdin -v error -y "${flat[@]}" -c:v libx264 -crf 25 -pix_fmt yuv420p -movflags +faststart \
     "$out/muscles/gif/$name.mp4"
-  ffmpeg -v error -y "${flat[@]}" -c:v libvpx-vp9 -b:v 0 -crf 41 -pix_fmt yuv420p \
+  ffmpeg -nostdin -v error -y "${flat[@]}" -c:v libvpx-vp9 -b:v 0 -crf 41 -pix_fmt yuv420p \
     "$out/muscles/gif/$name.webm"
 fi
 PAGE
@@ -125,8 +129,8 @@ mean_ssim() { # dir ext
   local sum=0 n=0 s
   while read -r name; do
     [ -f "$1/$name.$2" ] || continue
-    s=$(ffmpeg -v error -i "$1/$name.$2" -framerate 10 -start_number 1 -i "$site/assets/muscles/png/$name-%d.png" \
-      -lavfi "[1]scale=480:-2:flags=lanczos,format=yuv420p[ref];[0]format=yuv420p[v];[v][ref]ssim=stats_file=-" \
+    s=$(ffmpeg -nostdin -v error -i "$1/$name.$2" -framerate 10 -start_number 1 -i "$site/assets/muscles/png/$name-%d.png" \
+      -lavfi "[1]scale=$(( size < 480 ? size : 480 )):-2:flags=lanczos,format=yuv420p[ref];[0]format=yuv420p[v];[v][ref]ssim=stats_file=-" \
       -f null - 2>/dev/null | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^All:/) { split($i, a, ":"); s += a[2]; n++ } }
         END { printf "%.4f", s / n }')
     sum=$(echo "$sum + $s" | bc -l); n=$((n + 1))

@@ -3,9 +3,10 @@
 //! `cargo bench --bench stages` (add `-- NAME` to run one). Inputs are
 //! synth renders, the same kind of frames `benches/compare.sh` uses.
 
-use assetmill::config::{Config, GifOptions, OptimizeOptions};
+use assetmill::config::{Config, GifOptions, OptimizeOptions, VideoOptions};
 use assetmill::pipeline::{self, BuildOptions};
 use assetmill::progress::Quiet;
+use assetmill::stages::video::{self, Format};
 use assetmill::synth::render::{RenderParams, render_frame};
 use assetmill::synth::{self, SynthOptions};
 use assetmill::{animate, manifest, optimize, resize, sprite};
@@ -91,6 +92,30 @@ fn pixels(c: &mut Criterion) {
     group.bench_function("GIF of 16 frames at 480px (frames/s)", |b| {
         b.iter(|| black_box(animate::encode_gif(&small, &GifOptions::default()).unwrap()))
     });
+
+    // The video encoders, single-threaded as the pipeline runs each one
+    // (rav1e's assembly only with `--features asm`).
+    let video_options = VideoOptions::default();
+    let one = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    for (format, name) in [
+        (
+            Format::Webm,
+            "AV1 WebM of 16 frames at 480px, speed 7 (frames/s)",
+        ),
+        (Format::Mp4, "H.264 MP4 of 16 frames at 480px (frames/s)"),
+    ] {
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                one.install(|| {
+                    let clip = small.iter().map(|f| (f, 100));
+                    black_box(video::encode_clip(format, clip, &video_options).unwrap())
+                })
+            })
+        });
+    }
 
     let thumbs: Vec<RgbaImage> = frames.iter().map(|f| resize::to_width(f, 256)).collect();
     let layout = sprite::layout(16, 256, 256, None, 0).unwrap();

@@ -2,22 +2,23 @@
 # The video encoders' curves on one synth corpus, beside the widely used
 # ffmpeg recipe on the same frames (flattened on white, 480 px wide, 10 fps):
 #
-#   benches/video_curve.sh [PAGES] [SIZE]     (default 2 pages x 16 frames of 600 px)
+#   benches/video_curve.sh [PAGES] [SIZE]     (default 2 pages x 16 frames of 480 px)
 #   FEATURES=asm benches/video_curve.sh       (rav1e with its assembly; needs nasm)
 #   SPEEDS="6 7 8 9 10" QUANTIZERS="90 110 130" QPS="24 26 28" benches/video_curve.sh
 #
 # For each AV1 speed preset x quantizer and each H.264 qp: total bytes, mean
-# SSIM (ffmpeg's ssim filter, against the source frames scaled to 480 px
-# with Lanczos and flattened on white) and the CPU seconds of assetmill's
-# video stage (--jobs 1). Needs ffmpeg with libx264 and libvpx-vp9 for the
+# SSIM (ffmpeg's ssim filter, all planes) against the source frames, and the
+# CPU seconds of assetmill's video stage (--jobs 1). At the default 480 px
+# nobody resizes, so both sides encode exactly the same frames and SSIM
+# measures only the codecs (at other sizes each side uses its own resizer). Needs ffmpeg with libx264 and libvpx-vp9 for the
 # recipe rows and for SSIM, and bc.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 pages=${1:-2}
-size=${2:-600}
+size=${2:-480}
 speeds=${SPEEDS:-6 7 8 9 10}
-quantizers=${QUANTIZERS:-80 100 110 120 140}
-qps=${QPS:-22 24 26 28 30}
+quantizers=${QUANTIZERS:-100 120 140 160}
+qps=${QPS:-18 20 22 24 26 28}
 features=()
 target=target
 if [ -n "${FEATURES:-}" ]; then features=(--features "$FEATURES"); target=target/features-$FEATURES; fi
@@ -34,8 +35,8 @@ names=$(ls assets/muscles/png | sed -E 's/-[0-9]+\.png$//' | sort -u)
 
 # Mean SSIM ("All") of a video against its page's source frames.
 ssim() { # video name
-  ffmpeg -v error -i "$1" -framerate 10 -start_number 1 -i "assets/muscles/png/$2-%d.png" \
-    -lavfi "[1]scale=480:-2:flags=lanczos,format=yuv420p[ref];[0]format=yuv420p[v];[v][ref]ssim=stats_file=-" \
+  ffmpeg -nostdin -v error -i "$1" -framerate 10 -start_number 1 -i "assets/muscles/png/$2-%d.png" \
+    -lavfi "[1]scale=$(( size < 480 ? size : 480 )):-2:flags=lanczos,format=yuv420p[ref];[0]format=yuv420p[v];[v][ref]ssim=stats_file=-" \
     -f null - 2>/dev/null | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^All:/) { split($i, a, ":"); s += a[2]; n++ } }
       END { printf "%.4f", s / n }'
 }
@@ -57,7 +58,7 @@ while read -r name; do
   for spec in "webm libvpx-vp9 -b:v 0 -crf 41" "mp4 libx264 -crf 25 -movflags +faststart"; do
     set -- $spec
     ext=$1; codec=$2; shift 2
-    t=$( { /usr/bin/time -f %U ffmpeg -v error -y -framerate 10 -start_number 1 \
+    t=$( { /usr/bin/time -f %U ffmpeg -nostdin -v error -y -framerate 10 -start_number 1 \
       -i "assets/muscles/png/$name-%d.png" -vf "scale=480:-2:flags=lanczos" \
       -c:v "$codec" "$@" -pix_fmt yuv420p -threads 1 "recipe/$name.$ext"; } 2>&1 | tail -1)
     if [ "$ext" = webm ]; then vp9_cpu=$(echo "$vp9_cpu + $t" | bc -l); else x264_cpu=$(echo "$x264_cpu + $t" | bc -l); fi

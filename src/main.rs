@@ -4,8 +4,9 @@
 //! configuration, 130 stopped by a signal).
 
 use assetmill::config::{Config, Overrides};
-use assetmill::pipeline::{self, Outcome};
+use assetmill::pipeline::{self, Outcome, Stage};
 use assetmill::progress::Progress;
+use assetmill::stages::video;
 use assetmill::synth::{self, SynthOptions, SynthSummary};
 use assetmill::{Error, validate};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -394,6 +395,12 @@ fn report_build(outcome: &Outcome, dry_run: bool, format: Format) -> ExitCode {
         s.seconds,
         stages.join(", ")
     );
+    if !video::AV1_ASSEMBLY && s.stages.get(&Stage::Video).is_some_and(|&t| t > 1.0) {
+        println!(
+            "note: this assetmill was built without rav1e's assembly, so AV1 encoding runs \
+             about 4-5x slower; with nasm installed, build with `--features asm`"
+        );
+    }
     ExitCode::from(code)
 }
 

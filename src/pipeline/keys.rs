@@ -75,7 +75,8 @@ pub fn options(config: &Config, role: Role) -> String {
         Role::Webm | Role::Mp4 => {
             // Videos are made from the GIF-size frames and the GIF's
             // delays, so those GIF options shape them; quality, dither and
-            // palette do not. The encoder versions are part of the key.
+            // palette do not. The encoder versions are part of the key;
+            // rav1e's assembly is not: it gives the same bytes (checked).
             let v = &config.video;
             let codec = match role {
                 Role::Webm => fingerprint(&("av1", &v.av1)),
@@ -85,7 +86,6 @@ pub fn options(config: &Config, role: Role) -> String {
                 role,
                 VERSION,
                 video::ENCODERS,
-                cfg!(feature = "asm"),
                 codec,
                 v.background,
                 config.gif.width,

@@ -24,6 +24,10 @@ pub use yuv::Picture;
 /// cache key (a test checks them against `Cargo.lock`).
 pub const ENCODERS: [(&str, &str); 2] = [("rav1e", "0.8.1"), ("openh264", "0.9.9")];
 
+/// Whether rav1e was built with its x86-64 assembly (`--features asm`,
+/// which needs nasm): the same bytes, about 4-5x faster.
+pub const AV1_ASSEMBLY: bool = cfg!(feature = "asm");
+
 /// A video container and codec the pipeline writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -57,7 +61,7 @@ impl Default for Av1Options {
     fn default() -> Self {
         Av1Options {
             speed: 7,
-            quantizer: 110,
+            quantizer: 120,
         }
     }
 }
