@@ -556,7 +556,7 @@ impl Worker<'_> {
             })
             .map_err(|message| Error::Encode {
                 path: self.out.root().join(&planned.path),
-                message,
+                message: format!("{} not made: {message}", planned.path),
             })?;
         self.write_video(planned, clip)
     }
@@ -604,7 +604,7 @@ impl Worker<'_> {
             .map(|((clip, failed), p)| {
                 let encode_err = |message: String| Error::Encode {
                     path: self.out.root().join(&p.path),
-                    message: format!("from {}: {message}", source.path.display()),
+                    message: format!("{} not made: {message}", p.path),
                 };
                 if let Err(e) = &walked {
                     return Err(encode_err(e.detail()));

@@ -151,7 +151,8 @@ impl<'a> Clip<'a> {
             .ok_or_else(|| {
                 format!(
                     "a {}x{} frame is too small for a video (both encoders need at least \
-                     {MIN_SIDE}x{MIN_SIDE})",
+                     {MIN_SIDE}x{MIN_SIDE}); use larger frames, or `video.formats: []` to \
+                     make no videos",
                     size.0, size.1
                 )
             })?;
