@@ -5,46 +5,10 @@ mod common;
 
 use assetmill::pipeline::{self, BuildOptions, Reason};
 use assetmill::progress::Quiet;
-use common::{Site, muscle_page};
-use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use common::{Site, changed, muscle_page, tree};
+use std::collections::BTreeSet;
 use std::process::{Command, Stdio};
 use std::time::Duration;
-
-/// Every file under `dir` (relative path → bytes), skipping the lock file,
-/// which holds the last builder's process id.
-fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut files = BTreeMap::new();
-    let mut stack = vec![dir.to_owned()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.file_name().unwrap() != "lock" {
-                let rel = path
-                    .strip_prefix(dir)
-                    .unwrap()
-                    .to_string_lossy()
-                    .into_owned();
-                files.insert(rel, std::fs::read(&path).unwrap());
-            }
-        }
-    }
-    files
-}
-
-fn changed(
-    before: &BTreeMap<String, Vec<u8>>,
-    after: &BTreeMap<String, Vec<u8>>,
-) -> BTreeSet<String> {
-    before
-        .keys()
-        .chain(after.keys())
-        .filter(|k| before.get(*k) != after.get(*k) && !k.starts_with(".assetmill"))
-        .cloned()
-        .collect()
-}
 
 fn site(pages: usize, frames: usize, size: u32) -> Site {
     let site = Site::new();

@@ -156,6 +156,10 @@ pub(super) fn frame_bytes(
         .saturating_add(thumb)
 }
 
+/// Outputs encoded from the kept GIF-size frames, what encodes them, its
+/// bytes, and where those go in [`Needs`].
+type ClipEncoder = (&'static [Role], &'static str, u64, fn(&mut Needs, u64));
+
 /// Bytes the video encoders need for `frames` frames of `width` x `height`.
 pub(super) fn video_bytes(width: u32, height: u32, frames: u64) -> u64 {
     let pixels = u64::from(width) * u64::from(height);
@@ -312,60 +316,49 @@ fn plan(worker: &Worker<'_>, unit: &Unit, planned: &[Planned], threads: usize) -
                     sizes
                 }
             };
-            if let Some(gif) = path_of(Role::Gif) {
-                let (gw, gh) = sizes.gif;
-                let g = u64::from(gw) * u64::from(gh);
+            // The GIF and the videos are encoded side by side from the same
+            // kept GIF-size frames; each group is refused on its own when
+            // adding its encoder does not fit.
+            let (gw, gh) = sizes.gif;
+            let g = u64::from(gw) * u64::from(gh);
+            let gif_encode = g
+                .saturating_mul(u64::from(count))
+                .saturating_add(g.saturating_mul(GIF_MAP_BYTES * threads as u64))
+                .saturating_add(g * GIF_PROBE_BYTES)
+                .saturating_add(
+                    (g.saturating_mul(u64::from(count))).min(GIF_SAMPLES) * GIF_SAMPLE_BYTES,
+                );
+            let clips: [ClipEncoder; 2] = [
+                (&[Role::Gif], "the GIF encoder", gif_encode, |n, b| {
+                    n.gif_encode = b
+                }),
+                (
+                    &[Role::Webm, Role::Mp4],
+                    "the video encoders",
+                    video_bytes(gw, gh, u64::from(count)),
+                    |n, b| n.video_encode = b,
+                ),
+            ];
+            for (roles, encoder, bytes, set) in clips {
+                let paths: Vec<String> = roles.iter().copied().filter_map(path_of).collect();
+                let Some(first) = paths.first() else { continue };
                 let mut with = needs;
                 with.gif_frames = rgba(gw, gh).saturating_mul(u64::from(count));
-                with.gif_encode = g
-                    .saturating_mul(u64::from(count))
-                    .saturating_add(g.saturating_mul(GIF_MAP_BYTES * threads as u64))
-                    .saturating_add(g * GIF_PROBE_BYTES)
-                    .saturating_add(
-                        (g.saturating_mul(u64::from(count))).min(GIF_SAMPLES) * GIF_SAMPLE_BYTES,
-                    );
+                set(&mut with, bytes);
                 let need = with.peak(1);
                 if need > budget {
                     refused.push(Refusal {
                         error: Error::Encode {
-                            path: out_path(&gif),
+                            path: out_path(first),
                             message: format!(
                                 "needs about {} of memory ({count} frames of {gw}x{gh} and \
-                                 the GIF encoder), over limits.max_memory ({}); raise \
+                                 {encoder}), over limits.max_memory ({}); raise \
                                  limits.max_memory or lower gif.width",
                                 ByteSize(need),
                                 ByteSize(budget)
                             ),
                         },
-                        paths: vec![gif],
-                    });
-                } else {
-                    needs = with;
-                }
-            }
-            let videos: Vec<String> = [Role::Webm, Role::Mp4]
-                .into_iter()
-                .filter_map(path_of)
-                .collect();
-            if let Some(first_video) = videos.first() {
-                let (gw, gh) = sizes.gif;
-                let mut with = needs;
-                with.gif_frames = rgba(gw, gh).saturating_mul(u64::from(count));
-                with.video_encode = video_bytes(gw, gh, u64::from(count));
-                let need = with.peak(1);
-                if need > budget {
-                    refused.push(Refusal {
-                        error: Error::Encode {
-                            path: out_path(first_video),
-                            message: format!(
-                                "needs about {} of memory ({count} frames of {gw}x{gh} and \
-                                 the video encoders), over limits.max_memory ({}); raise \
-                                 limits.max_memory or lower gif.width",
-                                ByteSize(need),
-                                ByteSize(budget)
-                            ),
-                        },
-                        paths: videos,
+                        paths,
                     });
                 } else {
                     needs = with;
