@@ -64,7 +64,7 @@ struct Targets<'a> {
     /// The animation's frames (source indices, gallery order).
     frames: &'a [usize],
     /// Whether GIF-size frames are kept: for the GIF or the videos.
-    gif: bool,
+    clip_frames: bool,
     /// The sheet being drawn, when the sprite sheet is to be made.
     sheet: Option<Mutex<RgbaImage>>,
     /// Whether cells are needed (sheet or atlas only needs the layout).
@@ -132,7 +132,7 @@ impl Worker<'_> {
                 Some(Targets {
                     sizes,
                     frames: &self.plan.animations[a].frames,
-                    gif: making(Role::Gif) || making(Role::Webm) || making(Role::Mp4),
+                    clip_frames: making(Role::Gif) || making(Role::Webm) || making(Role::Mp4),
                     cells: sheet.is_some(),
                     sheet,
                 })
@@ -217,9 +217,9 @@ impl Worker<'_> {
         let frames = &self.plan.animations[a].frames;
         let planned_size = targets.as_ref().map(|t| t.sizes.frame);
         if sizes.iter().any(|&d| Some(d) != planned_size)
-            || targets
-                .as_ref()
-                .is_some_and(|t| t.gif && !frames.iter().all(|s| gif_frames.contains_key(s)))
+            || targets.as_ref().is_some_and(|t| {
+                t.clip_frames && !frames.iter().all(|s| gif_frames.contains_key(s))
+            })
         {
             // Frames that differ from each other are validation's to
             // report; frames that agree with each other but not with the
@@ -327,7 +327,7 @@ impl Worker<'_> {
         // Frames of another size make no animation outputs (validation
         // reports them), so they need no GIF frame or cell.
         let targets = targets.filter(|t| t.sizes.frame == (info.width, info.height));
-        let want_gif = targets.is_some_and(|t| t.gif);
+        let want_gif = targets.is_some_and(|t| t.clip_frames);
         let want_small = thumb_stale || targets.is_some_and(|t| t.cells);
         let (gif, small) = if source.is_frame() && (want_gif || want_small) {
             // RGBA sources are used as they are; others get one RGBA copy,
@@ -336,7 +336,7 @@ impl Worker<'_> {
                 DynamicImage::ImageRgba8(image) => Cow::Borrowed(image),
                 other => Cow::Owned(other.to_rgba8()),
             };
-            let gif = targets.filter(|t| t.gif).map(|t| {
+            let gif = targets.filter(|t| t.clip_frames).map(|t| {
                 self.timers.time(Stage::Resize, || {
                     resize::resize(&rgba, t.sizes.gif.0, t.sizes.gif.1)
                 })
