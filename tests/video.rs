@@ -336,3 +336,29 @@ fn videos_are_the_same_bytes_whatever_the_thread_count() {
     }
     assert_eq!(runs[0], runs[1]);
 }
+
+#[test]
+fn a_gif_too_small_for_a_video_is_an_error_at_its_line_and_the_rest_is_built() {
+    let site = Site::new();
+    let page = "---\nimages:\n  - image_id: dot\n    image_name: 'tiny dot.gif'\n    image_title: Dot\n    image_alt: Dot\n  - image_id: big\n    image_name: big.gif\n    image_title: Big\n    image_alt: Big\n---\n";
+    site.page("p.md", page);
+    site.asset_bytes("tiny dot.gif", &uneven_gif(8, 8, &[10, 10]));
+    site.asset_bytes("big.gif", &uneven_gif(32, 32, &[10, 20]));
+    let out = site.run(&["build", "--quiet"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    let line = common::line_of(page, "image_id: dot");
+    for ext in ["webm", "mp4"] {
+        let want = format!(
+            "p.md:{line}: error: page image tiny dot.gif: tiny dot.{ext} not made: a 8x8 frame is too small"
+        );
+        assert!(text.contains(&want), "{want}\n{text}");
+        assert!(
+            site.out().join(format!("big.{ext}")).is_file(),
+            "the rest is built"
+        );
+        assert!(!site.out().join(format!("tiny dot.{ext}")).exists());
+    }
+    assert!(site.out().join("tiny dot.gif").is_file());
+}
