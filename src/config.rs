@@ -30,6 +30,7 @@ pub struct Config {
     pub optimize: OptimizeOptions,
     pub limits: Limits,
     pub asset_map: AssetMapOptions,
+    pub report: ReportOptions,
 }
 
 impl Default for Config {
@@ -45,6 +46,7 @@ impl Default for Config {
             optimize: OptimizeOptions::default(),
             limits: Limits::default(),
             asset_map: AssetMapOptions::default(),
+            report: ReportOptions::default(),
         }
     }
 }
@@ -372,6 +374,27 @@ impl Default for AssetMapOptions {
     }
 }
 
+/// The HTML review report `build` writes after every run.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReportOptions {
+    /// Write it. Default: true.
+    pub enabled: bool,
+    /// Where, relative to `out`. The default sits in the dot-folder that
+    /// also holds the cache, which static site generators do not publish.
+    /// Default: `.assetmill/report.html`.
+    pub path: PathBuf,
+}
+
+impl Default for ReportOptions {
+    fn default() -> Self {
+        ReportOptions {
+            enabled: true,
+            path: PathBuf::from(".assetmill/report.html"),
+        }
+    }
+}
+
 /// Command-line values that override the file.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Overrides {
@@ -513,6 +536,20 @@ impl Config {
             if !matches!(ext, "yml" | "yaml") {
                 return bad("asset_map.data_copy must name a .yml or .yaml file".into());
             }
+        }
+        let report = &self.report.path;
+        let plain = report.is_relative()
+            && report
+                .components()
+                .all(|c| matches!(c, std::path::Component::Normal(_)));
+        if !plain || report.extension().and_then(|e| e.to_str()) != Some("html") {
+            return bad(
+                "report.path must be a relative path inside the output folder ending in .html"
+                    .into(),
+            );
+        }
+        if report == &self.asset_map.path {
+            return bad("report.path and asset_map.path name the same file".into());
         }
         if self.optimize.level > 6 {
             return bad("optimize.level must be from 0 to 6".into());

@@ -334,6 +334,7 @@ fn report_build(outcome: &Outcome, dry_run: bool, format: Format) -> ExitCode {
             "changes": outcome.changes,
             "removed": outcome.removed,
             "cancelled": outcome.cancelled,
+            "report": outcome.review,
         });
         println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
         return ExitCode::from(code);
@@ -395,6 +396,9 @@ fn report_build(outcome: &Outcome, dry_run: bool, format: Format) -> ExitCode {
         s.seconds,
         stages.join(", ")
     );
+    if let Some(path) = &outcome.review {
+        println!("report: {}", path.display());
+    }
     if !video::AV1_ASSEMBLY && s.stages.get(&Stage::Video).is_some_and(|&t| t > 1.0) {
         println!(
             "note: this assetmill was built without rav1e's assembly, so AV1 encoding runs \

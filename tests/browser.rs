@@ -144,3 +144,179 @@ fn chromium_plays_the_webm_through_the_templates_markup_with_the_right_duration_
     assert!(seen.mean_abs.unwrap() < 6.0, "{seen:?}");
     assert!(seen.bias.unwrap().iter().all(|b| b.abs() < 1.5), "{seen:?}");
 }
+
+/// Installed first in `<head>`: records every script error and rejected
+/// promise from the report's own code onwards.
+const WATCH: &str = r#"<script>
+window.__errors = [];
+addEventListener('error', (e) => __errors.push(String(e.message || e.type)), true);
+addEventListener('unhandledrejection', (e) => __errors.push(String(e.reason)));
+</script>"#;
+
+/// Appended after the report's script: loads every image, video and link
+/// the report shows (lazy ones included), presses the arrow key in the
+/// first 360° viewer, tries the filter, and POSTs what it found.
+const CHECK: &str = r#"<script>
+const send = (o) => fetch('/report', {method: 'POST', body: JSON.stringify(o)});
+setTimeout(() => send({timeout: true, errors: __errors}), 60000);
+const loads = (src) => new Promise((done) => {
+  const i = new Image();
+  i.onload = () => done(i.naturalWidth > 0);
+  i.onerror = () => done(false);
+  i.src = src;
+});
+const plays = (src) => new Promise((done) => {
+  const v = document.createElement('video');
+  v.muted = true; v.preload = 'metadata';
+  v.onloadedmetadata = () => done(v.videoWidth > 0 && v.duration > 0);
+  v.onerror = () => done(false);
+  v.src = src;
+});
+(async () => {
+  const broken = [];
+  const imgs = [...document.querySelectorAll('img')];
+  for (const img of imgs) if (!(await loads(img.src))) broken.push(img.src);
+  const sources = [...document.querySelectorAll('video source')];
+  for (const s of sources) if (!(await plays(s.src))) broken.push(s.src);
+  const links = [...document.querySelectorAll('a[href]')];
+  for (const a of links) {
+    const href = a.getAttribute('href');
+    if (href.startsWith('#')) {
+      if (!document.getElementById(href.slice(1))) broken.push(href);
+    } else if (!(await fetch(a.href)).ok) broken.push(a.href);
+  }
+  const problems = [...document.querySelectorAll('li.problem')].map((li) => li.textContent);
+  const spin = document.querySelector('.spin');
+  spin.focus();
+  const sheet = spin.querySelector('img');
+  const before = [sheet.style.transform, spin.getAttribute('aria-valuenow')];
+  spin.dispatchEvent(new KeyboardEvent('keydown', {key: 'ArrowRight', bubbles: true, cancelable: true}));
+  const after = [sheet.style.transform, spin.getAttribute('aria-valuenow')];
+  // Where the sheet sits now, against the second cell's rectangle.
+  const cell = spin.dataset.cells.split(';')[1].split(',').map(Number);
+  const shown = spin.getBoundingClientRect(), img = sheet.getBoundingClientRect();
+  const scale = img.width / Number(spin.dataset.width);
+  const offset = [(shown.left - img.left) / scale, (shown.top - img.top) / scale];
+  const filter = document.getElementById('filter');
+  filter.value = 'methods';
+  filter.dispatchEvent(new Event('input'));
+  const visible = () => [...document.querySelectorAll('article.page')].filter((a) => !a.hidden).length;
+  const filtered = visible();
+  filter.value = '';
+  filter.dispatchEvent(new Event('input'));
+  document.getElementById('only-problems').click();
+  const onlyProblems = visible();
+  send({errors: __errors, images: imgs.length, videos: sources.length, links: links.length,
+        broken, problems, before, after, cell, offset, filtered, onlyProblems,
+        pages: document.querySelectorAll('article.page').length});
+})().catch((e) => send({errors: [...__errors, String(e)]}));
+</script>"#;
+
+#[derive(serde::Deserialize, Debug)]
+struct ReportSeen {
+    errors: Vec<String>,
+    timeout: Option<bool>,
+    images: Option<usize>,
+    videos: Option<usize>,
+    links: Option<usize>,
+    broken: Option<Vec<String>>,
+    problems: Option<Vec<String>>,
+    before: Option<[String; 2]>,
+    after: Option<[String; 2]>,
+    cell: Option<[f64; 4]>,
+    offset: Option<[f64; 2]>,
+    filtered: Option<usize>,
+    #[serde(rename = "onlyProblems")]
+    only_problems: Option<usize>,
+    pages: Option<usize>,
+}
+
+#[test]
+fn the_review_report_opens_in_chromium_with_no_broken_link_and_its_viewer_turns() {
+    let site = Site::new();
+    let name = "Arm-Biceps Brachii";
+    site.page("muscles/biceps.md", &muscle_page(name, 6));
+    for i in 1..=6 {
+        let png = common::png_bytes(&bands(96, 64, i));
+        site.asset_bytes(&format!("muscles/png/{name}-{i}.png"), &png);
+    }
+    let methods = "---\nimages:\n  - image_id: 'a'\n    image_name: 'figures/missing.png'\n    \
+                   image_alt: 'Not there'\n---\n";
+    site.page("methods.md", methods);
+    let out = site.run(&["build"]);
+    assert_eq!(out.status.code(), Some(1), "the missing file fails the build");
+    let report = std::fs::read_to_string(site.out().join(".assetmill/report.html")).unwrap();
+
+    // A screenshot of the report opened from disk, kept as a test artifact.
+    let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("review-report.png");
+    if let Some(chromium) = common::media::tool("chromium") {
+        let profile = tempfile::tempdir().unwrap();
+        let status = std::process::Command::new(chromium)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+                "--hide-scrollbars",
+                "--window-size=1200,1600",
+                "--virtual-time-budget=5000",
+            ])
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .arg(format!("--screenshot={}", shot.display()))
+            .arg(format!(
+                "file://{}",
+                site.out().join(".assetmill/report.html").display()
+            ))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let image = image::open(&shot).unwrap().to_rgb8();
+        let colours: std::collections::BTreeSet<[u8; 3]> = image.pixels().map(|p| p.0).collect();
+        assert!(colours.len() > 50, "the screenshot is blank: {}", shot.display());
+        eprintln!("screenshot: {}", shot.display());
+    }
+
+    let page = report
+        .replacen("<head>", &format!("<head>\n{WATCH}"), 1)
+        .replacen("</body>", &format!("{CHECK}\n</body>"), 1);
+    let mut extra = BTreeMap::new();
+    extra.insert(".assetmill/report-under-test.html".to_owned(), page.into_bytes());
+    let Some(body) = common::browser::report(&site.out(), extra, ".assetmill/report-under-test.html")
+    else {
+        return;
+    };
+    let seen: ReportSeen = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"));
+    assert!(seen.errors.is_empty() && seen.timeout.is_none(), "{seen:?}");
+    // GIF, sprite sheet and 6 thumbnails; WebM and MP4; every link.
+    assert_eq!(seen.images, Some(8), "{seen:?}");
+    assert_eq!(seen.videos, Some(2), "{seen:?}");
+    assert!(seen.links.unwrap() > 10, "{seen:?}");
+    assert_eq!(seen.broken.as_deref(), Some(&[][..]), "{seen:?}");
+    let problems = seen.problems.clone().unwrap();
+    let line = common::line_of(methods, "image_id: 'a'");
+    assert!(
+        problems.iter().any(|p| p.contains(&format!("content/methods.md:{line}"))
+            && p.contains("figures/missing.png")
+            && p.contains("error")),
+        "{problems:?}"
+    );
+    // The arrow key moves the viewer to the second frame, and the sheet
+    // now shows exactly that frame's cell.
+    let (before, after) = (seen.before.clone().unwrap(), seen.after.clone().unwrap());
+    assert_eq!(before[1], "1");
+    assert_eq!(after[1], "2");
+    assert_ne!(before[0], after[0]);
+    let (cell, offset) = (seen.cell.unwrap(), seen.offset.unwrap());
+    assert!(
+        (offset[0] - cell[0]).abs() < 1.0 && (offset[1] - cell[1]).abs() < 1.0,
+        "{seen:?}"
+    );
+    // The filter and the problems toggle.
+    assert_eq!(seen.pages, Some(2));
+    assert_eq!(seen.filtered, Some(1));
+    assert_eq!(seen.only_problems, Some(1));
+}

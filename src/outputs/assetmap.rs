@@ -78,7 +78,7 @@ pub enum Role {
 }
 
 /// One file under `out/`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OutputFile {
     pub role: Role,
     /// Relative to the output folder, `/`-separated.
@@ -98,6 +98,9 @@ pub struct OutputFile {
     /// For sprites: each frame's rectangle, in order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cells: Option<Vec<Rect>>,
+    /// For lossy outputs: mean SSIM of the decoded frames against the sources.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssim: Option<f64>,
 }
 
 /// BLAKE3 of some bytes as lowercase hex.

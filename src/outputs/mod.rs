@@ -1,7 +1,8 @@
 //! What a build leaves behind: files under `out/` ([`output`]), the asset
-//! map templates read ([`assetmap`]) and the diagnostics people read
-//! ([`report`]).
+//! map templates read ([`assetmap`]), the diagnostics people read
+//! ([`report`]) and the HTML page they look at ([`review`]).
 
 pub mod assetmap;
 pub mod output;
 pub mod report;
+pub mod review;

@@ -37,7 +37,7 @@ pub struct Cache {
 }
 
 /// How an output was made.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Record {
     /// Hash of the input bytes it derives from.
     pub inputs: String,

@@ -31,6 +31,7 @@ use crate::output::{OutDir, Removal};
 use crate::plan::{self, Plan, Use};
 use crate::progress::Progress;
 use crate::report::{Diagnostic, Report};
+use crate::review::Review;
 use crate::validate::{self, RootGuard};
 use cache::{Cache, Record};
 use keys::{Owner, Planned};
@@ -183,6 +184,8 @@ pub struct Outcome {
     /// The build was stopped before it finished (see
     /// [`BuildOptions::cancel`]).
     pub cancelled: bool,
+    /// Where the HTML review report was written, if it was.
+    pub review: Option<std::path::PathBuf>,
 }
 
 enum Unit {
@@ -305,9 +308,42 @@ pub fn build(config: &Config, options: BuildOptions, progress: &dyn Progress) ->
         checkpoint.save(&config.out, &results, true);
         return Ok(cancelled(&worker, &manifest, results, started));
     }
-    finish(
+    let mut outcome = finish(
         &worker, &old, &manifest, &hashes, results, &all_paths, &map_path, started,
-    )
+    )?;
+    if config.report.enabled {
+        write_review(config, &manifest, &out, &all_paths, &mut outcome);
+    }
+    Ok(outcome)
+}
+
+/// Writes the HTML review report; failing to is an error in the outcome
+/// like any other output's.
+fn write_review(
+    config: &Config,
+    manifest: &Manifest,
+    out: &OutDir,
+    all_paths: &BTreeSet<String>,
+    outcome: &mut Outcome,
+) {
+    let rel = config.report.path.to_string_lossy().replace('\\', "/");
+    let written = if all_paths.contains(&rel) {
+        Err(Error::UnsafePath {
+            path: out.root().join(&rel),
+            message: "report.path names a file the build makes; choose another".into(),
+        })
+    } else {
+        Review::new(config, manifest, outcome).write(out, &rel)
+    };
+    match written {
+        Ok(path) => outcome.review = Some(path),
+        Err(e) => {
+            let report = &outcome.report;
+            let mut diagnostics = report.diagnostics.clone();
+            diagnostics.push(Diagnostic::error(e.path(), None, e.detail()));
+            outcome.report = Report::new(diagnostics, report.summary.pages, report.summary.images);
+        }
+    }
 }
 
 /// Runs one unit, turning a panic anywhere inside it (in oxipng's or the
@@ -431,6 +467,7 @@ fn cancelled(
         changes,
         removed: Vec::new(),
         cancelled: true,
+        review: None,
     }
 }
 
@@ -534,6 +571,7 @@ fn finish(
         frames: None,
         duration_ms: None,
         cells: None,
+        ssim: None,
     };
     if map_unchanged {
         summary.reused += 1;
@@ -601,6 +639,7 @@ fn finish(
         changes,
         removed,
         cancelled: false,
+        review: None,
     })
 }
 
@@ -667,6 +706,7 @@ fn dry_run(
         changes,
         removed,
         cancelled: false,
+        review: None,
     }
 }
 

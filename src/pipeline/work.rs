@@ -657,6 +657,7 @@ impl Worker<'_> {
             frames: None,
             duration_ms: None,
             cells: None,
+            ssim: None,
         })
     }
 }

@@ -1,0 +1,421 @@
+//! The review report: one self-contained HTML page that shows, after a
+//! build, every page's images, animations and numbers, every problem with
+//! its `page:line`, and what the run changed.
+//!
+//! [`Review`] is the model: plain data gathered from the manifest and the
+//! build's [`Outcome`], in content order, with nothing left to look up.
+//! [`html`] renders it (inline CSS and JS, relative links only), so the
+//! model can be tested without parsing HTML and the page without a build.
+
+pub mod html;
+
+use crate::assetmap::{Asset, FileInfo, Kind, OutputFile, Role};
+use crate::config::Config;
+use crate::error::Result;
+use crate::manifest::Manifest;
+use crate::output::OutDir;
+use crate::pipeline::Outcome;
+use crate::report::Severity;
+use crate::sprite::Rect;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Everything the report shows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Review {
+    /// The content folder, as configured (the report's title).
+    pub site: String,
+    pub run: Run,
+    /// Every diagnostic, in the report's order (by file, then line).
+    pub problems: Vec<Problem>,
+    /// One per page that names images, in content order.
+    pub pages: Vec<PageView>,
+    /// Outputs this run wrote, with why, sorted by path.
+    pub built: Vec<(String, &'static str)>,
+    /// Stale outputs this run removed, sorted.
+    pub removed: Vec<String>,
+}
+
+/// The run's figures.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Run {
+    pub pages: usize,
+    pub images: usize,
+    pub errors: usize,
+    pub warnings: usize,
+    pub built: usize,
+    pub reused: usize,
+    pub removed: usize,
+    pub decoded: usize,
+    /// Bytes of every referenced source file.
+    pub source_bytes: u64,
+    /// Bytes of every output now in `out/`.
+    pub output_bytes: u64,
+    pub written_bytes: u64,
+    pub seconds: f64,
+    /// CPU seconds per stage (only stages that ran).
+    pub stages: Vec<(&'static str, f64)>,
+}
+
+/// One diagnostic, located.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    pub severity: Severity,
+    /// `file:line` (or just `file`), the file relative to the working
+    /// directory as the text report prints it.
+    pub location: String,
+    /// The anchor of the page section it belongs to, when it is about a page
+    /// that has one.
+    pub anchor: Option<String>,
+    pub message: String,
+}
+
+/// One page that names images.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PageView {
+    /// Relative to the content folder, `/`-separated.
+    pub name: String,
+    /// Its section's `id`.
+    pub anchor: String,
+    pub errors: usize,
+    pub warnings: usize,
+    /// Its `images:` entries, in order.
+    pub images: Vec<ImageView>,
+    /// Its `gallery:` entries, in order.
+    pub gallery: Vec<FrameView>,
+}
+
+/// A page image: an animation assembled from the gallery, or a file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImageView {
+    /// The path as written in front matter.
+    pub written: String,
+    pub line: usize,
+    pub title: Option<String>,
+    pub alt: Option<String>,
+    /// What the build made of it; `None` when it failed (the problems say
+    /// why).
+    pub built: Option<Built>,
+}
+
+/// A page image the build made something of.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Built {
+    pub kind: Kind,
+    /// The source file, for images that have one.
+    pub source: Option<FileInfo>,
+    /// Bytes of what the outputs are made from: the file, or for an
+    /// animation the sum of its frames.
+    pub input_bytes: u64,
+    pub outputs: Vec<OutputView>,
+    /// The sprite sheet and its cells, for the 360° viewer.
+    pub sprite: Option<SpriteView>,
+    /// Other pages that use the same image.
+    pub shared_with: Vec<String>,
+}
+
+/// A gallery entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FrameView {
+    pub written: String,
+    pub line: usize,
+    pub caption: Option<String>,
+    pub source: Option<FileInfo>,
+    pub outputs: Vec<OutputView>,
+}
+
+/// One file under `out/`, with its figures.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutputView {
+    pub role: Role,
+    /// Relative to the output folder, `/`-separated.
+    pub path: String,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    pub bytes: u64,
+    /// Bytes over the bytes it is made from.
+    pub ratio: Option<f64>,
+    /// Mean SSIM against the source, for lossy outputs.
+    pub ssim: Option<f64>,
+    pub frames: Option<u32>,
+    pub duration_ms: Option<u64>,
+    /// Why this run wrote it; `None` when it was reused.
+    pub change: Option<&'static str>,
+}
+
+/// A sprite sheet and where each frame is on it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpriteView {
+    pub sheet: String,
+    pub width: u32,
+    pub height: u32,
+    pub cells: Vec<Rect>,
+    /// The atlas JSON beside it, when written.
+    pub atlas: Option<String>,
+}
+
+impl Review {
+    /// Gathers the report of a finished build.
+    pub fn new(config: &Config, manifest: &Manifest, outcome: &Outcome) -> Review {
+        let page_name = |page: &Path| {
+            page.strip_prefix(&config.content)
+                .unwrap_or(page)
+                .to_string_lossy()
+                .replace('\\', "/")
+        };
+        let changes: BTreeMap<&str, &'static str> = outcome
+            .changes
+            .iter()
+            .map(|c| (c.path.as_str(), c.reason.label()))
+            .collect();
+        let assets = &outcome.asset_map.assets;
+        let output_view = |file: &OutputFile, input_bytes: u64| OutputView {
+            role: file.role,
+            path: file.path.clone(),
+            width: file.width,
+            height: file.height,
+            bytes: file.bytes,
+            // The atlas is text about the pixels, not a rendition of them.
+            ratio: (input_bytes > 0 && file.role != Role::SpriteMap)
+                .then(|| file.bytes as f64 / input_bytes as f64),
+            ssim: file.ssim,
+            frames: file.frames,
+            duration_ms: file.duration_ms,
+            change: changes.get(file.path.as_str()).copied(),
+        };
+
+        // Diagnostics per page, and anchors for the pages that get a section.
+        let mut anchors: BTreeMap<PathBuf, String> = BTreeMap::new();
+        let mut used_anchors = BTreeMap::new();
+        for page in manifest
+            .pages
+            .iter()
+            .filter(|p| !p.images.is_empty() || !p.gallery.is_empty())
+        {
+            anchors.insert(
+                page.path.clone(),
+                anchor(&page_name(&page.path), &mut used_anchors),
+            );
+        }
+        let mut counts: BTreeMap<&Path, (usize, usize)> = BTreeMap::new();
+        let problems = outcome
+            .report
+            .diagnostics
+            .iter()
+            .map(|d| {
+                let count = counts.entry(d.file.as_path()).or_default();
+                match d.severity {
+                    Severity::Error => count.0 += 1,
+                    Severity::Warning => count.1 += 1,
+                    Severity::Note => {}
+                }
+                Problem {
+                    severity: d.severity,
+                    location: match d.line {
+                        Some(line) => format!("{}:{line}", d.file.display()),
+                        None => d.file.display().to_string(),
+                    },
+                    anchor: anchors.get(&d.file).cloned(),
+                    message: d.message.clone(),
+                }
+            })
+            .collect();
+
+        let pages = manifest
+            .pages
+            .iter()
+            .filter(|p| anchors.contains_key(&p.path))
+            .map(|page| {
+                let name = page_name(&page.path);
+                let (errors, warnings) =
+                    counts.get(page.path.as_path()).copied().unwrap_or_default();
+                let images = page
+                    .images
+                    .iter()
+                    .map(|image| ImageView {
+                        written: image.image_name.clone(),
+                        line: image.line,
+                        title: image.image_title.clone(),
+                        alt: image.image_alt.clone(),
+                        built: assets
+                            .get(&image.image_name)
+                            .map(|asset| built(asset, assets, &name, &output_view)),
+                    })
+                    .collect();
+                let gallery = page
+                    .gallery
+                    .iter()
+                    .map(|entry| {
+                        let asset = assets.get(&entry.image_url);
+                        let source = asset.and_then(|a| a.source.clone());
+                        let input = source.as_ref().map_or(0, |s| s.bytes);
+                        FrameView {
+                            written: entry.image_url.clone(),
+                            line: entry.line,
+                            caption: entry.caption.clone().or_else(|| entry.title.clone()),
+                            outputs: asset
+                                .map(|a| a.outputs.iter().map(|f| output_view(f, input)).collect())
+                                .unwrap_or_default(),
+                            source,
+                        }
+                    })
+                    .collect();
+                PageView {
+                    anchor: anchors[&page.path].clone(),
+                    name,
+                    errors,
+                    warnings,
+                    images,
+                    gallery,
+                }
+            })
+            .collect();
+
+        let s = &outcome.summary;
+        let r = &outcome.report.summary;
+        Review {
+            site: config.content.display().to_string(),
+            run: Run {
+                pages: r.pages,
+                images: r.images,
+                errors: r.errors,
+                warnings: r.warnings,
+                built: s.built,
+                reused: s.reused,
+                removed: s.removed,
+                decoded: s.decoded,
+                source_bytes: source_bytes(assets),
+                output_bytes: s.output_bytes,
+                written_bytes: s.written_bytes,
+                seconds: s.seconds,
+                stages: s
+                    .stages
+                    .iter()
+                    .filter(|(_, t)| **t > 0.0005)
+                    .map(|(stage, t)| (stage.name(), *t))
+                    .collect(),
+            },
+            problems,
+            pages,
+            built: outcome
+                .changes
+                .iter()
+                .map(|c| (c.path.clone(), c.reason.label()))
+                .collect(),
+            removed: outcome.removed.clone(),
+        }
+    }
+
+    /// Writes the report into `out` at `rel` (atomically, like every
+    /// output) and returns its path.
+    pub fn write(&self, out: &OutDir, rel: &str) -> Result<PathBuf> {
+        let depth = rel.matches('/').count();
+        out.write(rel, html::render(self, &"../".repeat(depth)).as_bytes())
+    }
+}
+
+/// What the build made of one page image.
+fn built(
+    asset: &Asset,
+    assets: &BTreeMap<String, Asset>,
+    page: &str,
+    output_view: &dyn Fn(&OutputFile, u64) -> OutputView,
+) -> Built {
+    let input_bytes = match asset.kind {
+        Kind::Animation => asset
+            .frames
+            .iter()
+            .filter_map(|f| assets.get(f)?.source.as_ref().map(|s| s.bytes))
+            .sum(),
+        _ => asset.source.as_ref().map_or(0, |s| s.bytes),
+    };
+    let sheet = asset.outputs.iter().find(|f| f.role == Role::Sprite);
+    let sprite = sheet.and_then(|sheet| {
+        Some(SpriteView {
+            sheet: sheet.path.clone(),
+            width: sheet.width?,
+            height: sheet.height?,
+            cells: sheet.cells.clone()?,
+            atlas: asset
+                .outputs
+                .iter()
+                .find(|f| f.role == Role::SpriteMap)
+                .map(|f| f.path.clone()),
+        })
+    });
+    Built {
+        kind: asset.kind,
+        source: asset.source.clone(),
+        input_bytes,
+        outputs: asset
+            .outputs
+            .iter()
+            .map(|f| output_view(f, input_bytes))
+            .collect(),
+        sprite,
+        shared_with: asset
+            .pages
+            .iter()
+            .filter(|p| p.as_str() != page)
+            .cloned()
+            .collect(),
+    }
+}
+
+/// Bytes of every distinct source file the map lists (frames and images;
+/// a file named by several keys counts once).
+fn source_bytes(assets: &BTreeMap<String, Asset>) -> u64 {
+    let mut seen = BTreeMap::new();
+    for asset in assets.values() {
+        if let Some(s) = &asset.source {
+            seen.insert(s.hash.as_str(), s.bytes);
+        }
+    }
+    seen.values().sum()
+}
+
+/// A stable, unique `id` for a page section: its name with anything but
+/// letters, digits, `-` and `_` turned into `-`.
+fn anchor(name: &str, used: &mut BTreeMap<String, usize>) -> String {
+    let base: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let base = format!("page-{base}");
+    let mut id = base.clone();
+    let mut n = 1;
+    while used.contains_key(&id) {
+        n += 1;
+        id = format!("{base}-{n}");
+    }
+    used.insert(id.clone(), n);
+    id
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn anchors_are_plain_and_unique() {
+        let mut used = BTreeMap::new();
+        assert_eq!(
+            anchor("muscles/Arm Biceps.md", &mut used),
+            "page-muscles-arm-biceps-md"
+        );
+        assert_eq!(
+            anchor("muscles/Arm_Biceps.md", &mut used),
+            "page-muscles-arm_biceps-md"
+        );
+        assert_eq!(
+            anchor("muscles/arm biceps.md", &mut used),
+            "page-muscles-arm-biceps-md-2"
+        );
+    }
+}
