@@ -244,7 +244,11 @@ fn the_review_report_opens_in_chromium_with_no_broken_link_and_its_viewer_turns(
                    image_alt: 'Not there'\n---\n";
     site.page("methods.md", methods);
     let out = site.run(&["build"]);
-    assert_eq!(out.status.code(), Some(1), "the missing file fails the build");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the missing file fails the build"
+    );
     let report = std::fs::read_to_string(site.out().join(".assetmill/report.html")).unwrap();
 
     // A screenshot of the report opened from disk, kept as a test artifact.
@@ -276,7 +280,11 @@ fn the_review_report_opens_in_chromium_with_no_broken_link_and_its_viewer_turns(
         assert!(status.success());
         let image = image::open(&shot).unwrap().to_rgb8();
         let colours: std::collections::BTreeSet<[u8; 3]> = image.pixels().map(|p| p.0).collect();
-        assert!(colours.len() > 50, "the screenshot is blank: {}", shot.display());
+        assert!(
+            colours.len() > 50,
+            "the screenshot is blank: {}",
+            shot.display()
+        );
         eprintln!("screenshot: {}", shot.display());
     }
 
@@ -284,8 +292,12 @@ fn the_review_report_opens_in_chromium_with_no_broken_link_and_its_viewer_turns(
         .replacen("<head>", &format!("<head>\n{WATCH}"), 1)
         .replacen("</body>", &format!("{CHECK}\n</body>"), 1);
     let mut extra = BTreeMap::new();
-    extra.insert(".assetmill/report-under-test.html".to_owned(), page.into_bytes());
-    let Some(body) = common::browser::report(&site.out(), extra, ".assetmill/report-under-test.html")
+    extra.insert(
+        ".assetmill/report-under-test.html".to_owned(),
+        page.into_bytes(),
+    );
+    let Some(body) =
+        common::browser::report(&site.out(), extra, ".assetmill/report-under-test.html")
     else {
         return;
     };
@@ -299,9 +311,11 @@ fn the_review_report_opens_in_chromium_with_no_broken_link_and_its_viewer_turns(
     let problems = seen.problems.clone().unwrap();
     let line = common::line_of(methods, "image_id: 'a'");
     assert!(
-        problems.iter().any(|p| p.contains(&format!("content/methods.md:{line}"))
-            && p.contains("figures/missing.png")
-            && p.contains("error")),
+        problems
+            .iter()
+            .any(|p| p.contains(&format!("content/methods.md:{line}"))
+                && p.contains("figures/missing.png")
+                && p.contains("error")),
         "{problems:?}"
     );
     // The arrow key moves the viewer to the second frame, and the sheet
