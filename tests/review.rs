@@ -112,6 +112,14 @@ fn the_model_holds_every_page_image_output_and_problem_in_content_order() {
     assert_eq!(sprite.cells.len(), 4);
     assert!(sprite.atlas.as_deref().unwrap().ends_with("-sprite.json"));
     assert_eq!(animation.shared_with, ["overview.md"]);
+    // The overview page shows the same animation and frames: the report
+    // shows them once and links from the second page to the first.
+    assert_eq!(muscle.images[0].shown_on, None);
+    assert_eq!(muscle.gallery_shown_on, None);
+    let first = Some((muscle.name.clone(), muscle.anchor.clone()));
+    let overview = &review.pages[2];
+    assert_eq!(overview.images[0].shown_on, first);
+    assert_eq!(overview.gallery_shown_on, first);
     assert_eq!(muscle.gallery.len(), 4);
     for (i, frame) in muscle.gallery.iter().enumerate() {
         assert_eq!(

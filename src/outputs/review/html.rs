@@ -231,8 +231,19 @@ impl Html<'_> {
         for image in &page.images {
             self.image(image);
         }
-        if !page.gallery.is_empty() {
-            self.gallery(&page.gallery);
+        match &page.gallery_shown_on {
+            Some((name, anchor)) => {
+                let _ = writeln!(
+                    self.s,
+                    "<h4>Gallery: {} frames</h4>\n<p>The same frames as \
+                     <a href=\"#{}\">{}</a>.</p>",
+                    page.gallery.len(),
+                    esc(anchor),
+                    esc(name)
+                );
+            }
+            None if !page.gallery.is_empty() => self.gallery(&page.gallery),
+            None => {}
         }
         self.s.push_str("</article>\n");
     }
@@ -249,6 +260,25 @@ impl Html<'_> {
             .as_deref()
             .or(image.title.as_deref())
             .unwrap_or("");
+        if let (Some(built), Some((page, anchor))) = (&image.built, &image.shown_on) {
+            // Shown in full on an earlier page: the picture and a link.
+            let shown = built
+                .outputs
+                .iter()
+                .find(|o| o.role == Role::Gif)
+                .or_else(|| built.outputs.iter().find(|o| o.role == Role::Optimized));
+            self.s.push_str("<div class=\"players\">\n");
+            if let Some(out) = shown {
+                self.figure_img(out, alt, "Image");
+            }
+            let _ = writeln!(
+                self.s,
+                "</div>\n<p>Its outputs are shown with <a href=\"#{}\">{}</a>.</p>\n</div>",
+                esc(anchor),
+                esc(page)
+            );
+            return;
+        }
         let Some(built) = &image.built else {
             self.s.push_str(
                 "<p class=\"missing\">Nothing was built from it: see <a href=\"#problems\">Problems</a>.</p>\n</div>\n",
@@ -386,16 +416,45 @@ impl Html<'_> {
             }
         }
         self.s.push_str("</ol>\n");
-        let outputs: usize = gallery.iter().map(|f| f.outputs.len()).sum();
         let _ = write!(
             self.s,
-            "<details>\n<summary>Frame outputs ({outputs})</summary>\n"
+            "<details>\n<summary>Frame outputs</summary>\n<table class=\"outputs\">\n\
+             <thead><tr><th>Frame</th><th class=\"n\">Source</th><th class=\"n\">Optimized</th>\
+             <th class=\"n\">vs source</th><th class=\"n\">Thumbnail</th><th class=\"n\">Bytes</th>\
+             <th class=\"n\">SSIM</th><th>This run</th></tr></thead>\n<tbody>\n"
         );
-        self.table_head();
         for frame in gallery {
-            for out in &frame.outputs {
-                self.row(out);
-            }
+            let optimized = frame.outputs.iter().find(|o| o.role == Role::Optimized);
+            let thumb = frame.outputs.iter().find(|o| o.role == Role::Thumb);
+            let built = frame.outputs.iter().any(|o| o.change.is_some());
+            let name = frame.written.rsplit('/').next().unwrap_or(&frame.written);
+            let _ = writeln!(
+                self.s,
+                "<tr><td class=\"path\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
+                 <td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
+                 <td class=\"n\">{}</td><td>{}</td></tr>",
+                match optimized {
+                    Some(o) => self.link(&o.path, name),
+                    None => format!("<code>{}</code>", esc(name)),
+                },
+                frame
+                    .source
+                    .as_ref()
+                    .map(|s| bytes(s.bytes))
+                    .unwrap_or_default(),
+                optimized.map(|o| bytes(o.bytes)).unwrap_or_default(),
+                optimized
+                    .and_then(|o| o.ratio)
+                    .map(|r| format!("{r:.2}×"))
+                    .unwrap_or_default(),
+                thumb.map(dims).unwrap_or_default(),
+                thumb.map(|o| bytes(o.bytes)).unwrap_or_default(),
+                thumb
+                    .and_then(|o| o.ssim)
+                    .map(|s| format!("{s:.4}"))
+                    .unwrap_or_default(),
+                if built { "built" } else { "reused" },
+            );
         }
         self.s.push_str("</tbody>\n</table>\n</details>\n");
     }
@@ -417,10 +476,7 @@ impl Html<'_> {
     }
 
     fn row(&mut self, out: &OutputView) {
-        let dims = match (out.width, out.height) {
-            (Some(w), Some(h)) => format!("{w}×{h}"),
-            _ => String::new(),
-        };
+        let dims = dims(out);
         let _ = writeln!(
             self.s,
             "<tr><td class=\"path\">{}</td><td>{}</td><td class=\"n\">{dims}</td>\
@@ -466,6 +522,13 @@ fn role_name(role: Role) -> &'static str {
         Role::Sprite => "sprite sheet",
         Role::SpriteMap => "sprite atlas",
         Role::AssetMap => "asset map",
+    }
+}
+
+fn dims(out: &OutputView) -> String {
+    match (out.width, out.height) {
+        (Some(w), Some(h)) => format!("{w}×{h}"),
+        _ => String::new(),
     }
 }
 

@@ -83,6 +83,10 @@ pub struct PageView {
     pub images: Vec<ImageView>,
     /// Its `gallery:` entries, in order.
     pub gallery: Vec<FrameView>,
+    /// When an earlier section shows the same gallery (an overview page
+    /// reusing a muscle's frames): that page's name and anchor. The report
+    /// then links there instead of showing every frame again.
+    pub gallery_shown_on: Option<(String, String)>,
 }
 
 /// A page image: an animation assembled from the gallery, or a file.
@@ -96,6 +100,9 @@ pub struct ImageView {
     /// What the build made of it; `None` when it failed (the problems say
     /// why).
     pub built: Option<Built>,
+    /// When an earlier section shows the same image: that page's name and
+    /// anchor (the report links there instead of repeating its outputs).
+    pub shown_on: Option<(String, String)>,
 }
 
 /// A page image the build made something of.
@@ -221,18 +228,44 @@ impl Review {
             })
             .collect();
 
+        // Where each image and each gallery is first shown.
+        let mut first_image: BTreeMap<&str, (String, String)> = BTreeMap::new();
+        let mut first_gallery: BTreeMap<Vec<&str>, (String, String)> = BTreeMap::new();
         let pages = manifest
             .pages
             .iter()
             .filter(|p| anchors.contains_key(&p.path))
             .map(|page| {
                 let name = page_name(&page.path);
+                let here = (name.clone(), anchors[&page.path].clone());
+                let gallery_key: Vec<&str> =
+                    page.gallery.iter().map(|g| g.image_url.as_str()).collect();
+                let gallery_shown_on = if gallery_key.is_empty() {
+                    None
+                } else {
+                    first_gallery.get(&gallery_key).cloned().or_else(|| {
+                        first_gallery.insert(gallery_key, here.clone());
+                        None
+                    })
+                };
                 let (errors, warnings) =
                     counts.get(page.path.as_path()).copied().unwrap_or_default();
                 let images = page
                     .images
                     .iter()
                     .map(|image| ImageView {
+                        // Keyed by what was built, so two spellings of one
+                        // path count as one image.
+                        shown_on: assets
+                            .get(&image.image_name)
+                            .and_then(|a| a.outputs.first())
+                            .and_then(|first| {
+                                let key = first.path.as_str();
+                                first_image.get(key).cloned().or_else(|| {
+                                    first_image.insert(key, here.clone());
+                                    None
+                                })
+                            }),
                         written: image.image_name.clone(),
                         line: image.line,
                         title: image.image_title.clone(),
@@ -267,6 +300,7 @@ impl Review {
                     warnings,
                     images,
                     gallery,
+                    gallery_shown_on,
                 }
             })
             .collect();
