@@ -36,8 +36,8 @@ pub struct Cache {
     pub pending: BTreeSet<String>,
 }
 
-/// How an output was made.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// How an output was made. (Not `Eq`: [`OutputFile`] holds a float.)
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Record {
     /// Hash of the input bytes it derives from.
     pub inputs: String,
