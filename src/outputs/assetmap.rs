@@ -77,7 +77,7 @@ pub enum Role {
     AssetMap,
 }
 
-/// One file under `out/`.
+/// One file under `out/`. (Not `Eq`: `ssim` is a float.)
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OutputFile {
     pub role: Role,
@@ -98,9 +98,17 @@ pub struct OutputFile {
     /// For sprites: each frame's rectangle, in order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cells: Option<Vec<Rect>>,
-    /// For lossy outputs: mean SSIM of the decoded frames against the sources.
+    /// For lossy outputs (thumbnails, GIFs, videos): the mean SSIM of the
+    /// decoded file's frames against the Lanczos-resized sources, rounded
+    /// to 4 decimals (see [`ssim_figure`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ssim: Option<f64>,
+}
+
+/// An SSIM as the map records it: rounded to 4 decimals, so the JSON is
+/// short and the same on every machine for the same measurement.
+pub fn ssim_figure(ssim: f64) -> f64 {
+    (ssim * 10_000.0).round() / 10_000.0
 }
 
 /// BLAKE3 of some bytes as lowercase hex.

@@ -36,7 +36,7 @@ pub struct Cache {
     pub pending: BTreeSet<String>,
 }
 
-/// How an output was made.
+/// How an output was made. (Not `Eq`: [`OutputFile`] holds a float.)
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Record {
     /// Hash of the input bytes it derives from.

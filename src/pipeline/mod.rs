@@ -55,10 +55,12 @@ pub enum Stage {
     Animate,
     Video,
     Sprite,
+    /// Decoding lossy outputs again to measure their SSIM.
+    Measure,
     Write,
 }
 
-const STAGES: [Stage; 8] = [
+const STAGES: [Stage; 9] = [
     Stage::Hash,
     Stage::Decode,
     Stage::Optimize,
@@ -66,6 +68,7 @@ const STAGES: [Stage; 8] = [
     Stage::Animate,
     Stage::Video,
     Stage::Sprite,
+    Stage::Measure,
     Stage::Write,
 ];
 
@@ -79,6 +82,7 @@ impl Stage {
             Stage::Animate => "animate",
             Stage::Video => "video",
             Stage::Sprite => "sprite",
+            Stage::Measure => "measure",
             Stage::Write => "write",
         }
     }
@@ -86,7 +90,7 @@ impl Stage {
 
 /// CPU time spent per stage, summed over threads.
 #[derive(Debug, Default)]
-struct Timers([AtomicU64; 8]);
+struct Timers([AtomicU64; 9]);
 
 impl Timers {
     fn time<T>(&self, stage: Stage, f: impl FnOnce() -> T) -> T {
@@ -94,6 +98,16 @@ impl Timers {
         let value = f();
         self.0[stage as usize].fetch_add(start.elapsed().as_nanos() as u64, Ordering::Relaxed);
         value
+    }
+
+    /// Books `spent` under `to` instead of `from`, which timed it as part
+    /// of a larger step (measuring a video happens while it is encoded).
+    fn rebook(&self, from: Stage, to: Stage, spent: Duration) {
+        let nanos = spent.as_nanos() as u64;
+        let _ = self.0[from as usize].fetch_update(Ordering::Relaxed, Ordering::Relaxed, |t| {
+            Some(t.saturating_sub(nanos))
+        });
+        self.0[to as usize].fetch_add(nanos, Ordering::Relaxed);
     }
 }
 

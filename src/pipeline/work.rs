@@ -25,7 +25,7 @@ use crate::progress::Progress;
 use crate::report::Diagnostic;
 use crate::stages::video;
 use crate::validate::RootGuard;
-use crate::{animate, resize, sprite};
+use crate::{animate, resize, sprite, ssim};
 use image::{DynamicImage, ImageFormat, RgbaImage};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -416,7 +416,9 @@ impl Worker<'_> {
                     .timers
                     .time(Stage::Optimize, || optimize::encode_rgba(small, &self.png))
                     .map_err(encode_err)?;
-                self.write(planned, &bytes, Some(small.dimensions()))
+                let mut file = self.write(planned, &bytes, Some(small.dimensions()))?;
+                file.ssim = self.timers.time(Stage::Measure, || png_ssim(&bytes, small));
+                Ok(file)
             }
             _ if info.format == ImageFormat::Png => {
                 let bytes = self
@@ -539,7 +541,31 @@ impl Worker<'_> {
         let mut file = self.write(planned, &gif, Some(size))?;
         file.frames = Some(frames.len() as u32);
         file.duration_ms = Some(frames.len() as u64 * u64::from(shown_ms));
+        file.ssim = self
+            .timers
+            .time(Stage::Measure, || self.gif_ssim(planned, &gif, frames));
         Ok(file)
+    }
+
+    /// The mean SSIM of a written GIF's frames, decoded and composited as
+    /// browsers show them, against the frames it was made from (over mid
+    /// grey, see [`crate::ssim`]). `None` if the GIF does not decode to
+    /// as many frames of the same size.
+    fn gif_ssim(&self, planned: &Planned, gif: &[u8], frames: &[RgbaImage]) -> Option<f64> {
+        let path = self.out.root().join(&planned.path);
+        let (mut sum, mut count, mut matched) = (0.0, 0usize, true);
+        decode::gif_frames(&path, gif, &self.config.limits, |shown, _| {
+            match frames.get(count) {
+                Some(source) if source.dimensions() == shown.dimensions() => {
+                    sum += ssim::mean_ssim(shown, source);
+                }
+                _ => matched = false,
+            }
+            count += 1;
+        })
+        .ok()?;
+        (matched && count == frames.len() && count > 0)
+            .then(|| assetmap::ssim_figure(sum / count as f64))
     }
 
     /// A video from frames and how long each is shown.
@@ -562,9 +588,13 @@ impl Worker<'_> {
     }
 
     fn write_video(&self, planned: &Planned, clip: video::Video) -> Result<OutputFile> {
+        // The clip measured itself while it was encoded.
+        self.timers
+            .rebook(Stage::Video, Stage::Measure, clip.measure_time);
         let mut file = self.write(planned, &clip.bytes, Some((clip.width, clip.height)))?;
         file.frames = Some(clip.frames);
         file.duration_ms = Some(clip.duration_ms);
+        file.ssim = clip.ssim.map(assetmap::ssim_figure);
         Ok(file)
     }
 
@@ -660,6 +690,18 @@ impl Worker<'_> {
             ssim: None,
         })
     }
+}
+
+/// The SSIM of a written thumbnail, decoded again, against the image it
+/// encodes (over mid grey). PNG is lossless, so this is 1.0 unless the
+/// encoder changed pixels; measured all the same, so the figure is the
+/// file's and not an assumption.
+fn png_ssim(bytes: &[u8], reference: &RgbaImage) -> Option<f64> {
+    let decoded = image::load_from_memory_with_format(bytes, ImageFormat::Png)
+        .ok()?
+        .into_rgba8();
+    (decoded.dimensions() == reference.dimensions())
+        .then(|| assetmap::ssim_figure(ssim::mean_ssim(&decoded, reference)))
 }
 
 fn video_format(role: Role) -> video::Format {

@@ -18,17 +18,22 @@
 //! unit of the next shown one), so packets must come in input order; that
 //! is checked, and each packet gets the duration its input frame was
 //! pushed with.
+//!
+//! Each packet of a shown frame carries rav1e's reconstruction of it: the
+//! picture every AV1 decoder shows (decoding is exactly specified), handed
+//! back by [`VideoEncoder::take_shown`] for measuring quality.
 
 use super::webm::{self, VideoTrack};
 use super::yuv::{self, Colour};
 use super::{Av1Options, Picture, VideoEncoder};
 use rav1e::prelude::{
     ChromaSampling, ColorDescription, ColorPrimaries, Config, Context, EncoderConfig,
-    EncoderStatus, FrameType, MatrixCoefficients, Packet, PixelRange, Rational, SpeedSettings,
-    TransferCharacteristics,
+    EncoderStatus, Frame, FrameType, MatrixCoefficients, Packet, PixelRange, Rational,
+    SpeedSettings, TransferCharacteristics,
 };
 use std::collections::VecDeque;
 use std::str::FromStr;
+use std::sync::Arc;
 
 /// No keyframe is forced within this many frames: a clip of up to this
 /// many frames (the default `limits.max_frames`) has one, at the start,
@@ -59,6 +64,9 @@ pub struct WebmEncoder {
     /// ones must be identical to it.
     sequence_header: Option<Vec<u8>>,
     muxer: webm::Muxer,
+    /// Reconstructions of the frames muxed since the last `take_shown`.
+    shown: Vec<Option<Arc<Frame<u8>>>>,
+    flushed: bool,
 }
 
 impl WebmEncoder {
@@ -99,6 +107,8 @@ impl WebmEncoder {
             next_frame: 0,
             sequence_header: None,
             muxer: webm::Muxer::new(),
+            shown: Vec::new(),
+            flushed: false,
         })
     }
 
@@ -161,7 +171,31 @@ impl WebmEncoder {
         // A key frame without its Sequence Header is not marked as a
         // keyframe (the mapping's rule); rav1e writes one with each.
         let keyframe = packet.frame_type == FrameType::KEY && has_sequence_header;
-        self.muxer.push(&block, keyframe, duration)
+        self.muxer.push(&block, keyframe, duration)?;
+        self.shown.push(packet.rec);
+        Ok(())
+    }
+}
+
+/// The visible `width` x `height` of a rav1e frame (whose planes are
+/// padded, and allocated to a multiple of 8) as tightly packed planes.
+fn picture(frame: &Frame<u8>, width: u32, height: u32) -> Picture {
+    let (w, h) = (width as usize, height as usize);
+    let plane = |i: usize, w: usize, h: usize| -> Vec<u8> {
+        let plane = &frame.planes[i];
+        let stride = plane.cfg.stride;
+        let data = plane.data_origin();
+        (0..h)
+            .flat_map(|row| &data[row * stride..][..w])
+            .copied()
+            .collect()
+    };
+    Picture {
+        width,
+        height,
+        y: plane(0, w, h),
+        u: plane(1, w / 2, h / 2),
+        v: plane(2, w / 2, h / 2),
     }
 }
 
@@ -181,6 +215,9 @@ impl VideoEncoder for WebmEncoder {
         if duration_ms == 0 {
             return Err("a video frame must last at least 1 ms".into());
         }
+        if self.flushed {
+            return Err("a frame pushed after the encoder was flushed".into());
+        }
         let mut frame = self.context.new_frame();
         frame.planes[0].copy_from_raw_u8(&picture.y, w, 1);
         frame.planes[1].copy_from_raw_u8(&picture.u, w / 2, 1);
@@ -192,9 +229,25 @@ impl VideoEncoder for WebmEncoder {
         self.drain(false)
     }
 
+    fn flush(&mut self) -> Result<(), String> {
+        if !self.flushed {
+            self.flushed = true;
+            self.context.flush();
+            self.drain(true)?;
+        }
+        Ok(())
+    }
+
+    fn take_shown(&mut self) -> Vec<Option<Picture>> {
+        let (width, height) = (self.width, self.height);
+        std::mem::take(&mut self.shown)
+            .into_iter()
+            .map(|rec| rec.map(|rec| picture(&rec, width, height)))
+            .collect()
+    }
+
     fn finish(mut self: Box<Self>) -> Result<Vec<u8>, String> {
-        self.context.flush();
-        self.drain(true)?;
+        self.flush()?;
         if !self.durations.is_empty() {
             return Err(format!(
                 "rav1e returned {} of {} frames",

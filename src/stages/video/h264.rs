@@ -31,12 +31,18 @@
 //! instead of the samples. Each pushed picture is one sample with its own
 //! duration. The encoder has no lookahead or reordering, so every picture
 //! comes out of the call that encodes it and `finish` only muxes.
+//!
+//! Each picture's NAL units also go through OpenH264's decoder, whose
+//! output is handed back by [`VideoEncoder::take_shown`] for measuring
+//! quality: decoding the very stream that is muxed, not trusting the
+//! encoder's own reconstruction.
 
 use super::mp4::{self, AvcTrack, Samples};
 use super::yuv::{COLOUR, Colour};
 use super::{H264Options, Picture, VideoEncoder};
 use openh264::OpenH264API;
 use openh264::Timestamp;
+use openh264::decoder::{Decoder, DecoderConfig};
 use openh264::encoder::{
     ColorPrimaries, Encoder, EncoderConfig, FrameRate, FrameType, IntraFramePeriod,
     MatrixCoefficients, Profile, QpRange, RateControlMode, SpsPpsStrategy, TransferCharacteristics,
@@ -71,6 +77,11 @@ pub struct Mp4Encoder {
     sample: Vec<u8>,
     /// Presentation time of the next picture, in milliseconds.
     time_ms: u64,
+    /// Decodes what was encoded, for [`VideoEncoder::take_shown`].
+    decoder: Decoder,
+    /// The NAL units (with start codes) of each picture encoded since the
+    /// last `take_shown`, which decodes them.
+    annex_b: Vec<Vec<u8>>,
 }
 
 impl Mp4Encoder {
@@ -125,6 +136,8 @@ impl Mp4Encoder {
         if status != 0 {
             return Err(format!("OpenH264 refused to be quiet (status {status})"));
         }
+        let decoder = Decoder::with_api_config(OpenH264API::from_source(), DecoderConfig::new())
+            .map_err(|e| format!("OpenH264 decoder: {e}"))?;
         Ok(Mp4Encoder {
             encoder,
             width,
@@ -134,6 +147,8 @@ impl Mp4Encoder {
             samples: Samples::new(),
             sample: Vec::new(),
             time_ms: 0,
+            decoder,
+            annex_b: Vec::new(),
         })
     }
 }
@@ -156,8 +171,10 @@ impl VideoEncoder for Mp4Encoder {
             other => return Err(format!("OpenH264 returned a {other:?} frame {frame}")),
         };
         self.sample.clear();
+        let mut annex_b = Vec::new();
         for layer in (0..stream.num_layers()).filter_map(|i| stream.layer(i)) {
             for nal in (0..layer.nal_count()).filter_map(|i| layer.nal_unit(i)) {
+                annex_b.extend_from_slice(nal);
                 let nal = strip_start_code(nal).ok_or_else(|| {
                     format!("OpenH264 wrote a NAL unit without start code in frame {frame}")
                 })?;
@@ -181,7 +198,26 @@ impl VideoEncoder for Mp4Encoder {
             .push(&self.sample, duration_ms, sync)
             .map_err(|e| format!("frame {frame}: {e}"))?;
         self.time_ms += u64::from(duration_ms);
+        self.annex_b.push(annex_b);
         Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), String> {
+        Ok(())
+    }
+
+    /// No reordering: the decoder shows each picture as soon as it has its
+    /// NAL units. A decoding failure only leaves the picture unmeasured;
+    /// the stream itself was written.
+    fn take_shown(&mut self) -> Vec<Option<Picture>> {
+        let (width, height) = (self.width, self.height);
+        std::mem::take(&mut self.annex_b)
+            .iter()
+            .map(|units| match self.decoder.decode(units) {
+                Ok(Some(decoded)) => picture(&decoded, width, height),
+                Ok(None) | Err(_) => None,
+            })
+            .collect()
     }
 
     fn finish(self: Box<Self>) -> Result<Vec<u8>, String> {
@@ -197,6 +233,30 @@ impl VideoEncoder for Mp4Encoder {
         };
         mp4::write(&track, &self.samples)
     }
+}
+
+/// A decoded picture as tightly packed planes of the video's size (`None`
+/// if the decoder's picture has another size).
+fn picture(decoded: &impl YUVSource, width: u32, height: u32) -> Option<Picture> {
+    let (w, h) = (width as usize, height as usize);
+    if decoded.dimensions() != (w, h) {
+        return None;
+    }
+    let (sy, su, sv) = decoded.strides();
+    let plane = |data: &[u8], stride: usize, w: usize, h: usize| -> Option<Vec<u8>> {
+        let mut out = Vec::with_capacity(w * h);
+        for row in 0..h {
+            out.extend_from_slice(data.get(row * stride..)?.get(..w)?);
+        }
+        Some(out)
+    };
+    Some(Picture {
+        width,
+        height,
+        y: plane(decoded.y(), sy, w, h)?,
+        u: plane(decoded.u(), su, w / 2, h / 2)?,
+        v: plane(decoded.v(), sv, w / 2, h / 2)?,
+    })
 }
 
 /// A [`Picture`] as OpenH264's I420 input, checked against the encoder's

@@ -8,6 +8,13 @@
 //! both containers are tagged with. Each frame keeps its own duration in
 //! milliseconds, the last one included, so a video lasts exactly as long as
 //! one loop of its GIF.
+//!
+//! Quality: each encoder also hands back the pictures a decoder shows
+//! (rav1e's reconstruction, which equals any AV1 decoder's output since
+//! AV1 decoding is exactly specified; OpenH264's decoder on the H.264
+//! stream just written). [`Clip`] converts each back to RGB and measures
+//! its SSIM against the source frame flattened on the same background,
+//! all frames, and [`Video::ssim`] is the mean.
 
 pub mod av1;
 pub mod h264;
@@ -16,8 +23,11 @@ pub mod webm;
 pub mod yuv;
 
 use crate::config::VideoOptions;
-use image::RgbaImage;
+use crate::ssim::{self, Luma};
+use image::{RgbImage, RgbaImage};
 use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
 pub use yuv::Picture;
 
 /// The encoder crates whose versions shape the bytes, part of every video's
@@ -106,16 +116,29 @@ pub struct Clip<'a> {
     sizes: Option<((u32, u32), (u32, u32))>,
     frames: u32,
     duration_ms: u64,
+    /// The flattened source frames whose decoded picture has not come back
+    /// yet (rav1e holds frames for its lookahead), oldest first.
+    references: VecDeque<RgbImage>,
+    /// Sum of the SSIMs measured so far, and `None` once a picture could
+    /// not be measured.
+    ssim_sum: Option<f64>,
+    measure_time: Duration,
 }
 
 /// A finished video.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Video {
     pub bytes: Vec<u8>,
     pub width: u32,
     pub height: u32,
     pub frames: u32,
     pub duration_ms: u64,
+    /// The mean SSIM of every decoded frame against its source frame
+    /// flattened on the background (luma, see [`crate::ssim`]); `None` if
+    /// the encoder did not hand back every picture.
+    pub ssim: Option<f64>,
+    /// Time spent measuring (converting and comparing, not decoding).
+    pub measure_time: Duration,
 }
 
 impl<'a> Clip<'a> {
@@ -127,6 +150,9 @@ impl<'a> Clip<'a> {
             sizes: None,
             frames: 0,
             duration_ms: 0,
+            references: VecDeque::new(),
+            ssim_sum: Some(0.0),
+            measure_time: Duration::ZERO,
         }
     }
 
@@ -165,21 +191,61 @@ impl<'a> Clip<'a> {
             }
         };
         encoder.push(&picture, duration_ms.max(1))?;
+        if self.ssim_sum.is_some() {
+            let start = Instant::now();
+            let reference = yuv::flatten(rgba, self.options.background.0)
+                .ok_or("no reference frame for a picture that has one")?;
+            self.references.push_back(reference);
+            self.measure_time += start.elapsed();
+        }
         self.frames += 1;
         self.duration_ms += u64::from(duration_ms.max(1));
+        self.measure();
         Ok(())
     }
 
-    pub fn finish(self) -> Result<Video, String> {
-        let (Some(encoder), Some((_, (width, height)))) = (self.encoder, self.sizes) else {
+    /// Measures the pictures the encoder has handed back against their
+    /// references.
+    fn measure(&mut self) {
+        let Some(encoder) = &mut self.encoder else {
+            return;
+        };
+        let start = Instant::now();
+        for shown in encoder.take_shown() {
+            let (Some(sum), Some(picture), Some(reference)) =
+                (self.ssim_sum, shown, self.references.pop_front())
+            else {
+                self.ssim_sum = None;
+                self.references.clear();
+                continue;
+            };
+            let decoded = Luma::of_rgb(&yuv::to_rgb(&picture));
+            self.ssim_sum = Some(sum + ssim::ssim(&decoded, &Luma::of_rgb(&reference)));
+        }
+        self.measure_time += start.elapsed();
+    }
+
+    pub fn finish(mut self) -> Result<Video, String> {
+        let (Some((_, (width, height))), Some(encoder)) = (self.sizes, self.encoder.as_mut())
+        else {
             return Err("no frames to encode".into());
         };
+        encoder.flush()?;
+        self.measure();
+        // Every frame pushed must have come back, and been measured.
+        let ssim = self
+            .ssim_sum
+            .filter(|_| self.references.is_empty() && self.frames > 0)
+            .map(|sum| sum / f64::from(self.frames));
+        let encoder = self.encoder.take().expect("checked above");
         Ok(Video {
             bytes: encoder.finish()?,
             width,
             height,
             frames: self.frames,
             duration_ms: self.duration_ms,
+            ssim,
+            measure_time: self.measure_time,
         })
     }
 }
@@ -202,6 +268,13 @@ pub fn encode_clip<'a>(
 pub trait VideoEncoder {
     /// Encodes `picture`, shown for `duration_ms` milliseconds (> 0).
     fn push(&mut self, picture: &Picture, duration_ms: u32) -> Result<(), String>;
+    /// Encodes every frame still held (lookahead); no frame may be pushed
+    /// after. [`VideoEncoder::finish`] does it when it was not done.
+    fn flush(&mut self) -> Result<(), String>;
+    /// The pictures a decoder of the stream shows, in display order, that
+    /// were encoded since the last call: one per pushed frame in the end
+    /// (`None` for a frame whose picture is not available).
+    fn take_shown(&mut self) -> Vec<Option<Picture>>;
     /// Flushes the encoder and returns the muxed file.
     fn finish(self: Box<Self>) -> Result<Vec<u8>, String>;
 }

@@ -74,15 +74,7 @@ pub fn from_rgba(rgba: &RgbaImage, background: [u8; 3]) -> Option<Picture> {
     let (w, h) = (width as usize, height as usize);
     let stride = rgba.width() as usize * 4;
     let raw = rgba.as_raw();
-    let flat = |x: usize, y: usize| -> [i64; 3] {
-        let p = &raw[y * stride + x * 4..][..4];
-        let a = i64::from(p[3]);
-        let mut out = [0; 3];
-        for c in 0..3 {
-            out[c] = (i64::from(p[c]) * a + i64::from(background[c]) * (255 - a) + 127) / 255;
-        }
-        out
-    };
+    let flat = |x: usize, y: usize| over(&raw[y * stride + x * 4..][..4], background);
     let mut y_plane = vec![0u8; w * h];
     let mut u_plane = vec![0u8; w / 2 * (h / 2)];
     let mut v_plane = vec![0u8; w / 2 * (h / 2)];
@@ -114,6 +106,35 @@ pub fn from_rgba(rgba: &RgbaImage, background: [u8; 3]) -> Option<Picture> {
     })
 }
 
+/// One RGBA pixel flattened on the background.
+fn over(p: &[u8], background: [u8; 3]) -> [i64; 3] {
+    let a = i64::from(p[3]);
+    let mut out = [0; 3];
+    for c in 0..3 {
+        out[c] = (i64::from(p[c]) * a + i64::from(background[c]) * (255 - a) + 127) / 255;
+    }
+    out
+}
+
+/// What [`from_rgba`] encodes, before the colour conversion: `rgba`
+/// flattened on `background` and cropped to the video size. The reference a
+/// video's decoded frames are measured against.
+pub fn flatten(rgba: &RgbaImage, background: [u8; 3]) -> Option<image::RgbImage> {
+    let (width, height) = video_size(rgba.width(), rgba.height())?;
+    let stride = rgba.width() as usize * 4;
+    let mut raw = Vec::with_capacity(width as usize * height as usize * 3);
+    for row in rgba.as_raw().chunks_exact(stride).take(height as usize) {
+        for p in row.chunks_exact(4).take(width as usize) {
+            if p[3] == 255 {
+                raw.extend_from_slice(&p[..3]);
+            } else {
+                raw.extend(over(p, background).map(|c| c as u8));
+            }
+        }
+    }
+    image::RgbImage::from_raw(width, height, raw)
+}
+
 fn luma(r: i64, g: i64, b: i64) -> u8 {
     (16 + ((YR * r + YG * g + YB * b + HALF) >> SHIFT)).clamp(0, 255) as u8
 }
@@ -124,24 +145,29 @@ fn chroma(sum4: i64) -> u8 {
 }
 
 /// The inverse conversion (limited-range BT.709 → sRGB), for tests and
-/// quality measurement: upsamples chroma by repetition.
+/// quality measurement: upsamples chroma by repetition. The per-code-value
+/// terms come from tables (the same f64 expressions, computed once).
 pub fn to_rgb(picture: &Picture) -> image::RgbImage {
     let (w, h) = (picture.width as usize, picture.height as usize);
-    let mut out = image::RgbImage::new(picture.width, picture.height);
+    let luma: [f64; 256] = std::array::from_fn(|c| (c as f64 - 16.0) * 255.0 / 219.0);
+    let chroma = |k: f64| -> [f64; 256] {
+        std::array::from_fn(|c| k * ((c as f64 - 128.0) * 255.0 / 224.0))
+    };
+    let (r_of_cr, b_of_cb) = (chroma(1.5748), chroma(1.8556));
+    let mut raw = Vec::with_capacity(w * h * 3);
     for y in 0..h {
-        for x in 0..w {
-            let yy = (f64::from(picture.y[y * w + x]) - 16.0) * 255.0 / 219.0;
-            let i = (y / 2) * (w / 2) + x / 2;
-            let cb = (f64::from(picture.u[i]) - 128.0) * 255.0 / 224.0;
-            let cr = (f64::from(picture.v[i]) - 128.0) * 255.0 / 224.0;
-            let r = yy + 1.5748 * cr;
-            let b = yy + 1.8556 * cb;
+        let row = &picture.y[y * w..][..w];
+        let i = (y / 2) * (w / 2);
+        let (us, vs) = (&picture.u[i..][..w / 2], &picture.v[i..][..w / 2]);
+        for (x, &code) in row.iter().enumerate() {
+            let yy = luma[usize::from(code)];
+            let r = yy + r_of_cr[usize::from(vs[x / 2])];
+            let b = yy + b_of_cb[usize::from(us[x / 2])];
             let g = (yy - 0.2126 * r - 0.0722 * b) / 0.7152;
-            let px = [r, g, b].map(|c| c.round().clamp(0.0, 255.0) as u8);
-            out.put_pixel(x as u32, y as u32, image::Rgb(px));
+            raw.extend([r, g, b].map(|c| c.round().clamp(0.0, 255.0) as u8));
         }
     }
-    out
+    image::RgbImage::from_raw(picture.width, picture.height, raw).expect("w x h x 3 bytes")
 }
 
 #[cfg(test)]
@@ -180,6 +206,47 @@ mod tests {
             "transparent on white is white"
         );
         assert!(from_rgba(&solid(1, 9, [0; 4]), [0; 3]).is_none());
+    }
+
+    #[test]
+    fn flatten_is_what_the_planes_encode() {
+        let image = RgbaImage::from_fn(5, 4, |x, y| {
+            Rgba([x as u8 * 50, y as u8 * 60, 9, 40 * x as u8])
+        });
+        let flat = flatten(&image, [255, 0, 128]).unwrap();
+        assert_eq!(flat.dimensions(), (4, 4));
+        // Opaque after flattening: converting the flat image gives the
+        // same planes.
+        let opaque = image::DynamicImage::ImageRgb8(flat).to_rgba8();
+        assert_eq!(from_rgba(&opaque, [0; 3]), from_rgba(&image, [255, 0, 128]));
+    }
+
+    #[test]
+    fn to_rgb_tables_give_the_formula_s_values() {
+        let formula = |y: u8, u: u8, v: u8| {
+            let yy = (f64::from(y) - 16.0) * 255.0 / 219.0;
+            let cb = (f64::from(u) - 128.0) * 255.0 / 224.0;
+            let cr = (f64::from(v) - 128.0) * 255.0 / 224.0;
+            let r = yy + 1.5748 * cr;
+            let b = yy + 1.8556 * cb;
+            let g = (yy - 0.2126 * r - 0.0722 * b) / 0.7152;
+            [r, g, b].map(|c| c.round().clamp(0.0, 255.0) as u8)
+        };
+        for u in (0..=255u8).step_by(5) {
+            for v in (0..=255u8).step_by(3) {
+                let picture = Picture {
+                    width: 256,
+                    height: 2,
+                    y: (0..=255u8).chain(0..=255u8).collect(),
+                    u: vec![u; 128],
+                    v: vec![v; 128],
+                };
+                let rgb = to_rgb(&picture);
+                for y in 0..=255u8 {
+                    assert_eq!(rgb.get_pixel(u32::from(y), 1).0, formula(y, u, v));
+                }
+            }
+        }
     }
 
     #[test]
