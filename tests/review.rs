@@ -101,7 +101,11 @@ fn the_model_holds_every_page_image_output_and_problem_in_content_order() {
     for o in &animation.outputs[..3] {
         assert_eq!(o.frames, Some(4), "{o:?}");
         assert!(o.ratio.unwrap() > 0.0, "{o:?}");
+        // Lossy: measured against the sources.
+        let ssim = o.ssim.unwrap();
+        assert!(ssim > 0.8 && ssim <= 1.0, "{o:?}");
     }
+    assert!(animation.outputs[3..].iter().all(|o| o.ssim.is_none()));
     let frame_bytes: u64 = muscle
         .gallery
         .iter()
@@ -128,6 +132,7 @@ fn the_model_holds_every_page_image_output_and_problem_in_content_order() {
         );
         let roles: Vec<Role> = frame.outputs.iter().map(|o| o.role).collect();
         assert_eq!(roles, [Role::Optimized, Role::Thumb]);
+        assert!(frame.outputs[1].ssim.is_some(), "{frame:?}");
     }
 
     // Everything built this run is listed with its reason; a warm run
