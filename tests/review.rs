@@ -223,3 +223,22 @@ fn a_report_path_outside_the_output_folder_is_refused() {
     assert!(stderr.contains("report.path"), "{stderr}");
     assert!(!site.root().join("report.html").exists());
 }
+
+#[test]
+fn clean_removes_the_report_wherever_it_was_put() {
+    let (site, _) = site();
+    std::fs::write(
+        site.root().join("assetmill.yml"),
+        "report:\n  path: review/index.html\n",
+    )
+    .unwrap();
+    let out = site.run(&["build"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("report: out/review/index.html"), "{stdout}");
+    let html = std::fs::read_to_string(site.out().join("review/index.html")).unwrap();
+    // One folder down from out/: links climb one level.
+    assert!(html.contains("src=\"../muscles/gif/Arm-Biceps%20Brachii.gif\""));
+    let out = site.run(&["clean"]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(!site.out().join("review/index.html").exists());
+}

@@ -863,7 +863,12 @@ pub fn clean(config: &Config, progress: &dyn Progress) -> Result<Cleaned> {
     let lock = Lock::acquire(&config.out, &|m| progress.note(m))?;
     let out = OutDir::existing(&config.out);
     let old = Cache::load(&config.out);
-    let paths: Vec<String> = old.known_paths().into_iter().collect();
+    let mut paths: Vec<String> = old.known_paths().into_iter().collect();
+    // The review report, wherever it was configured to go.
+    let report = config.report.path.to_string_lossy().replace('\\', "/");
+    if !report.starts_with(&format!("{}/", cache::DIR)) {
+        paths.push(report);
+    }
     let (removed, refused) = remove_stale(&out, &paths, false);
     remove_temp_files(&out);
     drop(lock);
