@@ -185,7 +185,8 @@ pub fn line_of(text: &str, needle: &str) -> usize {
 }
 
 /// Every file under `dir` (relative path → bytes), skipping the lock file,
-/// which holds the last builder's process id.
+/// which holds the last builder's process id, and the review report, which
+/// every run rewrites with its own timings.
 pub fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     let mut files = BTreeMap::new();
     let mut stack = vec![dir.to_owned()];
@@ -194,7 +195,9 @@ pub fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
             let path = entry.unwrap().path();
             if path.is_dir() {
                 stack.push(path);
-            } else if path.file_name().unwrap() != "lock" {
+            } else if !["lock", "report.html"]
+                .contains(&path.file_name().unwrap().to_str().unwrap())
+            {
                 let rel = path
                     .strip_prefix(dir)
                     .unwrap()
