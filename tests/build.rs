@@ -319,6 +319,7 @@ fn gif_of_a_rendered_turntable_is_close_to_its_frames() {
         height: 160,
         alpha: false,
         seed: 3,
+        scene: Default::default(),
     };
     let frames: Vec<RgbaImage> = (0..8).map(|i| render_frame(&params, i, 8)).collect();
     for (i, frame) in frames.iter().enumerate() {
