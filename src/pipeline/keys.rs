@@ -61,7 +61,12 @@ pub fn options(config: &Config, role: Role) -> String {
     match role {
         Role::Optimized => fingerprint(&("optimized", VERSION, &config.optimize)),
         Role::Thumb => fingerprint(&("thumb", VERSION, config.thumbs.width, &config.optimize)),
-        Role::Gif => fingerprint(&("gif", VERSION, &config.gif)),
+        Role::Gif => fingerprint(&(
+            "gif",
+            VERSION,
+            crate::animate::ENCODER_REVISION,
+            &config.gif,
+        )),
         Role::Sprite => fingerprint(&(
             "sprite",
             VERSION,
