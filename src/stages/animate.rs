@@ -260,8 +260,8 @@ fn palette_score(
 
 /// Picks the smallest palette that is good enough: palettes from
 /// `PALETTE_SIZES` (Wu's method on a histogram spanning only the occupied
-/// range, refined by k-means, in Oklab) are tried by binary search for the
-/// smallest whose mean SSIM over frames spread through the whole animation
+/// range, refined by k-means, in Oklab) are tried, the smallest first and
+/// then by binary search, for the smallest whose mean SSIM over frames spread through the whole animation
 /// (not one frame: a turntable's views differ in difficulty) reaches the
 /// SSIM target of the quality setting. Fewer colours compress much better,
 /// so smooth renders get small files and broad gradients still get every
@@ -311,9 +311,14 @@ fn choose_palette(
     };
     let probes = probe_frames(frames);
     let target = ssim_target(opts.quality);
+    // Smooth renders are common and need one fit: try the smallest first.
+    let smallest = fit(PALETTE_SIZES[0])?;
+    if palette_score(&probes, &smallest, opts)? >= target {
+        return Ok(smallest);
+    }
     // Invariant: the answer is in sizes[lo..=hi]; `good` is sizes[hi]'s
     // palette once it has been shown to reach the target.
-    let (mut lo, mut hi) = (0, PALETTE_SIZES.len() - 1);
+    let (mut lo, mut hi) = (1, PALETTE_SIZES.len() - 1);
     let mut good = None;
     while lo < hi {
         let mid = (lo + hi) / 2;
