@@ -18,6 +18,7 @@ fn corpus() -> (tempfile::TempDir, Config, Vec<PathBuf>) {
         size: 600,
         alpha: false,
         seed: 1,
+        scene: Default::default(),
     };
     synth::synth_site(dir.path(), &opts, &Quiet).unwrap();
     let config = Config::for_site(dir.path());

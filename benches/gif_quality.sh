@@ -1,17 +1,24 @@
 #!/usr/bin/env bash
 # GIF quality and size: assetmill's GIFs against gifski's for the same frames.
 #
-#   benches/gif_quality.sh [--alpha] [PAGES] [SIZE]
+#   benches/gif_quality.sh [--alpha] [--scene muscle|objects] [PAGES] [SIZE]
 #
-# Makes a synth corpus (PAGES pages x 16 frames of SIZE px, default 8 x 600),
+# Makes a synth corpus (PAGES pages x 16 frames of SIZE px, default 8 x 600;
+# `--scene objects`: several glossy objects with fine specular detail),
 # builds it, then for every animation reports bytes and mean SSIM (decoded
 # frames vs. the source frames Lanczos-resized to the GIF's size) of
 # assetmill's GIF and of `gifski --fps 10 --width 480` (if installed:
 # `cargo install gifski`). Installs nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-alpha=""
-if [ "${1:-}" = "--alpha" ]; then alpha="--alpha"; shift; fi
+alpha=""; scene=muscle
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --alpha) alpha="--alpha"; shift ;;
+    --scene) scene=$2; shift 2 ;;
+    *) break ;;
+  esac
+done
 pages=${1:-8}
 size=${2:-600}
 cargo build --release --quiet --bin assetmill --example gif_quality
@@ -19,7 +26,7 @@ bin=target/release/assetmill
 quality=target/release/examples/gif_quality
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-$bin synth "$work/site" --pages "$pages" --frames 16 --size "$size" $alpha --quiet >/dev/null
+$bin synth "$work/site" --pages "$pages" --frames 16 --size "$size" --scene "$scene" $alpha --quiet >/dev/null
 (cd "$work/site" && "$OLDPWD/$bin" build --quiet >/dev/null)
 have_gifski=$(command -v gifski || true)
 total_am=0; total_gs=0; ssim_am=0; ssim_gs=0; n=0

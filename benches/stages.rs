@@ -22,6 +22,7 @@ fn frames(count: u32, size: u32) -> Vec<RgbaImage> {
         height: size,
         alpha: false,
         seed: 1,
+        scene: Default::default(),
     };
     (0..count)
         .map(|i| render_frame(&params, i, count))
@@ -141,6 +142,7 @@ fn cold_build(c: &mut Criterion) {
         size: 300,
         alpha: false,
         seed: 1,
+        scene: Default::default(),
     };
     synth::synth_site(dir.path(), &opts, &Quiet).unwrap();
     let config = Config::for_site(dir.path());

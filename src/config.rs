@@ -111,8 +111,9 @@ pub struct GifOptions {
     /// Floyd–Steinberg dithering strength, 0 (off) to 1. Default: 0 (on
     /// smooth renders dithering lowers SSIM and adds bytes).
     pub dither: f32,
-    /// 1–100: the smallest palette (32, 64, 128 or 255 colours) whose probe
-    /// frame reaches an SSIM of 0.9 + quality/1000 is used. Default: 90.
+    /// 1–100: the smallest palette (32 to 255 colours, nine sizes) whose
+    /// mean SSIM over up to 8 frames spread through the animation reaches
+    /// 0.9 + quality/1000 is used. Default: 90.
     pub quality: u8,
     /// Source alpha below this becomes GIF transparency. Default: 128.
     pub alpha_threshold: u8,

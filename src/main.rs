@@ -94,7 +94,17 @@ enum Command {
         /// Seed for names, shapes and colours.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// What the frames show: one muscle-like body, or several glossy
+        /// objects of different hues with fine specular detail.
+        #[arg(long, value_enum, default_value_t = Scene::Muscle)]
+        scene: Scene,
     },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Scene {
+    Muscle,
+    Objects,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -253,6 +263,7 @@ fn main() -> ExitCode {
             size,
             alpha,
             seed,
+            scene,
         } => {
             let opts = SynthOptions {
                 pages: *pages,
@@ -260,6 +271,10 @@ fn main() -> ExitCode {
                 size: *size,
                 alpha: *alpha,
                 seed: *seed,
+                scene: match scene {
+                    Scene::Muscle => synth::render::SceneKind::Muscle,
+                    Scene::Objects => synth::render::SceneKind::Objects,
+                },
             };
             let result = match (dir, from_pages, &cli.images) {
                 (_, Some(pages_dir), Some(images)) => {

@@ -73,7 +73,13 @@ pub fn options(config: &Config, role: Role) -> String {
             config.thumbs.width,
             &config.optimize,
         )),
-        Role::Gif => fingerprint(&("gif", VERSION, MEASURED, &config.gif)),
+        Role::Gif => fingerprint(&(
+            "gif",
+            VERSION,
+            MEASURED,
+            crate::animate::ENCODER_REVISION,
+            &config.gif,
+        )),
         Role::Sprite => fingerprint(&(
             "sprite",
             VERSION,

@@ -15,7 +15,7 @@ use crate::plan::{self, Role};
 use crate::progress::Progress;
 use crate::report::Diagnostic;
 use rayon::prelude::*;
-use render::RenderParams;
+use render::{RenderParams, SceneKind};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -32,6 +32,8 @@ pub struct SynthOptions {
     /// Transparent background instead of an opaque gradient.
     pub alpha: bool,
     pub seed: u64,
+    /// What the frames show.
+    pub scene: SceneKind,
 }
 
 /// What a synth run wrote.
@@ -178,6 +180,7 @@ pub fn synth_site(
                 height: opts.size,
                 alpha: opts.alpha,
                 seed: mix(opts.seed, p as u64),
+                scene: opts.scene,
             };
             let images = &images;
             (0..opts.frames).map(move |i| (images.join(spec.frame(i)), params, i))
@@ -299,6 +302,7 @@ fn render_job(path: &Path, job: &Job, opts: &SynthOptions) -> Result<Option<u64>
         height: opts.size,
         alpha: opts.alpha,
         seed,
+        scene: opts.scene,
     };
     let bytes = match *job {
         Job::Frame { seed, index, count } => {

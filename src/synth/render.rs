@@ -1,15 +1,31 @@
-//! Synthetic turntable renders: a shaded, muscle-like body turning about
-//! the vertical axis, as an anatomy atlas's rotation frames are.
+//! Synthetic turntable renders turning about the vertical axis, as an
+//! anatomy atlas's rotation frames are. Two scenes ([`SceneKind`]):
 //!
-//! The body is a union of a few tilted ellipsoids (a belly and two tapering
-//! tendons, bent so the rotation is visible), ray-traced analytically with
-//! an orthographic camera: each sample solves one quadratic per ellipsoid,
-//! which is fast enough for hundreds of 600 px frames. Shading is Lambert
-//! plus Blinn–Phong specular with fibre-like striations that turn with the
-//! body; edges are 3x3 supersampled. Everything derives from the seed with
-//! a splitmix64 generator, so output is bit-for-bit reproducible.
+//! - **muscle**: one shaded, muscle-like body, a union of a few tilted
+//!   ellipsoids (a belly and two tapering tendons, bent so the rotation is
+//!   visible), Lambert plus Blinn–Phong shading with fibre-like striations.
+//! - **objects**: several separate objects of different hues on a ring
+//!   around the axis, glossy, with a fine ripple in their surface normals
+//!   that breaks the highlights of a white key light and a tinted back
+//!   light into fine specular detail: many hues, steep highlights and
+//!   high-frequency texture at once, the hard case for a GIF palette.
+//!
+//! Both are ray-traced analytically with an orthographic camera: each sample
+//! solves one quadratic per ellipsoid, which is fast enough for hundreds of
+//! 600 px frames. Edges are 3x3 supersampled. Everything derives from the
+//! seed with a splitmix64 generator, so output is bit-for-bit reproducible.
 
 use image::{Rgba, RgbaImage};
+
+/// What a synthetic rotation shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SceneKind {
+    /// One muscle-like body with soft fibres (the default).
+    #[default]
+    Muscle,
+    /// Several glossy objects of different hues with fine specular detail.
+    Objects,
+}
 
 /// Parameters of one synthetic rotation sequence.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -19,6 +35,7 @@ pub struct RenderParams {
     /// Transparent background (antialiased alpha at the silhouette).
     pub alpha: bool,
     pub seed: u64,
+    pub scene: SceneKind,
 }
 
 type V3 = [f32; 3];
@@ -37,6 +54,31 @@ struct Scene {
     parts: Vec<Ellipsoid>,
     tint: V3,
     phase: f32,
+    /// One glossy material per part for [`SceneKind::Objects`]; empty for
+    /// the muscle.
+    glossy: Vec<Glossy>,
+}
+
+/// The material of one object in [`SceneKind::Objects`].
+#[derive(Debug, Clone, Copy)]
+struct Glossy {
+    tint: V3,
+    shininess: f32,
+    specular: f32,
+    /// Spatial frequency and strength of the ripple in the normal.
+    ripple: f32,
+    ripple_amount: f32,
+    phase: V3,
+}
+
+/// An sRGB-ish colour for a hue (0–1), saturation and value.
+fn hsv(h: f32, s: f32, v: f32) -> V3 {
+    let h6 = (h.rem_euclid(1.0)) * 6.0;
+    let f = |n: f32| {
+        let k = (n + h6) % 6.0;
+        v - v * s * k.min(4.0 - k).clamp(0.0, 1.0)
+    };
+    [f(5.0), f(3.0), f(1.0)]
 }
 
 fn splitmix(state: &mut u64) -> f32 {
@@ -48,7 +90,52 @@ fn splitmix(state: &mut u64) -> f32 {
 }
 
 impl Scene {
-    fn new(seed: u64) -> Scene {
+    fn new(seed: u64, kind: SceneKind) -> Scene {
+        match kind {
+            SceneKind::Muscle => Scene::muscle(seed),
+            SceneKind::Objects => Scene::objects(seed),
+        }
+    }
+
+    /// Four to six objects on a ring about the axis, at different heights,
+    /// each its own hue.
+    fn objects(seed: u64) -> Scene {
+        let mut s = seed;
+        let mut r = |lo: f32, hi: f32| lo + (hi - lo) * splitmix(&mut s);
+        let count = r(5.0, 9.0) as usize;
+        let start = r(0.0, std::f32::consts::TAU);
+        let hue = r(0.0, 1.0);
+        let mut parts = Vec::with_capacity(count);
+        let mut glossy = Vec::with_capacity(count);
+        for i in 0..count {
+            let around = start + std::f32::consts::TAU * i as f32 / count as f32 + r(-0.2, 0.2);
+            // Inside the frame whatever the angle: the ring plus the largest
+            // radius (0.4 + 0.3 * 1.4) across, 0.2 + 0.42 up.
+            let ring = r(0.25, 0.4);
+            let size = r(0.2, 0.3);
+            parts.push(Ellipsoid {
+                center: [ring * around.cos(), r(-0.2, 0.2), ring * around.sin()],
+                radii: [size * r(0.8, 1.15), size * r(0.9, 1.4), size * r(0.8, 1.15)],
+                tilt: r(-0.6, 0.6),
+            });
+            glossy.push(Glossy {
+                tint: hsv(hue + i as f32 / count as f32, r(0.45, 0.85), r(0.55, 0.9)),
+                shininess: r(100.0, 400.0),
+                specular: r(0.5, 0.9),
+                ripple: r(70.0, 130.0),
+                ripple_amount: r(0.1, 0.22),
+                phase: [r(0.0, 6.3), r(0.0, 6.3), r(0.0, 6.3)],
+            });
+        }
+        Scene {
+            parts,
+            tint: [0.0; 3],
+            phase: 0.0,
+            glossy,
+        }
+    }
+
+    fn muscle(seed: u64) -> Scene {
         let mut s = seed;
         let mut r = |lo: f32, hi: f32| lo + (hi - lo) * splitmix(&mut s);
         let bend = r(0.15, 0.45);
@@ -89,6 +176,7 @@ impl Scene {
             parts: vec![belly, upper, lower, head],
             tint,
             phase: r(0.0, std::f32::consts::TAU),
+            glossy: Vec::new(),
         }
     }
 
@@ -98,15 +186,18 @@ impl Scene {
         // Ray in object space: rotate origin and direction by -angle about y.
         let origin = [x * cos - 2.0 * sin, y, x * sin + 2.0 * cos];
         let dir = [sin, 0.0, -cos];
-        let mut best: Option<(f32, V3, V3)> = None;
-        for e in &self.parts {
+        let mut best: Option<(f32, V3, V3, usize)> = None;
+        for (i, e) in self.parts.iter().enumerate() {
             if let Some((t, p, n)) = intersect(e, origin, dir)
-                && best.is_none_or(|(bt, _, _)| t < bt)
+                && best.is_none_or(|(bt, _, _, _)| t < bt)
             {
-                best = Some((t, p, n));
+                best = Some((t, p, n, i));
             }
         }
-        let (_, p, n) = best?;
+        let (_, p, n, part) = best?;
+        if let Some(material) = self.glossy.get(part) {
+            return Some(shade_glossy(material, p, n, cos, sin));
+        }
         // Normal back to camera space (rotate by +angle about y).
         let n = [n[0] * cos + n[2] * sin, n[1], -n[0] * sin + n[2] * cos];
         let light = normalize([-0.45, 0.6, 0.66]);
@@ -121,6 +212,29 @@ impl Scene {
             (self.tint[c] * light_amount + specular + rim * [0.6, 0.7, 0.9][c]).min(1.0)
         }))
     }
+}
+
+/// A glossy object: the normal rippled in object space (so the ripples turn
+/// with the object), a white key light and a cool back light, each with a
+/// steep Blinn–Phong highlight.
+fn shade_glossy(m: &Glossy, p: V3, n: V3, cos: f32, sin: f32) -> V3 {
+    let w = |a: f32, b: f32, ph: f32| (a * m.ripple + b * m.ripple * 0.37 + ph).sin();
+    let n = normalize([
+        n[0] + m.ripple_amount * w(p[1], p[2], m.phase[0]),
+        n[1] + m.ripple_amount * w(p[2], p[0], m.phase[1]),
+        n[2] + m.ripple_amount * w(p[0], p[1], m.phase[2]),
+    ]);
+    let n = [n[0] * cos + n[2] * sin, n[1], -n[0] * sin + n[2] * cos];
+    let key = normalize([-0.45, 0.6, 0.66]);
+    let back = normalize([0.7, 0.25, -0.35]);
+    let highlight = |light: V3| {
+        let half = normalize([light[0], light[1], light[2] + 1.0]);
+        dot(n, half).max(0.0).powf(m.shininess) * m.specular
+    };
+    let diffuse = 0.18 + 0.72 * dot(n, key).max(0.0) + 0.25 * dot(n, back).max(0.0);
+    let (white, cool) = (highlight(key), highlight(back) * 0.8);
+    let back_colour = [0.55, 0.75, 1.0];
+    std::array::from_fn(|c| (m.tint[c] * diffuse + white + cool * back_colour[c]).min(1.0))
 }
 
 fn dot(a: V3, b: V3) -> f32 {
@@ -187,12 +301,15 @@ pub fn render_still(params: &RenderParams) -> RgbaImage {
 const SAMPLES: u32 = 3;
 
 fn render(params: &RenderParams, angle: f32) -> RgbaImage {
-    let scene = Scene::new(params.seed);
+    let scene = Scene::new(params.seed, params.scene);
     let (w, h) = (params.width, params.height);
     let scale = 2.0 / w.min(h) as f32 * 0.98;
     let (cos, sin) = (angle.cos(), angle.sin());
     // Nothing lies outside this radius, whatever the angle.
-    let reach = 1.0;
+    let reach = match params.scene {
+        SceneKind::Muscle => 1.0,
+        SceneKind::Objects => 1.2,
+    };
     RgbaImage::from_fn(w, h, |px, py| {
         let background = {
             let g = 0.97 - 0.17 * py as f32 / h as f32;
@@ -240,6 +357,7 @@ mod tests {
             height: 96,
             alpha,
             seed: 7,
+            scene: SceneKind::Muscle,
         }
     }
 
