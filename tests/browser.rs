@@ -361,6 +361,7 @@ fn review_report_at_site_scale() {
         size: env("SCALE_SIZE", 96) as u32,
         alpha: false,
         seed: 1,
+        scene: Default::default(),
     };
     synth::synth_site(&root, &opts, &Quiet).unwrap();
     let config = assetmill::Config::for_site(&root);
