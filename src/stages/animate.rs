@@ -36,13 +36,6 @@ const PALETTE_SAMPLES: usize = 1 << 20;
 /// Most k-means refinement steps (one sample each).
 const KMEANS_SAMPLES: u32 = 1 << 18;
 
-/// Palette entries (excluding the transparent index) for a quality 1–100.
-pub fn palette_size(quality: u8) -> u16 {
-    (255 * u16::from(quality.clamp(1, 100)))
-        .div_ceil(100)
-        .max(2)
-}
-
 /// The GIF delay, in centiseconds, for a delay in milliseconds (rounded up).
 pub fn delay_cs(delay_ms: u32) -> u16 {
     u16::try_from(delay_ms.div_ceil(10)).unwrap_or(u16::MAX)
