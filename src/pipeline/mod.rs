@@ -837,7 +837,8 @@ fn asset_map(
     }
 }
 
-fn page_name(content: &Path, page: &Path) -> String {
+/// A page's path relative to the content folder, `/`-separated.
+pub(crate) fn page_name(content: &Path, page: &Path) -> String {
     page.strip_prefix(content)
         .unwrap_or(page)
         .to_string_lossy()
