@@ -256,13 +256,8 @@ fn the_review_report_opens_in_chromium_with_no_broken_link_and_its_viewer_turns(
     if let Some(chromium) = common::media::tool("chromium") {
         let profile = tempfile::tempdir().unwrap();
         let status = std::process::Command::new(chromium)
+            .args(common::browser::CHROMIUM_FLAGS)
             .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
                 "--hide-scrollbars",
                 "--window-size=1200,1600",
                 "--virtual-time-budget=5000",

@@ -10,28 +10,13 @@
 mod common;
 
 use assetmill::cache::fingerprint;
-use assetmill::pipeline::{self, BuildOptions, Outcome};
-use assetmill::progress::Quiet;
-use common::{Site, alpha_frame, muscle_page, png_rgba_bytes};
+use common::{Site, alpha_frame, build, muscle_page, png_rgba_bytes};
 use image::imageops::FilterType;
 use image::{AnimationDecoder, Rgba, Rgba32FImage, RgbaImage};
 use std::path::Path;
 use std::process::Command;
 
 const TOLERANCE: f64 = 0.005;
-
-fn build(config: &assetmill::Config) -> Outcome {
-    let outcome = pipeline::build(config, BuildOptions::default(), &Quiet).unwrap();
-    let errors: Vec<String> = outcome
-        .report
-        .diagnostics
-        .iter()
-        .filter(|d| d.severity == assetmill::Severity::Error)
-        .map(|d| d.to_string())
-        .collect();
-    assert!(errors.is_empty(), "{errors:#?}");
-    outcome
-}
 
 /// SSIM as defined: BT.601 luma over mid grey, 8x8 windows every 4
 /// pixels (one clipped window when a side is shorter), K1 = 0.01,

@@ -4,12 +4,11 @@
 
 mod common;
 
-use assetmill::pipeline::{self, BuildOptions, Outcome};
-use assetmill::progress::Quiet;
+use assetmill::pipeline;
 use assetmill::ssim;
 use assetmill::stages::video::{Format, yuv};
 use common::media::{self, Probe};
-use common::{Site, alpha_frame, changed, frame, muscle_page, png_bytes, tree};
+use common::{Site, alpha_frame, build, changed, frame, muscle_page, png_bytes, tree};
 use image::{Rgba, RgbaImage};
 use std::path::{Path, PathBuf};
 
@@ -23,19 +22,6 @@ fn tools() -> Option<Tools> {
         ffprobe: media::tool("ffprobe")?,
         ffmpeg: media::tool("ffmpeg")?,
     })
-}
-
-fn build(config: &assetmill::Config) -> Outcome {
-    let outcome = pipeline::build(config, BuildOptions::default(), &Quiet).unwrap();
-    let errors: Vec<String> = outcome
-        .report
-        .diagnostics
-        .iter()
-        .filter(|d| d.severity == assetmill::Severity::Error)
-        .map(|d| d.to_string())
-        .collect();
-    assert!(errors.is_empty(), "{errors:#?}");
-    outcome
 }
 
 /// Checks what both videos of an animation must satisfy and returns their

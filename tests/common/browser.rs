@@ -11,6 +11,17 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+/// How every test starts Chromium: headless, quiet, nothing fetched from
+/// the network on its own. Each run adds its own `--user-data-dir`.
+pub const CHROMIUM_FLAGS: [&str; 6] = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+];
+
 /// Serves `root` (and `extra` files by URL path) on 127.0.0.1, opens `page`
 /// in headless Chromium and returns the first body POSTed to `/report`.
 /// `None` when Chromium is missing outside CI (see [`super::media::tool`]).
@@ -31,15 +42,8 @@ pub fn report(root: &Path, extra: BTreeMap<String, Vec<u8>>, page: &str) -> Opti
     });
     let profile = tempfile::tempdir().unwrap();
     let mut child = Command::new(chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--no-first-run",
-            "--autoplay-policy=no-user-gesture-required",
-        ])
+        .args(CHROMIUM_FLAGS)
+        .arg("--autoplay-policy=no-user-gesture-required")
         .arg(format!("--user-data-dir={}", profile.path().display()))
         .arg(format!("http://127.0.0.1:{port}/{page}"))
         .stdin(Stdio::null())

@@ -80,6 +80,23 @@ impl Site {
     }
 }
 
+/// Builds with `config` through the library and asserts the build had no
+/// errors (listing them if it had).
+pub fn build(config: &assetmill::Config) -> assetmill::pipeline::Outcome {
+    use assetmill::pipeline::{self, BuildOptions};
+    let outcome =
+        pipeline::build(config, BuildOptions::default(), &assetmill::progress::Quiet).unwrap();
+    let errors: Vec<String> = outcome
+        .report
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == assetmill::Severity::Error)
+        .map(|d| d.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    outcome
+}
+
 pub fn write(path: &Path, bytes: &[u8]) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(path, bytes).unwrap();
