@@ -51,6 +51,9 @@ pub enum Error {
     Write { path: PathBuf, source: io::Error },
     /// An internal error (a panic) while making the outputs of this file.
     Internal { path: PathBuf, message: String },
+    /// Shard folders that cannot be merged (missing, overlapping, or from
+    /// another build); the path is the shard folder.
+    Merge { path: PathBuf, message: String },
 }
 
 impl Error {
@@ -82,7 +85,8 @@ impl Error {
             | Error::UnsafePath { path, .. }
             | Error::Encode { path, .. }
             | Error::Write { path, .. }
-            | Error::Internal { path, .. } => path,
+            | Error::Internal { path, .. }
+            | Error::Merge { path, .. } => path,
         }
     }
 
@@ -99,6 +103,7 @@ impl Error {
                 format!("internal error (a bug in assetmill, please report it): {message}")
             }
             Error::Config { message, .. }
+            | Error::Merge { message, .. }
             | Error::Decode { message, .. }
             | Error::UnsafePath { message, .. }
             | Error::Encode { message, .. } => message.clone(),

@@ -4,8 +4,9 @@
 //! configuration, 130 stopped by a signal).
 
 use assetmill::config::{Config, Overrides};
+use assetmill::pipeline::merge::Merged;
 use assetmill::pipeline::{self, Outcome, Stage};
-use assetmill::progress::Progress;
+use assetmill::progress::{Event, Progress};
 use assetmill::stages::video;
 use assetmill::synth::{self, SynthOptions, SynthSummary};
 use assetmill::{Error, validate};
@@ -44,6 +45,11 @@ struct Cli {
     /// No progress bars.
     #[arg(long, short, global = true)]
     quiet: bool,
+    /// How to report progress: `bars` on a terminal's stderr, or `ndjson`:
+    /// one JSON event per line on stdout as work happens (the human report
+    /// then goes to stderr).
+    #[arg(long, global = true, value_enum, default_value_t = ProgressMode::Bars)]
+    progress: ProgressMode,
     #[command(subcommand)]
     command: Command,
 }
@@ -57,6 +63,25 @@ enum Command {
         /// List what would be rebuilt or removed, and why; write nothing.
         #[arg(long)]
         dry_run: bool,
+        /// Verify that every output is up to date: exit 0 if so, else 1 with
+        /// one line per output to build or remove. Writes nothing.
+        #[arg(long, conflicts_with = "dry_run")]
+        check: bool,
+        /// Build only shard I of N (1 <= I <= N) into an output folder of its
+        /// own, for a CI matrix; join the folders with `merge`.
+        #[arg(long, value_name = "I/N")]
+        shard: Option<pipeline::Shard>,
+        /// Report format (json: one document for CI).
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Join the output folders of `build --shard I/N` jobs into --out, as
+    /// one `build` would have written it (then a `build` there builds
+    /// nothing). Refuses missing, overlapping or mismatched shards.
+    Merge {
+        /// The shard output folders, every shard 1..N once.
+        #[arg(required = true, value_name = "SHARD_OUT")]
+        shards: Vec<PathBuf>,
         /// Report format (json: one document for CI).
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
@@ -105,6 +130,12 @@ enum Command {
 enum Scene {
     Muscle,
     Objects,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ProgressMode {
+    Bars,
+    Ndjson,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -185,34 +216,49 @@ fn main() -> ExitCode {
     let bars = Bars::new(cli.quiet);
     let load_config = || Config::load(cli.config.as_deref(), &overrides);
     match &cli.command {
-        Command::Build { dry_run, format } => {
+        Command::Build {
+            dry_run,
+            check,
+            shard,
+            format,
+        } => {
             let config = match load_config() {
                 Ok(config) => config,
                 Err(e) => return usage_error(&e),
             };
-            let options = pipeline::BuildOptions {
-                dry_run: *dry_run,
-                cancel: Some(stop_on_signals()),
+            let mode = match (dry_run, check) {
+                (_, true) => Mode::Check,
+                (true, _) => Mode::DryRun,
+                _ => Mode::Build,
             };
-            match pipeline::build(&config, options, &bars) {
-                Ok(outcome) => report_build(&outcome, *dry_run, *format),
-                Err(e) => {
-                    let code = if matches!(e, Error::Config { .. }) {
-                        2
-                    } else {
-                        1
-                    };
-                    if *format == Format::Json {
-                        let doc = serde_json::json!({
-                            "dry_run": dry_run,
-                            "fatal": e.to_string(),
-                            "errors": 1,
-                        });
-                        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
-                    }
-                    eprintln!("error: {e}");
-                    ExitCode::from(code)
-                }
+            let Some(report) = Reporter::new(cli.progress, *format, bars) else {
+                return usage_error(&ndjson_conflict());
+            };
+            let options = pipeline::BuildOptions {
+                dry_run: mode != Mode::Build,
+                cancel: Some(stop_on_signals()),
+                shard: *shard,
+            };
+            match pipeline::build(&config, options, &report) {
+                Ok(outcome) => report.build(&outcome, mode, None),
+                Err(e) => report.fatal(&e, mode),
+            }
+        }
+        Command::Merge { shards, format } => {
+            let config = match load_config() {
+                Ok(config) => config,
+                Err(e) => return usage_error(&e),
+            };
+            let Some(report) = Reporter::new(cli.progress, *format, bars) else {
+                return usage_error(&ndjson_conflict());
+            };
+            let options = pipeline::BuildOptions {
+                cancel: Some(stop_on_signals()),
+                ..Default::default()
+            };
+            match pipeline::merge::merge(&config, shards, options, &report) {
+                Ok(merged) => report.build(&merged.outcome, Mode::Build, Some(&merged)),
+                Err(e) => report.fatal(&e, Mode::Build),
             }
         }
         Command::Clean => {
@@ -329,65 +375,261 @@ fn report_synth(result: Result<SynthSummary, Error>) -> ExitCode {
     }
 }
 
-fn report_build(outcome: &Outcome, dry_run: bool, format: Format) -> ExitCode {
+fn ndjson_conflict() -> Error {
+    Error::Config {
+        path: PathBuf::from("--progress"),
+        message: "`--progress ndjson` writes events on stdout, so it cannot be combined with \
+                  `--format json`; use one or the other"
+            .into(),
+    }
+}
+
+/// What `build` was asked to do.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Build,
+    DryRun,
+    Check,
+}
+
+/// Where the progress and the end-of-run report go: bars and text (or one
+/// JSON document) by default; with `--progress ndjson`, events on stdout
+/// and the text on stderr.
+struct Reporter {
+    bars: Bars,
+    ndjson: Option<Mutex<std::io::Stdout>>,
+    format: Format,
+}
+
+impl Progress for Reporter {
+    fn start(&self, stage: &str, total: u64) {
+        self.bars.start(stage, total);
+    }
+    fn advance(&self, stage: &str, n: u64) {
+        self.bars.advance(stage, n);
+    }
+    fn finish(&self, stage: &str) {
+        self.bars.finish(stage);
+    }
+    fn note(&self, message: &str) {
+        self.bars.note(message);
+    }
+    fn event(&self, event: &Event<'_>) {
+        if let Ok(line) = serde_json::to_string(event) {
+            self.line(&line);
+        }
+    }
+}
+
+impl Reporter {
+    /// `None` when the options conflict (NDJSON and a JSON document both
+    /// want stdout).
+    fn new(mode: ProgressMode, format: Format, bars: Bars) -> Option<Self> {
+        match (mode, format) {
+            (ProgressMode::Ndjson, Format::Json) => None,
+            (ProgressMode::Ndjson, _) => Some(Reporter {
+                bars,
+                ndjson: Some(Mutex::new(std::io::stdout())),
+                format,
+            }),
+            _ => Some(Reporter {
+                bars,
+                ndjson: None,
+                format,
+            }),
+        }
+    }
+
+    /// Writes one NDJSON line (whole, flushed) when events are on.
+    fn line(&self, value: &str) {
+        use std::io::Write;
+        if let Some(stdout) = &self.ndjson {
+            let mut out = stdout.lock().unwrap_or_else(|e| e.into_inner());
+            let _ = writeln!(out, "{value}");
+            let _ = out.flush();
+        }
+    }
+
+    /// The human report: stdout, or stderr when stdout carries events.
+    fn text(&self, text: &str) {
+        if self.ndjson.is_some() {
+            eprint!("{text}");
+        } else {
+            print!("{text}");
+        }
+    }
+
+    fn fatal(&self, e: &Error, mode: Mode) -> ExitCode {
+        let code = if matches!(e, Error::Config { .. }) {
+            2
+        } else {
+            1
+        };
+        if self.format == Format::Json {
+            let doc = serde_json::json!({
+                "dry_run": mode != Mode::Build,
+                "check": mode == Mode::Check,
+                "fatal": e.to_string(),
+                "errors": 1,
+            });
+            println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        }
+        self.finish(&Finish {
+            event: "finish",
+            exit_code: code,
+            fatal: Some(e.to_string()),
+            ..Finish::default()
+        });
+        eprintln!("error: {e}");
+        ExitCode::from(code)
+    }
+
+    fn build(&self, outcome: &Outcome, mode: Mode, merged: Option<&Merged>) -> ExitCode {
+        let report = &outcome.report;
+        let s = &outcome.summary;
+        let stale = !(outcome.changes.is_empty() && outcome.removed.is_empty());
+        let code = if outcome.cancelled {
+            130
+        } else {
+            u8::from(report.has_errors() || (mode == Mode::Check && stale))
+        };
+        let merged_doc = merged
+            .map(|m| serde_json::json!({"shards": m.shards, "files": m.files, "bytes": m.bytes}));
+        self.finish(&Finish {
+            event: "finish",
+            exit_code: code,
+            fatal: None,
+            dry_run: mode != Mode::Build,
+            check: mode == Mode::Check,
+            up_to_date: !stale,
+            errors: report.summary.errors,
+            warnings: report.summary.warnings,
+            changes: outcome.changes.len(),
+            removed: outcome.removed.len(),
+            cancelled: outcome.cancelled,
+            merged: merged_doc.clone(),
+            report: outcome.review.clone(),
+            summary: Some(s.clone()),
+        });
+        if self.format == Format::Json {
+            let doc = serde_json::json!({
+                "dry_run": mode != Mode::Build,
+                "check": mode == Mode::Check,
+                "up_to_date": !stale,
+                "merged": merged_doc,
+                "summary": s,
+                "pages": report.summary.pages,
+                "images": report.summary.images,
+                "errors": report.summary.errors,
+                "warnings": report.summary.warnings,
+                "diagnostics": report.diagnostics,
+                "changes": outcome.changes,
+                "removed": outcome.removed,
+                "cancelled": outcome.cancelled,
+                "report": outcome.review,
+            });
+            println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+            return ExitCode::from(code);
+        }
+        self.text(&human(outcome, mode, merged));
+        ExitCode::from(code)
+    }
+}
+
+/// The last NDJSON event of a run.
+#[derive(Default, serde::Serialize)]
+struct Finish {
+    event: &'static str,
+    exit_code: u8,
+    /// Set when the run could not go on at all.
+    fatal: Option<String>,
+    dry_run: bool,
+    check: bool,
+    up_to_date: bool,
+    errors: usize,
+    warnings: usize,
+    changes: usize,
+    removed: usize,
+    cancelled: bool,
+    merged: Option<serde_json::Value>,
+    report: Option<PathBuf>,
+    summary: Option<pipeline::BuildSummary>,
+}
+
+impl Reporter {
+    fn finish(&self, finish: &Finish) {
+        if let Ok(line) = serde_json::to_string(finish) {
+            self.line(&line);
+        }
+    }
+}
+
+/// The text report of a build, a dry run, a check or a merge.
+fn human(outcome: &Outcome, mode: Mode, merged: Option<&Merged>) -> String {
+    use std::fmt::Write;
     let report = &outcome.report;
     let s = &outcome.summary;
-    let code = if outcome.cancelled {
-        130
-    } else {
-        u8::from(report.has_errors())
-    };
-    if format == Format::Json {
-        let doc = serde_json::json!({
-            "dry_run": dry_run,
-            "summary": s,
-            "pages": report.summary.pages,
-            "images": report.summary.images,
-            "errors": report.summary.errors,
-            "warnings": report.summary.warnings,
-            "diagnostics": report.diagnostics,
-            "changes": outcome.changes,
-            "removed": outcome.removed,
-            "cancelled": outcome.cancelled,
-            "report": outcome.review,
-        });
-        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
-        return ExitCode::from(code);
-    }
+    let mut t = String::new();
     for d in &report.diagnostics {
-        println!("{d}");
+        let _ = writeln!(t, "{d}");
     }
-    if dry_run {
+    if mode != Mode::Build {
         for c in &outcome.changes {
-            println!("would build {} ({})", c.path, c.reason.label());
+            let _ = writeln!(t, "would build {} ({})", c.path, c.reason.label());
         }
         for path in &outcome.removed {
-            println!("would remove {path} (no longer referenced)");
+            let _ = writeln!(t, "would remove {path} (no longer referenced)");
         }
-        println!("{}", report.summary);
-        println!(
-            "dry run: {} to build, {} up to date, {} to remove, {} sources to decode; nothing written",
-            s.built, s.reused, s.removed, s.decoded
+        let _ = writeln!(t, "{}", report.summary);
+        if mode == Mode::Check {
+            if outcome.changes.is_empty() && outcome.removed.is_empty() {
+                let _ = writeln!(t, "check: all {} outputs are up to date", s.reused);
+            } else {
+                let _ = writeln!(
+                    t,
+                    "check: {} outputs to build and {} to remove; run `assetmill build`",
+                    s.built, s.removed
+                );
+            }
+        } else {
+            let _ = writeln!(
+                t,
+                "dry run: {} to build, {} up to date, {} to remove, {} sources to decode; \
+                 nothing written",
+                s.built, s.reused, s.removed, s.decoded
+            );
+        }
+        return t;
+    }
+    if let Some(m) = merged {
+        let _ = writeln!(
+            t,
+            "merged {} shards: copied {} files ({:.2} MB)",
+            m.shards,
+            m.files,
+            mb(m.bytes)
         );
-        return ExitCode::from(code);
     }
     if outcome.cancelled {
-        println!("{}", report.summary);
-        println!(
+        let _ = writeln!(t, "{}", report.summary);
+        let _ = writeln!(
+            t,
             "stopped: built {} files before the signal; they are recorded, and the next \
              build continues from there",
             s.built
         );
-        return ExitCode::from(code);
+        return t;
     }
     let saved = if s.source_bytes > 0 {
         100.0 * (1.0 - s.optimized_bytes as f64 / s.source_bytes as f64)
     } else {
         0.0
     };
-    println!("{}", report.summary);
-    println!(
-        "built {} files, reused {}, removed {}, decoded {} sources; wrote {:.2} MB, out/ holds {:.2} MB",
+    let _ = writeln!(t, "{}", report.summary);
+    let _ = writeln!(
+        t,
+        "built {} files, reused {}, removed {}, decoded {} sources; wrote {:.2} MB, out/ holds \
+         {:.2} MB",
         s.built,
         s.reused,
         s.removed,
@@ -395,7 +637,8 @@ fn report_build(outcome: &Outcome, dry_run: bool, format: Format) -> ExitCode {
         mb(s.written_bytes),
         mb(s.output_bytes)
     );
-    println!(
+    let _ = writeln!(
+        t,
         "sources {:.2} MB -> optimized copies {:.2} MB ({saved:.1}% saved)",
         mb(s.source_bytes),
         mb(s.optimized_bytes)
@@ -406,21 +649,23 @@ fn report_build(outcome: &Outcome, dry_run: bool, format: Format) -> ExitCode {
         .filter(|(_, t)| **t > 0.0005)
         .map(|(stage, t)| format!("{} {t:.2}s", stage.name()))
         .collect();
-    println!(
+    let _ = writeln!(
+        t,
         "time {:.2}s wall; CPU by stage: {}",
         s.seconds,
         stages.join(", ")
     );
     if let Some(path) = &outcome.review {
-        println!("report: {}", path.display());
+        let _ = writeln!(t, "report: {}", path.display());
     }
     if !video::AV1_ASSEMBLY && s.stages.get(&Stage::Video).is_some_and(|&t| t > 1.0) {
-        println!(
+        let _ = writeln!(
+            t,
             "note: this assetmill was built without rav1e's assembly, so AV1 encoding runs \
              about 4-5x slower; with nasm installed, build with `--features asm`"
         );
     }
-    ExitCode::from(code)
+    t
 }
 
 fn mb(bytes: u64) -> f64 {

@@ -34,6 +34,10 @@ pub struct Cache {
     /// Paths a build may have written without recording them (it was
     /// stopped before it finished).
     pub pending: BTreeSet<String>,
+    /// Set by a finished `--shard` build: which shard of which split this
+    /// folder holds (for `merge`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<super::shard::Stamp>,
 }
 
 /// How an output was made. (Not `Eq`: [`OutputFile`] holds a float.)

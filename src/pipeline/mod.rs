@@ -16,9 +16,12 @@ mod fault;
 mod guard;
 mod keys;
 pub mod lock;
+pub mod merge;
+pub mod shard;
 mod work;
 
 pub use keys::Reason;
+pub use shard::Shard;
 
 use crate::assetmap::{self, Asset, AssetMap, FileInfo, Kind, OutputFile, Role};
 use crate::config::Config;
@@ -29,7 +32,7 @@ use crate::manifest::{self, Manifest};
 use crate::optimize;
 use crate::output::{OutDir, Removal};
 use crate::plan::{self, Plan, Use};
-use crate::progress::Progress;
+use crate::progress::{Event, Progress, UnitOutput};
 use crate::report::{Diagnostic, Report};
 use crate::review::Review;
 use crate::validate::{self, RootGuard};
@@ -120,6 +123,9 @@ pub struct BuildOptions {
     /// finished is recorded in the cache, nothing stale is removed, and the
     /// outcome says `cancelled`.
     pub cancel: Option<Arc<AtomicBool>>,
+    /// Build only this shard's units (see [`shard`]), into an output folder
+    /// of its own, with a partial asset map; no `_data` copy or report.
+    pub shard: Option<Shard>,
 }
 
 impl BuildOptions {
@@ -207,6 +213,80 @@ enum Unit {
     Single(usize),
 }
 
+/// The part of the plan a build covers: all of it, or one shard's units.
+struct Scope {
+    /// Set for a shard build.
+    stamp: Option<shard::Stamp>,
+    /// Sources whose own outputs (and validation) this build covers.
+    sources: Vec<bool>,
+    /// Animations whose outputs this build makes.
+    animations: Vec<bool>,
+    /// Sources this build reads: its own, and every frame of its
+    /// animations.
+    reads: Vec<bool>,
+}
+
+impl Scope {
+    /// Problems with the pages themselves are reported by the full build,
+    /// or by shard 1 only.
+    fn pages(&self) -> bool {
+        self.stamp.as_ref().is_none_or(|s| s.shard.index == 1)
+    }
+
+    /// Picks this build's units and records what they cover.
+    fn select(
+        config: &Config,
+        plan: &Plan,
+        owner: &[Option<usize>],
+        units: Vec<Unit>,
+        wanted: Option<Shard>,
+    ) -> (Scope, Vec<Unit>) {
+        let Some(wanted) = wanted else {
+            let scope = Scope {
+                stamp: None,
+                sources: vec![true; plan.sources.len()],
+                animations: vec![true; plan.animations.len()],
+                reads: vec![true; plan.sources.len()],
+            };
+            return (scope, units);
+        };
+        let shards = shard::split(plan, owner, &units, wanted.count);
+        let stamp = shard::stamp(config, plan, owner, &units, &shards, wanted);
+        let mut scope = Scope {
+            stamp: Some(stamp),
+            sources: vec![false; plan.sources.len()],
+            animations: vec![false; plan.animations.len()],
+            reads: vec![false; plan.sources.len()],
+        };
+        let mine: Vec<Unit> = units
+            .into_iter()
+            .zip(shards)
+            .filter(|&(_, s)| s == wanted.index)
+            .map(|(u, _)| u)
+            .collect();
+        for unit in &mine {
+            match *unit {
+                Unit::Single(s) => {
+                    scope.sources[s] = true;
+                    scope.reads[s] = true;
+                }
+                Unit::Animation(a) => {
+                    scope.animations[a] = true;
+                    for &s in &plan.animations[a].frames {
+                        scope.reads[s] = true;
+                    }
+                }
+            }
+        }
+        for (s, o) in owner.iter().enumerate() {
+            if o.is_some_and(|a| scope.animations[a]) {
+                scope.sources[s] = true;
+            }
+        }
+        (scope, mine)
+    }
+}
+
 /// Runs the whole build. `Err` only when the output folder itself cannot be
 /// used; every per-file problem is a diagnostic in the report.
 pub fn build(config: &Config, options: BuildOptions, progress: &dyn Progress) -> Result<Outcome> {
@@ -228,15 +308,22 @@ pub fn build(config: &Config, options: BuildOptions, progress: &dyn Progress) ->
     let old = Cache::load(&config.out);
     let plan = plan::plan(&manifest, &config.images);
     let owner = owners(&plan);
-    let units = units(&plan, &owner);
+    let (scope, units) = Scope::select(config, &plan, &owner, units(&plan, &owner), options.shard);
+    if let Some(stamp) = &scope.stamp {
+        shard::refuse_full_cache(&config.out, &old, stamp)?;
+    }
     let timers = Timers::default();
     let guard = RootGuard::new(&config.images);
 
-    // Content hashes of every source: read, not decoded.
+    // Content hashes of every source this build reads: read, not decoded.
     let hashes: Vec<Option<String>> = timers.time(Stage::Hash, || {
         plan.sources
             .par_iter()
-            .map(|s| {
+            .enumerate()
+            .map(|(i, s)| {
+                if !scope.reads[i] {
+                    return None;
+                }
                 guard.check(s).ok()?;
                 decode::read_source(&s.path, &config.limits)
                     .ok()
@@ -271,9 +358,31 @@ pub fn build(config: &Config, options: BuildOptions, progress: &dyn Progress) ->
         .map(|(unit, p)| keys::decode_set(unit, &plan, p, &owner, &cached_info))
         .collect();
     let to_decode: usize = decode_sets.iter().map(Vec::len).sum();
+    progress.event(&Event::Start {
+        pages: manifest.pages.len(),
+        images: plan.sources.len() + plan.animations.len(),
+        units: units.len(),
+        outputs: planned.iter().map(Vec::len).sum(),
+        stale: planned
+            .iter()
+            .flatten()
+            .filter(|p| p.stale.is_some())
+            .count(),
+        decode: to_decode,
+        shard: options.shard.map(|s| s.to_string()),
+        dry_run: options.dry_run,
+    });
     if options.dry_run {
+        let fresh = Fresh {
+            config,
+            old: &old,
+            hashes: &hashes,
+            cached_info: &cached_info,
+            scope: &scope,
+        };
         return Ok(dry_run(
-            &out, &old, &manifest, &plan, &planned, &all_paths, &map_path, to_decode, started,
+            &out, &fresh, &manifest, &plan, &planned, &all_paths, &map_path, to_decode, started,
+            progress,
         ));
     }
 
@@ -286,6 +395,8 @@ pub fn build(config: &Config, options: BuildOptions, progress: &dyn Progress) ->
         .chain(all_paths.iter().cloned())
         .collect();
     pending.pending.insert(map_path.clone());
+    // A shard's stamp says its build finished; it is set again only then.
+    pending.shard = None;
     pending.save(&config.out)?;
 
     let worker = Worker {
@@ -323,9 +434,9 @@ pub fn build(config: &Config, options: BuildOptions, progress: &dyn Progress) ->
         return Ok(cancelled(&worker, &manifest, results, started));
     }
     let mut outcome = finish(
-        &worker, &old, &manifest, &hashes, results, &all_paths, &map_path, started,
+        &worker, &old, &manifest, &hashes, &scope, results, &all_paths, &map_path, started,
     )?;
-    if config.report.enabled {
+    if config.report.enabled && scope.stamp.is_none() {
         write_review(config, &manifest, &out, &all_paths, &mut outcome);
     }
     Ok(outcome)
@@ -373,6 +484,45 @@ fn run_unit(
     if options.cancelled() {
         return UnitResult::default();
     }
+    let started = Instant::now();
+    let result = run_guarded(worker, unit, planned, budget);
+    let progress = worker.progress;
+    progress.event(&Event::Unit {
+        unit: shard::unit_key(worker.plan, unit),
+        kind: match unit {
+            Unit::Animation(_) => "animation",
+            Unit::Single(_) => "source",
+        },
+        seconds: started.elapsed().as_secs_f64(),
+        outputs: result
+            .made
+            .iter()
+            .map(|(planned, file, built)| UnitOutput {
+                path: &planned.path,
+                role: planned.role,
+                bytes: file.bytes,
+                built: *built,
+            })
+            .collect(),
+        errors: result
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == crate::report::Severity::Error)
+            .count(),
+    });
+    for d in &result.diagnostics {
+        progress.event(&Event::Diagnostic(d));
+    }
+    result
+}
+
+/// Runs one unit, turning a panic into diagnostics (see [`run_unit`]).
+fn run_guarded(
+    worker: &Worker<'_>,
+    unit: &Unit,
+    planned: Vec<Planned>,
+    budget: budget::UnitBudget,
+) -> UnitResult {
     let run = || {
         fault::inject(worker.plan, unit);
         worker.run(unit, planned, budget)
@@ -491,6 +641,7 @@ fn finish(
     old: &Cache,
     manifest: &Manifest,
     hashes: &[Option<String>],
+    scope: &Scope,
     results: Vec<UnitResult>,
     all_paths: &BTreeSet<String>,
     map_path: &str,
@@ -508,6 +659,8 @@ fn finish(
         made.extend(result.made);
         diagnostics.extend(result.diagnostics);
     }
+    // Unit diagnostics were sent as events when their unit finished.
+    let from_units = diagnostics.len();
     let infos: Vec<Result<ImageInfo>> = infos
         .into_iter()
         .zip(&plan.sources)
@@ -515,10 +668,17 @@ fn finish(
             info.unwrap_or_else(|| Err(Error::decode(&source.path, "not processed")))
         })
         .collect();
-    diagnostics.extend(validate::diagnose(manifest, plan, &infos));
+    diagnostics.extend(validate::diagnose_in(
+        manifest,
+        plan,
+        &infos,
+        scope.pages(),
+        &|s| scope.sources[s],
+        &|a| scope.animations[a],
+    ));
     made.sort_by(|a, b| a.0.path.cmp(&b.0.path));
 
-    let map = asset_map(config, plan, &infos, hashes, &made);
+    let map = asset_map(config, plan, &infos, hashes, scope, &made);
     let map_bytes = map.to_json();
     let map_full = worker.out.path(map_path)?;
     let map_unchanged = crate::fsread::read_regular(&map_full, map_bytes.len() as u64)
@@ -532,7 +692,13 @@ fn finish(
             Err(e) => diagnostics.push(Diagnostic::error(&map_full, None, e.detail())),
         }
     }
-    if let Some(copy) = &config.asset_map.data_copy {
+    // A shard's map is partial: the `_data` copy is the merge's to write.
+    if let Some(copy) = config
+        .asset_map
+        .data_copy
+        .as_ref()
+        .filter(|_| scope.stamp.is_none())
+    {
         let written = map.to_yaml().map_err(|m| Error::Encode {
             path: copy.clone(),
             message: m,
@@ -548,9 +714,13 @@ fn finish(
     let limits = cache::fingerprint(&config.limits);
     let mut cache = Cache {
         version: env!("CARGO_PKG_VERSION").to_owned(),
+        shard: scope.stamp.clone(),
         ..Cache::default()
     };
     for (s, info) in infos.iter().enumerate() {
+        if !scope.sources[s] {
+            continue;
+        }
         if let (Ok(info), Some(hash)) = (info, &hashes[s]) {
             cache.sources.insert(format!("{hash}:{limits}"), *info);
         }
@@ -645,6 +815,9 @@ fn finish(
         })
         .collect();
     summary.seconds = started.elapsed().as_secs_f64();
+    for d in &diagnostics[from_units..] {
+        worker.progress.event(&Event::Diagnostic(d));
+    }
     let images = plan.sources.len() + plan.animations.len();
     Ok(Outcome {
         report: Report::new(diagnostics, manifest.pages.len(), images),
@@ -673,10 +846,68 @@ fn remove_stale(out: &OutDir, paths: &[String], dry_run: bool) -> (Vec<String>, 
     (removed, refused)
 }
 
+/// What a dry run needs to tell whether the asset map is up to date.
+struct Fresh<'a> {
+    config: &'a Config,
+    old: &'a Cache,
+    hashes: &'a [Option<String>],
+    cached_info: &'a [Option<ImageInfo>],
+    scope: &'a Scope,
+}
+
+impl Fresh<'_> {
+    /// When every output is up to date, the asset map (and its `_data`
+    /// copy) this build would write, compared with what is on disk: a
+    /// change for each that differs. (When outputs are stale, the map is
+    /// remade with them and is not listed on its own.)
+    fn map_changes(&self, plan: &Plan, planned: &[Vec<Planned>], map_path: &str) -> Vec<Change> {
+        let infos: Vec<Result<ImageInfo>> = self
+            .cached_info
+            .iter()
+            .zip(&plan.sources)
+            .map(|(info, source)| info.ok_or_else(|| Error::decode(&source.path, "not valid")))
+            .collect();
+        let made: Vec<(Planned, OutputFile, bool)> = planned
+            .iter()
+            .flatten()
+            .filter_map(|p| {
+                let record = self.old.outputs.get(&p.path)?;
+                Some((p.clone(), record.file.clone(), false))
+            })
+            .collect();
+        let map = asset_map(self.config, plan, &infos, self.hashes, self.scope, &made);
+        let differs = |path: &Path, bytes: &[u8]| -> Option<Reason> {
+            match crate::fsread::read_regular(path, bytes.len() as u64 + 1) {
+                Err(_) => Some(Reason::OutputMissing),
+                Ok(b) if b != bytes => Some(Reason::InputChanged),
+                Ok(_) => None,
+            }
+        };
+        let mut changes = Vec::new();
+        let json = map.to_json();
+        if let Some(reason) = differs(&self.config.out.join(map_path), json.as_bytes()) {
+            changes.push(Change {
+                path: map_path.to_owned(),
+                reason,
+            });
+        }
+        if let (Some(copy), None) = (&self.config.asset_map.data_copy, &self.scope.stamp)
+            && let Ok(yaml) = map.to_yaml()
+            && let Some(reason) = differs(copy, yaml.as_bytes())
+        {
+            changes.push(Change {
+                path: copy.to_string_lossy().into_owned(),
+                reason,
+            });
+        }
+        changes
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn dry_run(
     out: &OutDir,
-    old: &Cache,
+    fresh: &Fresh<'_>,
     manifest: &Manifest,
     plan: &Plan,
     planned: &[Vec<Planned>],
@@ -684,8 +915,9 @@ fn dry_run(
     map_path: &str,
     to_decode: usize,
     started: Instant,
+    progress: &dyn Progress,
 ) -> Outcome {
-    let changes: Vec<Change> = planned
+    let mut changes: Vec<Change> = planned
         .iter()
         .flatten()
         .filter_map(|p| {
@@ -695,18 +927,30 @@ fn dry_run(
             })
         })
         .collect();
-    let stale: Vec<String> = old
+    let stale: Vec<String> = fresh
+        .old
         .known_paths()
         .into_iter()
         .filter(|p| !all_paths.contains(p) && p != map_path)
         .collect();
     let (removed, refused) = remove_stale(out, &stale, true);
-    let mut diagnostics: Vec<Diagnostic> = manifest.diagnostics.clone();
-    diagnostics.extend(plan.diagnostics.iter().cloned());
+    let outputs_fresh = changes.is_empty() && removed.is_empty();
+    let planned_count = planned.iter().flatten().count();
+    if outputs_fresh {
+        changes = fresh.map_changes(plan, planned, map_path);
+    }
+    let mut diagnostics: Vec<Diagnostic> = Vec::new();
+    if fresh.scope.pages() {
+        diagnostics.extend(manifest.diagnostics.iter().cloned());
+        diagnostics.extend(plan.diagnostics.iter().cloned());
+    }
     diagnostics.extend(refused);
+    for d in &diagnostics {
+        progress.event(&Event::Diagnostic(d));
+    }
     let summary = BuildSummary {
         built: changes.len(),
-        reused: planned.iter().flatten().count() - changes.len(),
+        reused: planned_count - if outputs_fresh { 0 } else { changes.len() },
         removed: removed.len(),
         decoded: to_decode,
         seconds: started.elapsed().as_secs_f64(),
@@ -755,6 +999,7 @@ fn asset_map(
     plan: &Plan,
     infos: &[Result<ImageInfo>],
     hashes: &[Option<String>],
+    scope: &Scope,
     made: &[(Planned, OutputFile, bool)],
 ) -> AssetMap {
     let pages = |users: &[Use]| -> Vec<String> {
@@ -779,7 +1024,7 @@ fn asset_map(
     }
     let mut assets = BTreeMap::new();
     for (s, source) in plan.sources.iter().enumerate() {
-        let (Ok(info), Some(hash)) = (&infos[s], &hashes[s]) else {
+        let (true, Ok(info), Some(hash)) = (scope.sources[s], &infos[s], &hashes[s]) else {
             continue;
         };
         let asset = Asset {
@@ -804,7 +1049,7 @@ fn asset_map(
         }
     }
     for (a, animation) in plan.animations.iter().enumerate() {
-        let Some(outputs) = by_owner.get(&(1, a)) else {
+        let (true, Some(outputs)) = (scope.animations[a], by_owner.get(&(1, a))) else {
             continue;
         };
         let frames = animation

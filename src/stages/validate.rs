@@ -54,17 +54,42 @@ pub fn validate(
 
 /// Every diagnostic of a validated plan.
 pub fn diagnose(manifest: &Manifest, plan: &Plan, infos: &[Result<ImageInfo>]) -> Vec<Diagnostic> {
-    let mut diags = manifest.diagnostics.clone();
-    diags.extend(plan.diagnostics.iter().cloned());
-    for page in &manifest.pages {
-        check_page(page, &mut diags);
-    }
-    for (source, info) in plan.sources.iter().zip(infos) {
-        if let Err(e) = info {
-            diags.extend(source.users.iter().map(|u| u.error(e.detail())));
+    diagnose_in(manifest, plan, infos, true, &|_| true, &|_| true)
+}
+
+/// The diagnostics of part of a plan (a shard's): problems with the pages
+/// themselves when `pages`, and those of the sources and animations the
+/// filters accept. An incomplete animation (not built by anyone) counts as
+/// part of the pages.
+pub fn diagnose_in(
+    manifest: &Manifest,
+    plan: &Plan,
+    infos: &[Result<ImageInfo>],
+    pages: bool,
+    source: &dyn Fn(usize) -> bool,
+    animation: &dyn Fn(usize) -> bool,
+) -> Vec<Diagnostic> {
+    let mut diags = Vec::new();
+    if pages {
+        diags.extend(manifest.diagnostics.iter().cloned());
+        diags.extend(plan.diagnostics.iter().cloned());
+        for page in &manifest.pages {
+            check_page(page, &mut diags);
         }
     }
-    check_animations(plan, infos, &mut diags);
+    for (s, (usage, info)) in plan.sources.iter().zip(infos).enumerate() {
+        if let (true, Err(e)) = (source(s), info) {
+            diags.extend(usage.users.iter().map(|u| u.error(e.detail())));
+        }
+    }
+    let checked = |a: usize| {
+        if plan.animations[a].incomplete {
+            pages
+        } else {
+            animation(a)
+        }
+    };
+    check_animations(plan, infos, &checked, &mut diags);
     diags
 }
 
@@ -162,8 +187,16 @@ fn check_page(page: &Page, diags: &mut Vec<Diagnostic>) {
 }
 
 /// The frames of one animation must all have the same size.
-fn check_animations(plan: &Plan, infos: &[Result<ImageInfo>], diags: &mut Vec<Diagnostic>) {
-    for animation in &plan.animations {
+fn check_animations(
+    plan: &Plan,
+    infos: &[Result<ImageInfo>],
+    checked: &dyn Fn(usize) -> bool,
+    diags: &mut Vec<Diagnostic>,
+) {
+    for (a, animation) in plan.animations.iter().enumerate() {
+        if !checked(a) {
+            continue;
+        }
         let mut first: Option<(&Source, &ImageInfo)> = None;
         for &i in &animation.frames {
             let (source, Ok(info)) = (&plan.sources[i], &infos[i]) else {

@@ -1,0 +1,198 @@
+//! Splitting a build across the CI system's parallel jobs (`--shard I/N`)
+//! and the stamp a shard leaves in its cache for `merge`.
+//!
+//! The split is a function of the pages alone, so every job derives the same
+//! one without talking to the others. Units (an animation with the frames it
+//! owns; a lone source file) are sorted by their output key and laid end to
+//! end by weight; shard `I` takes the units whose weight midpoint falls in
+//! the `I`-th `1/N` of the total. That balances work (not unit count) to
+//! within one unit's weight, and it is stable: adding or removing one page
+//! shifts each of the `N - 1` cut points by a fraction of that page's
+//! weight, so at most a unit or two next to each cut changes shard and every
+//! other shard's cache stays warm.
+//!
+//! Weight is counted in frames, the one measure of work the pages give
+//! without reading images: a frame's own outputs (decode, optimized copy,
+//! thumbnail) count [`FRAME`], and every frame an animation encodes (GIF,
+//! videos, sprite cell) counts [`ENCODED_FRAME`] more.
+
+use super::Unit;
+use crate::cache::{Cache, fingerprint};
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::plan::Plan;
+use serde::{Deserialize, Serialize};
+
+/// One frame's own outputs: decode, optimized copy, thumbnail.
+const FRAME: u64 = 1;
+/// One frame of an animation's GIF, videos and sprite sheet. Measured on
+/// the synth corpus (600 px frames, 480 px GIFs): about twice a frame's own
+/// work with rav1e's assembly, more without it.
+const ENCODED_FRAME: u64 = 2;
+
+/// Which part of the site a build makes: shard `index` of `count`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shard {
+    /// 1-based.
+    pub index: u32,
+    pub count: u32,
+}
+
+impl std::str::FromStr for Shard {
+    type Err = String;
+
+    fn from_str(text: &str) -> std::result::Result<Self, String> {
+        let bad = || format!("`{text}` is not a shard: write I/N with 1 <= I <= N, e.g. 2/4");
+        let (i, n) = text.split_once('/').ok_or_else(bad)?;
+        let index: u32 = i.trim().parse().map_err(|_| bad())?;
+        let count: u32 = n.trim().parse().map_err(|_| bad())?;
+        if index == 0 || index > count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+/// What a finished shard build records in its cache, so `merge` can tell
+/// which part of which build a folder holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stamp {
+    pub shard: Shard,
+    /// Digest of the whole split (every unit's key, weight and shard):
+    /// equal only for shards of the same pages.
+    pub split: String,
+    /// Digest of every option that shapes an output.
+    pub options: String,
+}
+
+/// A shard builds into a folder of its own: refuses a folder holding a full
+/// build's outputs (stale removal would delete everything outside the
+/// shard).
+pub(super) fn refuse_full_cache(out: &std::path::Path, old: &Cache, stamp: &Stamp) -> Result<()> {
+    if old.shard.is_none() && !old.outputs.is_empty() {
+        return Err(Error::Config {
+            path: out.to_owned(),
+            message: format!(
+                "this folder holds a full build; shard {} needs an output folder of its own \
+                 (e.g. --out out-{})",
+                stamp.shard, stamp.shard.index
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// A unit's sort key: the key of its GIF, or of its lone source.
+pub(super) fn unit_key<'p>(plan: &'p Plan, unit: &Unit) -> &'p str {
+    match *unit {
+        Unit::Animation(a) => &plan.animations[a].key,
+        Unit::Single(s) => &plan.sources[s].key,
+    }
+}
+
+/// The work a unit stands for, in frames (see the module docs).
+pub(super) fn weight(plan: &Plan, owner: &[Option<usize>], unit: &Unit) -> u64 {
+    match *unit {
+        Unit::Single(_) => FRAME,
+        Unit::Animation(a) => {
+            let frames = &plan.animations[a].frames;
+            let owned = frames.iter().filter(|&&s| owner[s] == Some(a)).count() as u64;
+            owned * FRAME + frames.len() as u64 * ENCODED_FRAME
+        }
+    }
+}
+
+/// The split of `units` into `count` shards: the 1-based shard of each unit,
+/// in `units` order.
+pub(super) fn split(plan: &Plan, owner: &[Option<usize>], units: &[Unit], count: u32) -> Vec<u32> {
+    let mut order: Vec<usize> = (0..units.len()).collect();
+    // Unit kinds break ties: an animation and a lone source never share a
+    // key in a valid plan, but the order must not depend on that.
+    order.sort_by(|&a, &b| {
+        let kind = |u: &Unit| matches!(u, Unit::Single(_));
+        (unit_key(plan, &units[a]), kind(&units[a]))
+            .cmp(&(unit_key(plan, &units[b]), kind(&units[b])))
+    });
+    let weights: Vec<u64> = units.iter().map(|u| weight(plan, owner, u)).collect();
+    let total: u64 = weights.iter().sum::<u64>().max(1);
+    let count = u64::from(count.max(1));
+    let mut shards = vec![1; units.len()];
+    let mut before = 0u64;
+    for &u in &order {
+        // Twice the midpoint, to stay in integers.
+        let mid2 = 2 * before + weights[u];
+        let shard = (mid2 * count / (2 * total)).min(count - 1) + 1;
+        shards[u] = shard as u32;
+        before += weights[u];
+    }
+    shards
+}
+
+/// The stamp of shard `shard` of this split.
+pub(super) fn stamp(
+    config: &Config,
+    plan: &Plan,
+    owner: &[Option<usize>],
+    units: &[Unit],
+    shards: &[u32],
+    shard: Shard,
+) -> Stamp {
+    let count = shard.count;
+    let layout: Vec<(&str, u64, u32)> = units
+        .iter()
+        .zip(shards)
+        .map(|(u, &s)| (unit_key(plan, u), weight(plan, owner, u), s))
+        .collect();
+    Stamp {
+        shard,
+        split: fingerprint(&(count, layout)),
+        options: options_digest(config),
+    }
+}
+
+/// Digest of every option that shapes an output (every role's key options
+/// and the limits), to refuse merging shards built differently.
+pub(super) fn options_digest(config: &Config) -> String {
+    use crate::assetmap::Role;
+    let roles = [
+        Role::Optimized,
+        Role::Thumb,
+        Role::Gif,
+        Role::Sprite,
+        Role::SpriteMap,
+        Role::Webm,
+        Role::Mp4,
+        Role::AssetMap,
+    ];
+    let keys: Vec<String> = roles
+        .iter()
+        .map(|&r| super::keys::options(config, r))
+        .collect();
+    fingerprint(&(
+        keys,
+        &config.limits,
+        &config.asset_map.path,
+        &config.thumbs,
+        &config.sprite.suffix,
+        &config.video.formats,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_shards() {
+        assert_eq!("2/4".parse::<Shard>(), Ok(Shard { index: 2, count: 4 }));
+        for bad in ["0/4", "5/4", "1", "a/b", "1/0", "/3", "-1/3"] {
+            assert!(bad.parse::<Shard>().is_err(), "{bad}");
+        }
+    }
+}
