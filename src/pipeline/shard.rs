@@ -187,12 +187,110 @@ pub(super) fn options_digest(config: &Config) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pipeline::{owners, units};
+    use std::collections::BTreeMap;
 
     #[test]
     fn parses_shards() {
         assert_eq!("2/4".parse::<Shard>(), Ok(Shard { index: 2, count: 4 }));
         for bad in ["0/4", "5/4", "1", "a/b", "1/0", "/3", "-1/3"] {
             assert!(bad.parse::<Shard>().is_err(), "{bad}");
+        }
+    }
+
+    /// The plan of a site of `muscles` 16-frame muscle pages (minus
+    /// `skip`), a region page per 23 muscles assembling its own GIF from
+    /// frames the muscles own, and a lone figure per 10 muscles. Only pages
+    /// are written: the split never reads images.
+    fn plan(muscles: usize, skip: Option<usize>) -> Plan {
+        let dir = tempfile::tempdir().unwrap();
+        let page = |rel: String, text: String| {
+            let path = dir.path().join(rel);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        };
+        for m in (0..muscles).filter(|&m| Some(m) != skip) {
+            let mut text =
+                format!("---\nimages:\n  - image_id: m\n    image_name: gif/m{m}.gif\ngallery:\n");
+            for f in 1..=16 {
+                text.push_str(&format!("  - image_url: png/m{m}-{f}.png\n"));
+            }
+            text.push_str("---\n");
+            page(format!("muscles/m{m}.md"), text);
+            if m % 10 == 0 {
+                page(
+                    format!("figures/f{m}.md"),
+                    format!(
+                        "---\nimages:\n  - image_id: f\n    image_name: figures/f{m}.png\n---\n"
+                    ),
+                );
+            }
+        }
+        for r in 0..muscles / 23 {
+            let mut text = format!(
+                "---\nimages:\n  - image_id: r\n    image_name: regions/r{r}.gif\ngallery:\n"
+            );
+            for m in (r * 23..r * 23 + 8).filter(|&m| Some(m) != skip) {
+                text.push_str(&format!("  - image_url: png/m{m}-1.png\n"));
+            }
+            text.push_str("---\n");
+            page(format!("regions/r{r}.md"), text);
+        }
+        let manifest = crate::manifest::read_site(dir.path());
+        assert!(
+            manifest.diagnostics.is_empty(),
+            "{:?}",
+            manifest.diagnostics
+        );
+        crate::plan::plan(&manifest, dir.path())
+    }
+
+    /// Unit key → (shard, weight).
+    fn layout(plan: &Plan, count: u32) -> BTreeMap<String, (u32, u64)> {
+        let owner = owners(plan);
+        let units = units(plan, &owner);
+        let shards = split(plan, &owner, &units, count);
+        units
+            .iter()
+            .zip(shards)
+            .map(|(u, s)| (unit_key(plan, u).to_owned(), (s, weight(plan, &owner, u))))
+            .collect()
+    }
+
+    #[test]
+    fn balances_work_within_a_fifth() {
+        let plan = plan(230, None);
+        for count in [2, 3, 4, 8] {
+            let mut load = vec![0u64; count as usize];
+            for (shard, weight) in layout(&plan, count).into_values() {
+                load[shard as usize - 1] += weight;
+            }
+            let mean = load.iter().sum::<u64>() as f64 / f64::from(count);
+            for &l in &load {
+                assert!(
+                    (l as f64 - mean).abs() <= 0.2 * mean,
+                    "{count} shards: {load:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn adding_or_removing_a_page_moves_few_units() {
+        let all = plan(230, None);
+        let without = plan(230, Some(117));
+        for count in [2, 4, 8] {
+            let a = layout(&all, count);
+            let b = layout(&without, count);
+            let moved = a
+                .iter()
+                .filter(|(key, (shard, _))| b.get(*key).is_some_and(|(s, _)| s != shard))
+                .count();
+            assert!(
+                moved < count as usize,
+                "{count} shards: {moved} of {} units moved",
+                a.len()
+            );
         }
     }
 }

@@ -1,0 +1,545 @@
+//! What CI jobs rely on, on real files and the real binary: `build --check`,
+//! `--shard I/N` with `merge`, NDJSON progress events, and the GitHub
+//! Actions example.
+
+mod common;
+
+use common::{Site, muscle_page, tree};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::SystemTime;
+
+/// Five muscles of 3 frames, an overview page reusing the first one's
+/// frames and GIF, a region page assembling its own GIF from frames the
+/// muscles own, a lone figure, and a `_data` copy of the asset map.
+fn site() -> Site {
+    let site = Site::new();
+    for p in 0..5 {
+        let name = format!("Arm-M{p}");
+        site.page(&format!("muscles/{name}.md"), &muscle_page(&name, 3));
+        site.frames(&name, 3, 40, 40);
+    }
+    site.page("overview/arm.md", &muscle_page("Arm-M0", 3));
+    let mut region = String::from(
+        "---\ntitle: Arm region\nimages:\n  - image_id: arm\n    image_name: regions/arm.gif\n    \
+         image_alt: The arm\ngallery:\n",
+    );
+    for p in 0..3 {
+        region.push_str(&format!(
+            "  - image_url: muscles/png/Arm-M{p}-1.png\n    caption: M{p}\n"
+        ));
+    }
+    region.push_str("---\n");
+    site.page("regions/arm region.md", &region);
+    site.page(
+        "figures.md",
+        "---\nimages:\n  - image_id: fig\n    image_name: figures/one figure.png\n    \
+         image_alt: A figure\n---\n",
+    );
+    site.png("figures/one figure.png", 50, 30, 7);
+    common::write(
+        &site.root().join("assetmill.yml"),
+        b"asset_map:\n  data_copy: _data/assets.yml\nvideo:\n  av1:\n    speed: 10\n",
+    );
+    site
+}
+
+fn run(site: &Site, args: &[&str]) -> Output {
+    site.run(args)
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[track_caller]
+fn ok(o: &Output) {
+    assert!(
+        o.status.success(),
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status.code(),
+        stdout(o),
+        stderr(o)
+    );
+}
+
+/// Every file under `dir` with its modification time, the lock and the
+/// report included: proof that nothing was written.
+fn stamps(dir: &Path) -> BTreeMap<PathBuf, (SystemTime, u64)> {
+    let mut files = BTreeMap::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for entry in entries {
+            let path = entry.unwrap().path();
+            let meta = std::fs::symlink_metadata(&path).unwrap();
+            if meta.is_dir() {
+                stack.push(path.clone());
+            }
+            files.insert(path, (meta.modified().unwrap(), meta.len()));
+        }
+    }
+    files
+}
+
+/// `build --check`: its exit code and lines, and that it writes nothing.
+fn check(site: &Site) -> (i32, String) {
+    let before = stamps(site.root());
+    let o = run(site, &["build", "--check"]);
+    assert_eq!(stamps(site.root()), before, "--check wrote something");
+    (o.status.code().unwrap(), stdout(&o))
+}
+
+#[test]
+fn check_fails_exactly_when_something_is_stale_and_writes_nothing() {
+    let site = site();
+    // Nothing built yet: everything is new, and `out/` is not created.
+    let (code, text) = check(&site);
+    assert_eq!(code, 1, "{text}");
+    assert!(
+        text.contains("would build muscles/gif/Arm-M0.gif (new)"),
+        "{text}"
+    );
+    assert!(!site.out().exists());
+
+    ok(&run(&site, &["build", "-q"]));
+    let (code, text) = check(&site);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("check: all"), "{text}");
+
+    // A changed frame: its outputs and every animation made from it.
+    site.png("muscles/png/Arm-M1-2.png", 40, 40, 99);
+    let (code, text) = check(&site);
+    assert_eq!(code, 1);
+    for line in [
+        "would build muscles/png/Arm-M1-2.png (input changed)",
+        "would build muscles/png/Arm-M1-2-thumb.png (input changed)",
+        "would build muscles/gif/Arm-M1.gif (input changed)",
+        "would build muscles/gif/Arm-M1.webm (input changed)",
+    ] {
+        assert!(text.contains(line), "{line} not in\n{text}");
+    }
+    assert!(!text.contains("Arm-M2"), "{text}");
+    ok(&run(&site, &["build", "-q"]));
+    assert_eq!(check(&site).0, 0);
+
+    // A deleted output.
+    std::fs::remove_file(site.out().join("muscles/png/Arm-M3-1-thumb.png")).unwrap();
+    let (code, text) = check(&site);
+    assert_eq!(code, 1);
+    assert!(
+        text.contains("would build muscles/png/Arm-M3-1-thumb.png (output missing)"),
+        "{text}"
+    );
+    ok(&run(&site, &["build", "-q"]));
+    assert_eq!(check(&site).0, 0);
+
+    // An asset map edited by hand.
+    let map = site.out().join("assets.json");
+    let original = std::fs::read(&map).unwrap();
+    common::write(&map, b"{}\n");
+    let (code, text) = check(&site);
+    assert_eq!(code, 1);
+    assert!(text.contains("would build assets.json"), "{text}");
+    common::write(&map, &original);
+    assert_eq!(check(&site).0, 0);
+
+    // A removed page: its outputs would go, and so would its map entries.
+    std::fs::remove_file(site.content().join("muscles/Arm-M4.md")).unwrap();
+    let (code, text) = check(&site);
+    assert_eq!(code, 1);
+    assert!(
+        text.contains("would remove muscles/gif/Arm-M4.gif (no longer referenced)"),
+        "{text}"
+    );
+    ok(&run(&site, &["build", "-q"]));
+    let (code, text) = check(&site);
+    assert_eq!(code, 0, "{text}");
+
+    // The JSON form says the same.
+    let o = run(&site, &["build", "--check", "--format", "json"]);
+    let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["check"], true);
+    assert_eq!(doc["up_to_date"], true);
+}
+
+fn shard_dirs(site: &Site, n: u32) -> Vec<String> {
+    (1..=n)
+        .map(|i| {
+            let dir = format!("shard-{i}");
+            ok(&run(
+                site,
+                &["build", "-q", "--shard", &format!("{i}/{n}"), "--out", &dir],
+            ));
+            dir
+        })
+        .collect()
+}
+
+fn merge(site: &Site, out: &str, dirs: &[&str]) -> Output {
+    let mut args = vec!["merge", "--out", out];
+    args.extend(dirs);
+    run(site, &args)
+}
+
+#[test]
+fn three_shards_merge_into_the_single_build_byte_for_byte() {
+    let site = site();
+    ok(&run(&site, &["build", "-q"]));
+    let single = tree(&site.out());
+    let data = site.root().join("_data/assets.yml");
+    let single_data = std::fs::read(&data).unwrap();
+    std::fs::remove_file(&data).unwrap();
+
+    let dirs = shard_dirs(&site, 3);
+    // Every shard built part of the site and none the `_data` copy.
+    assert!(!data.exists(), "a shard wrote the _data copy");
+    let mut shard_assets = serde_json::Map::new();
+    for dir in &dirs {
+        let files = tree(&site.root().join(dir));
+        assert!(
+            files
+                .keys()
+                .any(|k| k.ends_with(".png") && !k.contains("sprite")),
+            "{dir} is empty"
+        );
+        assert!(files.len() < single.len());
+        let map: Value = serde_json::from_slice(
+            &std::fs::read(site.root().join(dir).join("assets.json")).unwrap(),
+        )
+        .unwrap();
+        for (k, v) in map["assets"].as_object().unwrap() {
+            assert!(
+                shard_assets.insert(k.clone(), v.clone()).is_none(),
+                "{k} twice"
+            );
+        }
+    }
+
+    let refs: Vec<&str> = dirs.iter().map(String::as_str).collect();
+    let o = merge(&site, "merged", &refs);
+    ok(&o);
+    assert!(stdout(&o).contains("merged 3 shards"), "{}", stdout(&o));
+    let merged = tree(&site.root().join("merged"));
+    assert_eq!(
+        merged.keys().collect::<Vec<_>>(),
+        single.keys().collect::<Vec<_>>()
+    );
+    for (path, bytes) in &single {
+        assert!(merged[path] == *bytes, "{path} differs");
+    }
+    assert_eq!(std::fs::read(&data).unwrap(), single_data);
+    // The shards' partial maps are the whole map, split.
+    let map: Value = serde_json::from_slice(&merged["assets.json"]).unwrap();
+    assert_eq!(map["assets"], Value::Object(shard_assets));
+
+    // A build of the merged folder builds nothing.
+    let o = run(&site, &["build", "--out", "merged", "--format", "json"]);
+    ok(&o);
+    let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["summary"]["built"], 0, "{doc}");
+    assert_eq!(doc["summary"]["decoded"], 0, "{doc}");
+    ok(&run(&site, &["build", "--check", "--out", "merged"]));
+
+    // A shard rebuilt after one frame changed rebuilds only its part, and
+    // the merge still matches a single build.
+    site.png("muscles/png/Arm-M3-1.png", 40, 40, 42);
+    let mut rebuilt = 0;
+    for (i, dir) in dirs.iter().enumerate() {
+        let o = run(
+            &site,
+            &[
+                "build",
+                "--format",
+                "json",
+                "--shard",
+                &format!("{}/3", i + 1),
+                "--out",
+                dir,
+            ],
+        );
+        ok(&o);
+        let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
+        rebuilt += doc["summary"]["decoded"].as_u64().unwrap();
+    }
+    // The frame, and the animations that use it (Arm-M3's and the region's
+    // with the frames it needs).
+    assert!(rebuilt <= 1 + 3 + 3, "decoded {rebuilt}");
+    ok(&merge(&site, "merged-2", &refs));
+    ok(&run(&site, &["build", "-q"]));
+    let single = tree(&site.out());
+    let merged = tree(&site.root().join("merged-2"));
+    assert!(
+        merged == single,
+        "merge after a change differs from a single build"
+    );
+}
+
+#[test]
+fn merge_refuses_missing_overlapping_and_mismatched_shards() {
+    let site = site();
+    let dirs = shard_dirs(&site, 3);
+    ok(&run(&site, &["build", "-q"]));
+    let refused = |dirs: &[&str], expect: &str| {
+        let o = merge(&site, "merged", dirs);
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        assert!(
+            stderr(&o).contains(expect),
+            "{expect:?} not in {}",
+            stderr(&o)
+        );
+        assert!(!site.root().join("merged").exists(), "half-merged");
+    };
+    refused(&["shard-1", "shard-2"], "shard 3/3 is missing");
+    refused(
+        &["shard-1", "shard-2", "shard-3", "shard-1"],
+        "is shard 1/3, and so is",
+    );
+    refused(
+        &["shard-1", "shard-2", "out"],
+        "holds no finished shard build",
+    );
+    refused(&["shard-1", "shard-2", "nowhere"], "no such folder");
+
+    // A shard of another split into N.
+    ok(&run(
+        &site,
+        &["build", "-q", "--shard", "2/2", "--out", "half"],
+    ));
+    refused(&["shard-1", "half", "shard-3"], "same split into N");
+
+    // A shard built with other options.
+    let other = site.root().join("other.yml");
+    common::write(&other, b"gif:\n  width: 24\n");
+    ok(&run(
+        &site,
+        &[
+            "--config",
+            "other.yml",
+            "build",
+            "-q",
+            "--shard",
+            "3/3",
+            "--out",
+            "odd",
+        ],
+    ));
+    refused(&["shard-1", "shard-2", "odd"], "other options");
+
+    // A shard built from other pages.
+    site.page("muscles/Arm-M9.md", &muscle_page("Arm-M9", 3));
+    site.frames("Arm-M9", 3, 40, 40);
+    ok(&run(
+        &site,
+        &["build", "-q", "--shard", "3/3", "--out", "newer"],
+    ));
+    refused(&["shard-1", "shard-2", "newer"], "other pages");
+    std::fs::remove_file(site.content().join("muscles/Arm-M9.md")).unwrap();
+
+    // Two shards that both claim an output.
+    let cache_of = |dir: &str| site.root().join(dir).join(".assetmill/cache.json");
+    let one: Value = serde_json::from_slice(&std::fs::read(cache_of("shard-1")).unwrap()).unwrap();
+    let mut two: Value =
+        serde_json::from_slice(&std::fs::read(cache_of("shard-2")).unwrap()).unwrap();
+    let (path, record) = one["outputs"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .find(|(p, _)| p.ends_with(".png"))
+        .unwrap();
+    two["outputs"][path] = record.clone();
+    common::write(&cache_of("shard-2"), two.to_string().as_bytes());
+    refused(&["shard-1", "shard-2", "shard-3"], "the shards overlap");
+
+    // A shard file changed after its build.
+    let dirs = shard_dirs(&site, 3);
+    let three: Value =
+        serde_json::from_slice(&std::fs::read(cache_of("shard-3")).unwrap()).unwrap();
+    let victim = three["outputs"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .find(|p| p.ends_with(".gif"))
+        .unwrap()
+        .clone();
+    common::write(&site.root().join("shard-3").join(&victim), b"GIF89a");
+    refused(
+        &["shard-1", "shard-2", "shard-3"],
+        "differs from what shard 3/3 recorded",
+    );
+    assert_eq!(dirs.len(), 3);
+
+    // A shard pointed at a full build's folder refuses to touch it.
+    let o = run(&site, &["build", "--shard", "1/3"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("holds a full build"), "{}", stderr(&o));
+}
+
+#[test]
+fn ndjson_events_are_one_json_object_per_line_ending_with_the_summary() {
+    let site = site();
+    site.page(
+        "broken.md",
+        "---\nimages:\n  - image_id: gone\n    image_name: figures/missing.png\n    \
+         image_alt: Gone\n---\n",
+    );
+    let o = run(&site, &["build", "--progress", "ndjson"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let events: Vec<Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l:?}: {e}")))
+        .collect();
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds.first(), Some(&"start"));
+    assert_eq!(kinds.last(), Some(&"finish"));
+    let start = &events[0];
+    let units = start["units"].as_u64().unwrap();
+    assert_eq!(kinds.iter().filter(|k| **k == "unit").count() as u64, units);
+    let outputs: u64 = events
+        .iter()
+        .filter(|e| e["event"] == "unit")
+        .map(|e| e["outputs"].as_array().unwrap().len() as u64)
+        .sum();
+    // Every planned output but the missing figure's optimized copy.
+    assert_eq!(outputs, start["outputs"].as_u64().unwrap() - 1);
+    let gif = events
+        .iter()
+        .find(|e| e["event"] == "unit" && e["unit"] == "muscles/gif/Arm-M0.gif")
+        .expect("the animation's unit event");
+    assert_eq!(gif["kind"], "animation");
+    assert!(gif["seconds"].as_f64().unwrap() > 0.0);
+    assert!(
+        gif["outputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o["role"] == "webm" && o["bytes"].as_u64().unwrap() > 0 && o["built"] == true)
+    );
+    let missing = events
+        .iter()
+        .find(|e| e["event"] == "diagnostic")
+        .expect("a diagnostic event");
+    assert_eq!(missing["severity"], "error");
+    assert!(missing["file"].as_str().unwrap().ends_with("broken.md"));
+    assert_eq!(missing["line"], 3);
+    let finish = events.last().unwrap();
+    assert_eq!(finish["exit_code"], 1);
+    assert_eq!(finish["errors"], 1);
+    assert_eq!(
+        finish["summary"]["built"].as_u64().unwrap(),
+        outputs + 1,
+        "every output and the asset map"
+    );
+    // The human report goes to stderr.
+    assert!(stderr(&o).contains("built "), "{}", stderr(&o));
+
+    // Events and a JSON document both want stdout.
+    let o = run(
+        &site,
+        &["build", "--progress", "ndjson", "--format", "json"],
+    );
+    assert_eq!(o.status.code(), Some(2));
+}
+
+/// Runs the example workflow's assetmill steps on a real site: each shard
+/// job, the artifact moves GitHub makes, then the merge job.
+#[test]
+fn github_actions_example_runs_as_written() {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/ci/github-actions.yml"),
+    )
+    .unwrap();
+    let flow: Value = serde_saphyr::from_str(&text).unwrap();
+    assert_eq!(flow["env"]["ASSETMILL_VERSION"], env!("CARGO_PKG_VERSION"));
+    let shard_job = &flow["jobs"]["shard"];
+    let merge_job = &flow["jobs"]["merge"];
+    assert_eq!(merge_job["needs"], "shard");
+    let shards: Vec<u64> = shard_job["strategy"]["matrix"]["shard"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    let steps = |job: &Value| job["steps"].as_array().unwrap().clone();
+    let uses = |job: &Value, action: &str| -> Vec<Value> {
+        steps(job)
+            .into_iter()
+            .filter(|s| s["uses"].as_str().is_some_and(|u| u.starts_with(action)))
+            .collect()
+    };
+    // Hidden files must travel: the shard's cache says what it holds.
+    for upload in uses(shard_job, "actions/upload-artifact")
+        .iter()
+        .chain(&uses(merge_job, "actions/upload-artifact")[..1])
+    {
+        assert_eq!(upload["with"]["include-hidden-files"], true);
+    }
+    let cache = &uses(shard_job, "actions/cache")[0]["with"];
+    let key = cache["key"].as_str().unwrap();
+    assert!(
+        key.contains("${{ matrix.shard }}") && key.contains("hashFiles("),
+        "{key}"
+    );
+
+    let site = site();
+    let bin = Path::new(env!("CARGO_BIN_EXE_assetmill")).parent().unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let run_steps = |job: &Value, subst: &dyn Fn(&str) -> String| {
+        let mut ran = 0;
+        for step in steps(job) {
+            let Some(script) = step["run"].as_str() else {
+                continue;
+            };
+            if !script.trim_start().starts_with("assetmill ") {
+                continue; // installing it
+            }
+            let script = subst(script);
+            assert!(!script.contains("${{"), "unknown expression in {script}");
+            let o = Command::new("bash")
+                .args(["-euo", "pipefail", "-c", &script])
+                .env("PATH", &path)
+                .current_dir(site.root())
+                .output()
+                .unwrap();
+            ok(&o);
+            ran += 1;
+        }
+        ran
+    };
+    let upload = &uses(shard_job, "actions/upload-artifact")[0]["with"];
+    let download = &uses(merge_job, "actions/download-artifact")[0]["with"];
+    let into = site.root().join(download["path"].as_str().unwrap());
+    for &i in &shards {
+        let subst = |s: &str| {
+            s.replace("${{ matrix.shard }}", &i.to_string())
+                .replace("${{ strategy.job-total }}", &shards.len().to_string())
+        };
+        assert_eq!(run_steps(shard_job, &subst), 1);
+        // download-artifact with a pattern puts each artifact in a folder
+        // named after it.
+        let from = site.root().join(subst(upload["path"].as_str().unwrap()));
+        let name = subst(upload["name"].as_str().unwrap());
+        std::fs::create_dir_all(&into).unwrap();
+        std::fs::rename(from, into.join(name)).unwrap();
+    }
+    assert_eq!(run_steps(merge_job, &|s: &str| s.to_owned()), 2);
+    let merged = tree(&site.out());
+    ok(&run(&site, &["build", "-q", "--out", "single"]));
+    assert!(merged == tree(&site.root().join("single")));
+    assert!(site.out().join(".assetmill/report.html").is_file());
+}
