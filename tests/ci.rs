@@ -286,7 +286,7 @@ fn three_shards_merge_into_the_single_build_byte_for_byte() {
 #[test]
 fn merge_refuses_missing_overlapping_and_mismatched_shards() {
     let site = site();
-    let dirs = shard_dirs(&site, 3);
+    shard_dirs(&site, 3);
     ok(&run(&site, &["build", "-q"]));
     let refused = |dirs: &[&str], expect: &str| {
         let o = merge(&site, "merged", dirs);
