@@ -16,6 +16,7 @@ mod fault;
 mod guard;
 mod keys;
 pub mod lock;
+mod sizes;
 mod work;
 
 pub use keys::Reason;
@@ -516,6 +517,7 @@ fn finish(
         })
         .collect();
     diagnostics.extend(validate::diagnose(manifest, plan, &infos));
+    diagnostics.extend(sizes::unknown_pages(config, manifest));
     made.sort_by(|a, b| a.0.path.cmp(&b.0.path));
 
     let map = asset_map(config, plan, &infos, hashes, &made);
