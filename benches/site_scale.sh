@@ -16,7 +16,8 @@
 #   merge    `merge --out merged shard-1 ... shard-SHARDS`
 # and checks that merged/ is byte-identical to out/ (the report aside, which
 # holds timings) and that a build of merged/ builds nothing.
-# The corpus is kept in target/site-scale-PAGES-SIZE (delete it to remake).
+# The corpus is kept in target/site-scale-PAGES-SIZE (delete it to remake);
+# PREPARE=1 only makes it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -56,6 +57,7 @@ if [ ! -d "$dir/content" ]; then
     } >"$dir/content/overview/$region.md"
   done
 fi
+[ -z "${PREPARE:-}" ] || exit 0
 cd "$dir"
 rm -rf out merged shard-*
 

@@ -5,8 +5,10 @@
 //! Unknown keys are errors that name the key, so a typo never silently
 //! falls back to a default.
 
+use crate::assetmap::Role;
 use crate::error::{Error, Result};
 use serde::{Deserialize, Deserializer, Serialize};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// The file read when no `--config` is given (if it exists).
@@ -31,6 +33,7 @@ pub struct Config {
     pub limits: Limits,
     pub asset_map: AssetMapOptions,
     pub report: ReportOptions,
+    pub budgets: Budgets,
 }
 
 impl Default for Config {
@@ -47,6 +50,7 @@ impl Default for Config {
             limits: Limits::default(),
             asset_map: AssetMapOptions::default(),
             report: ReportOptions::default(),
+            budgets: Budgets::default(),
         }
     }
 }
@@ -293,6 +297,229 @@ impl std::fmt::Display for ByteSize {
         } else {
             write!(f, "{} B", self.0)
         }
+    }
+}
+
+/// A size budget: a [`ByteSize`] that remembers how it was written, so
+/// messages quote the figure from the configuration (`400 KB`) and show
+/// sizes in its unit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SizeLimit {
+    pub bytes: ByteSize,
+    /// As written: `400 KB`, or the integer for a plain byte count.
+    pub written: String,
+}
+
+impl SizeLimit {
+    /// The unit the limit was written in, as (bytes per unit, its name as
+    /// written); plain bytes for an integer or `B`.
+    fn unit(&self) -> (u64, &str) {
+        let unit = self
+            .written
+            .trim()
+            .trim_start_matches(|c: char| c.is_ascii_digit() || c == '.')
+            .trim();
+        match format!("1 {unit}").parse::<ByteSize>() {
+            Ok(ByteSize(scale)) if scale > 1 => (scale, unit),
+            _ => (1, "bytes"),
+        }
+    }
+
+    /// The limit as written, with `bytes` after a bare integer.
+    pub fn describe(&self) -> String {
+        match self.unit() {
+            (1, _) => format!("{} bytes", self.bytes.0),
+            _ => self.written.trim().to_owned(),
+        }
+    }
+
+    /// `size` in the limit's own unit, exact bytes beside it, so a size
+    /// just over the limit never reads as equal to it.
+    pub fn show(&self, size: u64) -> String {
+        match self.unit() {
+            (1, _) => format!("{size} bytes"),
+            (scale, unit) => format!("{:.1} {unit} ({size} bytes)", size as f64 / scale as f64),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for SizeLimit {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Bytes(u64),
+            Text(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Bytes(n) => Ok(SizeLimit {
+                bytes: ByteSize(n),
+                written: n.to_string(),
+            }),
+            Raw::Text(t) => Ok(SizeLimit {
+                bytes: t.parse().map_err(serde::de::Error::custom)?,
+                written: t,
+            }),
+        }
+    }
+}
+
+impl Serialize for SizeLimit {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        match self.unit() {
+            (1, _) => s.serialize_u64(self.bytes.0),
+            _ => s.serialize_str(self.written.trim()),
+        }
+    }
+}
+
+/// What an output over its size budget is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BudgetLevel {
+    /// An error: the build fails (exit 1). The default.
+    #[default]
+    Error,
+    /// A warning: reported, the build still succeeds.
+    #[serde(alias = "warning")]
+    Warn,
+}
+
+/// Size budgets for one page (`budgets.pages`): they replace the global
+/// budget of the same role for the outputs this page uses.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PageBudgets {
+    /// Each as in [`Budgets`]. Default: none (the global budget applies).
+    pub gif: Option<SizeLimit>,
+    pub webm: Option<SizeLimit>,
+    pub mp4: Option<SizeLimit>,
+    pub sprite: Option<SizeLimit>,
+    pub thumb: Option<SizeLimit>,
+    pub optimized: Option<SizeLimit>,
+}
+
+/// Size budgets: the most bytes an output of each role may have. An
+/// integer is bytes; `"400 KB"`, `"1.5 MB"`, `"1 MiB"` are also read. An
+/// output used by several pages is held to the strictest budget among
+/// them; a page listed under `pages` has its own budgets in place of the
+/// global ones. Budgets never change an output unless `fit` is on, so
+/// without it they are no part of any cache key.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Budgets {
+    /// Animated GIFs. Default: none.
+    pub gif: Option<SizeLimit>,
+    /// AV1 WebM videos. Default: none.
+    pub webm: Option<SizeLimit>,
+    /// H.264 MP4 videos. Default: none.
+    pub mp4: Option<SizeLimit>,
+    /// Sprite sheets. Default: none.
+    pub sprite: Option<SizeLimit>,
+    /// Gallery thumbnails. Default: none.
+    pub thumb: Option<SizeLimit>,
+    /// Optimized copies of the sources. Default: none.
+    pub optimized: Option<SizeLimit>,
+    /// `error` (the build fails) or `warn`. Default: `error`.
+    pub level: BudgetLevel,
+    /// For GIFs and videos over budget, lower the quality setting
+    /// (`gif.quality`, `video.av1.quantizer`, `video.h264.qp`) to the best
+    /// that fits, instead of only reporting them. Default: false.
+    pub fit: bool,
+    /// Budgets of single pages, keyed by the page's path relative to the
+    /// content folder (`muscles/biceps.md`). Default: none.
+    pub pages: BTreeMap<String, PageBudgets>,
+}
+
+/// The output roles a budget can be set for, with their keys, in the
+/// order of `limits()` below.
+const BUDGET_ROLES: [(Role, &str); 6] = [
+    (Role::Gif, "gif"),
+    (Role::Webm, "webm"),
+    (Role::Mp4, "mp4"),
+    (Role::Sprite, "sprite"),
+    (Role::Thumb, "thumb"),
+    (Role::Optimized, "optimized"),
+];
+
+/// The limit set for `role` among `limits` (in [`BUDGET_ROLES`] order).
+fn limit_of(limits: [Option<&SizeLimit>; 6], role: Role) -> Option<&SizeLimit> {
+    BUDGET_ROLES
+        .iter()
+        .zip(limits)
+        .find(|((r, _), _)| *r == role)
+        .and_then(|(_, limit)| limit)
+}
+
+/// The key of a role's budget (`gif`), or `None` for roles without one.
+pub fn budget_key(role: Role) -> Option<&'static str> {
+    BUDGET_ROLES
+        .iter()
+        .find_map(|(r, key)| (*r == role).then_some(*key))
+}
+
+impl PageBudgets {
+    fn limits(&self) -> [Option<&SizeLimit>; 6] {
+        [
+            self.gif.as_ref(),
+            self.webm.as_ref(),
+            self.mp4.as_ref(),
+            self.sprite.as_ref(),
+            self.thumb.as_ref(),
+            self.optimized.as_ref(),
+        ]
+    }
+
+    /// The budget of an output role, if this page sets one.
+    pub fn get(&self, role: Role) -> Option<&SizeLimit> {
+        limit_of(self.limits(), role)
+    }
+}
+
+impl Budgets {
+    fn limits(&self) -> [Option<&SizeLimit>; 6] {
+        [
+            self.gif.as_ref(),
+            self.webm.as_ref(),
+            self.mp4.as_ref(),
+            self.sprite.as_ref(),
+            self.thumb.as_ref(),
+            self.optimized.as_ref(),
+        ]
+    }
+
+    /// The global budget of an output role, if one is set.
+    pub fn get(&self, role: Role) -> Option<&SizeLimit> {
+        limit_of(self.limits(), role)
+    }
+
+    /// Rejects budgets of 0 bytes and page keys that cannot name a page.
+    fn validate(&self) -> std::result::Result<(), String> {
+        let zero = |prefix: String, limits: [Option<&SizeLimit>; 6]| {
+            BUDGET_ROLES
+                .iter()
+                .zip(limits)
+                .find(|(_, limit)| limit.is_some_and(|l| l.bytes.0 == 0))
+                .map(|((_, key), _)| format!("{prefix}{key} must be at least 1 byte"))
+        };
+        if let Some(message) = zero("budgets.".into(), self.limits()) {
+            return Err(message);
+        }
+        for (page, budgets) in &self.pages {
+            let plain = !page.is_empty()
+                && !page.contains('\\')
+                && page.split('/').all(|part| !matches!(part, "" | "." | ".."));
+            if !plain {
+                return Err(format!(
+                    "budgets.pages: `{page}` must be a page's path relative to the content \
+                     folder, `/`-separated, like `muscles/biceps.md`"
+                ));
+            }
+            if let Some(message) = zero(format!("budgets.pages.\"{page}\"."), budgets.limits()) {
+                return Err(message);
+            }
+        }
+        Ok(())
     }
 }
 
@@ -569,7 +796,7 @@ impl Config {
         if self.limits.max_memory.0 < 16 << 20 {
             return bad("limits.max_memory must be at least 16 MiB".into());
         }
-        Ok(())
+        self.budgets.validate().or_else(bad)
     }
 }
 
@@ -658,6 +885,75 @@ mod tests {
             let err = parse(bad).unwrap_err().to_string();
             assert!(err.contains(says), "{bad}: {err}");
         }
+    }
+
+    #[test]
+    fn budgets_section() {
+        let c = parse(
+            "budgets:\n  gif: 400 KB\n  webm: 150000\n  mp4: \"1.5 MB\"\n  level: warn\n  \
+             fit: true\n  pages:\n    \"muscles/biceps brachii.md\": { gif: 1 MiB }\n",
+        )
+        .unwrap();
+        let b = &c.budgets;
+        assert_eq!(b.get(Role::Gif).map(|l| l.bytes), Some(ByteSize(400_000)));
+        assert_eq!(b.get(Role::Webm).map(|l| l.bytes), Some(ByteSize(150_000)));
+        assert_eq!(b.get(Role::Mp4).map(|l| l.bytes), Some(ByteSize(1_500_000)));
+        assert_eq!(b.get(Role::Sprite), None);
+        assert_eq!(b.get(Role::SpriteMap), None);
+        assert_eq!((b.level, b.fit), (BudgetLevel::Warn, true));
+        let page = &b.pages["muscles/biceps brachii.md"];
+        assert_eq!(
+            page.get(Role::Gif).map(|l| l.bytes),
+            Some(ByteSize(1 << 20))
+        );
+        assert_eq!(page.get(Role::Webm), None);
+        assert_eq!(parse("").unwrap().budgets, Budgets::default());
+        assert_eq!(Budgets::default().level, BudgetLevel::Error);
+        for (bad, says) in [
+            (
+                "budgets:\n  gif: 0\n",
+                "budgets.gif must be at least 1 byte",
+            ),
+            ("budgets:\n  png: 1 MB\n", "png"),
+            ("budgets:\n  gif: 3 parsecs\n", "parsecs"),
+            ("budgets:\n  level: fatal\n", "fatal"),
+            ("budgets:\n  fit: yes\n", "boolean"),
+            (
+                "budgets:\n  pages:\n    a.md: { gif: 0 KB }\n",
+                "budgets.pages.\"a.md\".gif",
+            ),
+            ("budgets:\n  pages:\n    a.md: { sprites: 1 }\n", "sprites"),
+            (
+                "budgets:\n  pages:\n    ../a.md: { gif: 1 }\n",
+                "relative to the content",
+            ),
+            (
+                "budgets:\n  pages:\n    /a.md: { gif: 1 }\n",
+                "relative to the content",
+            ),
+        ] {
+            let err = parse(bad).unwrap_err().to_string();
+            assert!(err.contains(says), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn size_limits_speak_in_their_own_unit() {
+        let limit = |text: &str| SizeLimit {
+            bytes: text.parse().unwrap(),
+            written: text.to_owned(),
+        };
+        assert_eq!(limit("400 KB").describe(), "400 KB");
+        assert_eq!(limit("400 KB").show(400_001), "400.0 KB (400001 bytes)");
+        assert_eq!(limit("1.5MiB").show(3 << 20), "3.0 MiB (3145728 bytes)");
+        assert_eq!(limit("5000").describe(), "5000 bytes");
+        assert_eq!(limit("5000 B").show(6000), "6000 bytes");
+        let c = parse("budgets:\n  thumb: 20000\n").unwrap();
+        let thumb = c.budgets.thumb.unwrap();
+        assert_eq!(
+            (thumb.describe(), thumb.show(20001)),
+            ("20000 bytes".into(), "20001 bytes".into())
+        );
     }
 
     #[test]

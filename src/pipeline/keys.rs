@@ -1,6 +1,7 @@
 //! What each unit of work should produce, and whether the cache already has
 //! it: every planned output gets an input hash (the bytes it derives from)
-//! and an options hash (every setting that shapes it, and the version).
+//! and an options hash (every setting that shapes it, and the version;
+//! for a GIF or video fitted to a size budget, that budget too).
 
 use super::Unit;
 use crate::assetmap::Role;
@@ -217,6 +218,14 @@ pub fn plan_unit(
                     stale: None,
                 });
             }
+        }
+    }
+    // With `budgets.fit`, the budget a GIF or video is fitted to shapes its
+    // bytes, so it is part of that output's key (and only that output's:
+    // budgets that are only checked change no bytes).
+    for p in &mut planned {
+        if let Some(limit) = super::sizes::fit_target(config, plan, p) {
+            p.options = fingerprint(&(&p.options, "fit", limit.bytes));
         }
     }
     planned

@@ -18,6 +18,7 @@ mod keys;
 pub mod lock;
 pub mod merge;
 pub mod shard;
+mod sizes;
 mod work;
 
 pub use keys::Reason;
@@ -676,6 +677,9 @@ fn finish(
         &|s| scope.sources[s],
         &|a| scope.animations[a],
     ));
+    if scope.pages() {
+        diagnostics.extend(sizes::unknown_pages(config, manifest));
+    }
     made.sort_by(|a, b| a.0.path.cmp(&b.0.path));
 
     let map = asset_map(config, plan, &infos, hashes, scope, &made);

@@ -156,8 +156,9 @@ pub(super) fn stamp(
     }
 }
 
-/// Digest of every option that shapes an output (every role's key options
-/// and the limits), to refuse merging shards built differently.
+/// Digest of every option that shapes an output or a diagnostic (every
+/// role's key options, the limits, the size budgets), to refuse merging
+/// shards built differently.
 pub(super) fn options_digest(config: &Config) -> String {
     use crate::assetmap::Role;
     let roles = [
@@ -181,6 +182,9 @@ pub(super) fn options_digest(config: &Config) -> String {
         &config.thumbs,
         &config.sprite.suffix,
         &config.video.formats,
+        // With `fit`, budgets shape GIFs and videos; without, they decide
+        // which diagnostics a build reports.
+        &config.budgets,
     ))
 }
 

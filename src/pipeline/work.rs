@@ -9,13 +9,19 @@
 //! unit's memory depends on frame size and lane count, not frame count.
 //! Results are keyed by frame, so which lane ran a frame never shows in the
 //! outputs.
+//!
+//! Every output the unit leaves in place, made or reused, is then checked
+//! against its size budget ([`super::sizes`]); GIFs and videos made under
+//! `budgets.fit` are searched for the best quality that fits as they are
+//! encoded.
 
 use super::budget::{AnimationSizes, UnitBudget};
 use super::keys::{Owner, Planned};
+use super::sizes::{self, Choice};
 use super::{Stage, Timers, Unit};
 use crate::assetmap::{self, OutputFile, Role};
 use crate::cache::Cache;
-use crate::config::Config;
+use crate::config::{Config, VideoOptions};
 use crate::decode::{self, ImageInfo, Loaded};
 use crate::error::{Error, Result};
 use crate::optimize;
@@ -33,6 +39,10 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Notes left while outputs are made (which quality `budgets.fit` chose),
+/// gathered from the unit's parallel work.
+type Notes = Mutex<Vec<Diagnostic>>;
 
 /// What one unit produced.
 #[derive(Default)]
@@ -81,6 +91,29 @@ struct FrameDone {
 
 impl Worker<'_> {
     pub fn run(&self, unit: &Unit, planned: Vec<Planned>, budget: UnitBudget) -> UnitResult {
+        let notes = Notes::default();
+        let mut result = self.make(unit, planned, budget, &notes);
+        result
+            .diagnostics
+            .extend(notes.into_inner().unwrap_or_else(|e| e.into_inner()));
+        // Every output in place, reused ones too: a warm build fails
+        // exactly as the cold one did.
+        result
+            .diagnostics
+            .extend(result.made.iter().flat_map(|(p, file, _)| {
+                sizes::check(self.config, self.plan, self.out.root(), p, file)
+            }));
+        result
+    }
+
+    /// Makes the unit's stale outputs and reuses the rest.
+    fn make(
+        &self,
+        unit: &Unit,
+        planned: Vec<Planned>,
+        budget: UnitBudget,
+        notes: &Notes,
+    ) -> UnitResult {
         let mut result = UnitResult::default();
         let refused_paths: Vec<&str> = budget
             .refused
@@ -152,7 +185,7 @@ impl Worker<'_> {
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(&s) = to_decode.get(i) else { break };
-                    mine.push((s, self.frame(unit, s, &planned, targets.as_ref())));
+                    mine.push((s, self.frame(unit, s, &planned, targets.as_ref(), notes)));
                 }
                 mine
             })
@@ -234,7 +267,7 @@ impl Worker<'_> {
             return result;
         }
         if let Some(targets) = targets {
-            let made = self.animation_outputs(a, &stale, targets, gif_frames);
+            let made = self.animation_outputs(a, &stale, targets, gif_frames, notes);
             self.collect(made, &mut result);
         }
         result
@@ -300,6 +333,7 @@ impl Worker<'_> {
         s: usize,
         planned: &[Planned],
         targets: Option<&Targets<'_>>,
+        notes: &Notes,
     ) -> FrameDone {
         let loaded = match self.load(s) {
             Ok(loaded) => loaded,
@@ -380,7 +414,7 @@ impl Worker<'_> {
             })
             .collect();
         if !stale_videos.is_empty() {
-            let files = self.gif_videos(s, &loaded, &stale_videos);
+            let files = self.gif_videos(s, &loaded, &stale_videos, notes);
             made.extend(
                 stale_videos
                     .into_iter()
@@ -441,6 +475,7 @@ impl Worker<'_> {
         planned: &[&Planned],
         targets: Targets<'_>,
         mut gif_frames: BTreeMap<usize, RgbaImage>,
+        notes: &Notes,
     ) -> Vec<(Planned, Result<OutputFile>, bool)> {
         let animation = &self.plan.animations[a];
         let sp = &self.config.sprite;
@@ -479,8 +514,8 @@ impl Worker<'_> {
             let files: Vec<Result<OutputFile>> = clips
                 .par_iter()
                 .map(|p| match p.role {
-                    Role::Gif => self.gif(p, &list, sizes.gif, shown),
-                    _ => self.video(p, list.iter().map(|f| (f, shown))),
+                    Role::Gif => self.gif(p, &list, sizes.gif, shown, notes),
+                    _ => self.video(p, &list, shown, notes),
                 })
                 .collect();
             drop(list);
@@ -528,17 +563,33 @@ impl Worker<'_> {
         frames: &[RgbaImage],
         size: (u32, u32),
         shown_ms: u32,
+        notes: &Notes,
     ) -> Result<OutputFile> {
-        let gif = self
+        let target = sizes::fit_target(self.config, self.plan, planned);
+        let (gif, choice) = self
             .timers
             .time(Stage::Animate, || {
-                animate::encode_gif(frames, &self.config.gif)
+                match (target, sizes::knob(self.config, planned.role)) {
+                    (Some(limit), Some(knob)) => {
+                        let mut search = animate::GifSearch::new(frames, &self.config.gif)?;
+                        let (gif, choice) = sizes::search(
+                            knob,
+                            limit.bytes.0,
+                            None,
+                            |quality| search.encode(quality),
+                            |gif| gif.len() as u64,
+                        )?;
+                        Ok((gif, Some(choice)))
+                    }
+                    _ => animate::encode_gif(frames, &self.config.gif).map(|gif| (gif, None)),
+                }
             })
             .map_err(|message| Error::Encode {
                 path: self.out.root().join(&planned.path),
                 message,
             })?;
         let mut file = self.write(planned, &gif, Some(size))?;
+        self.fit_notes(planned, choice, &file, notes);
         file.frames = Some(frames.len() as u32);
         file.duration_ms = Some(frames.len() as u64 * u64::from(shown_ms));
         file.ssim = self
@@ -568,26 +619,64 @@ impl Worker<'_> {
             .then(|| assetmap::ssim_figure(sum / count as f64))
     }
 
-    /// A video from frames and how long each is shown.
-    fn video<'f>(
+    /// A video from frames, each shown for `shown_ms`.
+    fn video(
         &self,
         planned: &Planned,
-        frames: impl IntoIterator<Item = (&'f RgbaImage, u32)>,
+        frames: &[RgbaImage],
+        shown_ms: u32,
+        notes: &Notes,
     ) -> Result<OutputFile> {
         let format = video_format(planned.role);
-        let clip = self
+        let (clip, choice) = self
             .timers
             .time(Stage::Video, || {
-                video::encode_clip(format, frames, &self.config.video)
+                self.fit_video(planned, None, |options| {
+                    video::encode_clip(format, frames.iter().map(|f| (f, shown_ms)), options)
+                })
             })
             .map_err(|message| Error::Encode {
                 path: self.out.root().join(&planned.path),
                 message: format!("{} not made: {message}", planned.path),
             })?;
-        self.write_video(planned, clip)
+        self.write_video(planned, clip, choice, notes)
     }
 
-    fn write_video(&self, planned: &Planned, clip: video::Video) -> Result<OutputFile> {
+    /// A video made by `make` with the configured options (`first`, when
+    /// already made), or, when `budgets.fit` applies to it, at the best
+    /// quality that fits its budget.
+    fn fit_video(
+        &self,
+        planned: &Planned,
+        first: Option<video::Video>,
+        make: impl Fn(&VideoOptions) -> std::result::Result<video::Video, String>,
+    ) -> std::result::Result<(video::Video, Option<Choice>), String> {
+        let target = sizes::fit_target(self.config, self.plan, planned);
+        match (target, sizes::knob(self.config, planned.role)) {
+            (Some(limit), Some(knob)) => {
+                let (clip, choice) = sizes::search(
+                    knob,
+                    limit.bytes.0,
+                    first,
+                    |value| make(&sizes::video_options(self.config, planned.role, value)),
+                    |clip| clip.bytes.len() as u64,
+                )?;
+                Ok((clip, Some(choice)))
+            }
+            _ => match first {
+                Some(clip) => Ok((clip, None)),
+                None => Ok((make(&self.config.video)?, None)),
+            },
+        }
+    }
+
+    fn write_video(
+        &self,
+        planned: &Planned,
+        clip: video::Video,
+        choice: Option<Choice>,
+        notes: &Notes,
+    ) -> Result<OutputFile> {
         // The clip measured itself while it was encoded.
         self.timers
             .rebook(Stage::Video, Stage::Measure, clip.measure_time);
@@ -595,7 +684,32 @@ impl Worker<'_> {
         file.frames = Some(clip.frames);
         file.duration_ms = Some(clip.duration_ms);
         file.ssim = clip.ssim.map(assetmap::ssim_figure);
+        self.fit_notes(planned, choice, &file, notes);
         Ok(file)
+    }
+
+    /// Says which quality `budgets.fit` chose for an output it lowered.
+    fn fit_notes(
+        &self,
+        planned: &Planned,
+        choice: Option<Choice>,
+        file: &OutputFile,
+        notes: &Notes,
+    ) {
+        if let Some(choice) = choice {
+            let found = sizes::fit_notes(
+                self.config,
+                self.plan,
+                self.out.root(),
+                planned,
+                choice,
+                file.bytes,
+            );
+            notes
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .extend(found);
+        }
     }
 
     /// The videos of an existing GIF, from one pass over its frames.
@@ -604,6 +718,7 @@ impl Worker<'_> {
         s: usize,
         loaded: &Loaded,
         planned: &[&Planned],
+        notes: &Notes,
     ) -> Vec<Result<OutputFile>> {
         let source = &self.plan.sources[s];
         let mut clips: Vec<video::Clip<'_>> = planned
@@ -642,13 +757,49 @@ impl Worker<'_> {
                 if let Some(message) = failed {
                     return Err(encode_err(message));
                 }
-                let clip = self
+                let format = video_format(p.role);
+                let (clip, choice) = self
                     .timers
-                    .time(Stage::Video, || clip.finish())
+                    .time(Stage::Video, || {
+                        let first = clip.finish()?;
+                        self.fit_video(p, Some(first), |options| {
+                            self.gif_video(s, loaded, format, options)
+                        })
+                    })
                     .map_err(encode_err)?;
-                self.write_video(p, clip)
+                self.write_video(p, clip, choice, notes)
             })
             .collect()
+    }
+
+    /// One video of an existing GIF with `options`, from another pass over
+    /// its frames (for `budgets.fit`, which tries several).
+    fn gif_video(
+        &self,
+        s: usize,
+        loaded: &Loaded,
+        format: video::Format,
+        options: &VideoOptions,
+    ) -> std::result::Result<video::Video, String> {
+        let mut clip = video::Clip::new(format, options);
+        let mut failed = None;
+        decode::gif_frames(
+            &self.plan.sources[s].path,
+            &loaded.bytes,
+            &self.config.limits,
+            |frame, ms| {
+                if failed.is_none()
+                    && let Err(e) = clip.push(frame, ms)
+                {
+                    failed = Some(e);
+                }
+            },
+        )
+        .map_err(|e| e.detail())?;
+        match failed {
+            Some(message) => Err(message),
+            None => clip.finish(),
+        }
     }
 
     fn sprite(

@@ -44,6 +44,57 @@ pub fn delay_cs(delay_ms: u32) -> u16 {
 /// Encodes frames (already at the output size) as an animated GIF.
 /// The same frames and options always give the same bytes.
 pub fn encode_gif(frames: &[image::RgbaImage], opts: &GifOptions) -> Result<Vec<u8>, String> {
+    check_frames(frames)?;
+    // The palette search's samples are dropped before the frames are mapped.
+    let palette = Palettes::new(frames, opts)?.choose(opts.quality)?;
+    encode_with(frames, opts, &palette)
+}
+
+/// One animation encoded at several `gif.quality` settings, as a search
+/// for the best quality that fits a size budget does: the palettes it
+/// tries are fitted and judged once, and a quality that picks the palette
+/// of one of the last two encodings costs nothing. Each GIF has the bytes
+/// [`encode_gif`] gives at that quality.
+pub struct GifSearch<'f> {
+    frames: &'f [image::RgbaImage],
+    opts: &'f GifOptions,
+    palettes: Palettes<'f>,
+    /// The last two GIFs made, by palette index (at most two, so a search
+    /// holds little more than the GIFs it compares).
+    recent: Vec<(usize, Vec<u8>)>,
+}
+
+impl<'f> GifSearch<'f> {
+    /// Samples the frames for palettes; `opts.quality` is not used.
+    pub fn new(frames: &'f [image::RgbaImage], opts: &'f GifOptions) -> Result<Self, String> {
+        check_frames(frames)?;
+        Ok(GifSearch {
+            frames,
+            opts,
+            palettes: Palettes::new(frames, opts)?,
+            recent: Vec::new(),
+        })
+    }
+
+    /// The GIF at `quality` (1–100).
+    pub fn encode(&mut self, quality: u8) -> Result<Vec<u8>, String> {
+        let index = self.palettes.index(quality)?;
+        if let Some((_, gif)) = self.recent.iter().find(|(i, _)| *i == index) {
+            return Ok(gif.clone());
+        }
+        let palette = self.palettes.palette(index)?.clone();
+        let gif = encode_with(self.frames, self.opts, &palette)?;
+        if self.recent.len() == 2 {
+            self.recent.remove(0);
+        }
+        self.recent.push((index, gif.clone()));
+        Ok(gif)
+    }
+}
+
+/// Refuses what no GIF can hold: no frames, frames of different sizes,
+/// sides over 65535.
+fn check_frames(frames: &[image::RgbaImage]) -> Result<(), String> {
     let first = frames
         .first()
         .ok_or("an animation needs at least one frame")?;
@@ -51,22 +102,30 @@ pub fn encode_gif(frames: &[image::RgbaImage], opts: &GifOptions) -> Result<Vec<
     if frames.iter().any(|f| f.dimensions() != (width, height)) {
         return Err("frames differ in size".into());
     }
-    let (w16, h16) = match (u16::try_from(width), u16::try_from(height)) {
-        (Ok(w), Ok(h)) => (w, h),
-        _ => {
-            return Err(format!(
-                "{width}x{height} is larger than GIF allows (65535)"
-            ));
-        }
-    };
+    if width > u32::from(u16::MAX) || height > u32::from(u16::MAX) {
+        return Err(format!(
+            "{width}x{height} is larger than GIF allows (65535)"
+        ));
+    }
+    Ok(())
+}
+
+/// Maps the frames (checked by [`check_frames`]) to `palette` and writes
+/// the GIF.
+fn encode_with(
+    frames: &[image::RgbaImage],
+    opts: &GifOptions,
+    palette: &PaletteBuf<Oklab>,
+) -> Result<Vec<u8>, String> {
+    check_frames(frames)?;
+    let (width, height) = frames[0].dimensions();
+    let (w16, h16) = (width as u16, height as u16);
     let threshold = opts.alpha_threshold;
     let transparent_source = frames.iter().any(|f| f.pixels().any(|p| p[3] < threshold));
-
-    let palette = choose_palette(frames, opts)?;
     let ditherer = ditherer(opts);
     let mapped: Vec<(Vec<Srgb<u8>>, Vec<u8>)> = frames
         .par_iter()
-        .map(|frame| map_frame(frame, &palette, ditherer, threshold))
+        .map(|frame| map_frame(frame, palette, ditherer, threshold))
         .collect::<Result<_, String>>()?;
 
     let colours = &mapped[0].0;
@@ -251,81 +310,153 @@ fn palette_score(
     Ok(scores.iter().sum::<f64>() / scores.len().max(1) as f64)
 }
 
-/// Picks the smallest palette that is good enough: palettes from
-/// `PALETTE_SIZES` (Wu's method on a histogram spanning only the occupied
-/// range, refined by k-means, in Oklab) are tried, the smallest first and
-/// then by binary search, for the smallest whose mean SSIM over frames spread through the whole animation
-/// (not one frame: a turntable's views differ in difficulty) reaches the
-/// SSIM target of the quality setting. Fewer colours compress much better,
-/// so smooth renders get small files and broad gradients still get every
-/// colour they need.
-fn choose_palette(
-    frames: &[image::RgbaImage],
-    opts: &GifOptions,
-) -> Result<PaletteBuf<Oklab>, String> {
-    let total: usize = frames.iter().map(|f| f.pixels().len()).sum();
-    let stride = total.div_ceil(PALETTE_SAMPLES).max(1);
-    let samples: Vec<Srgb<u8>> = frames
-        .iter()
-        .flat_map(|f| f.pixels())
-        .step_by(stride)
-        .filter(|p| p[3] >= opts.alpha_threshold)
-        .map(|p| Srgb::new(p[0], p[1], p[2]))
-        .collect();
-    if samples.is_empty() {
-        let black = srgb8_to_oklab(&[Srgb::new(0, 0, 0)]);
-        return PaletteBuf::new(black).map_err(|e| e.to_string());
-    }
-    let colours = srgb8_to_oklab(&samples);
-    let mut ranges = [(f32::MAX, f32::MIN); 3];
-    for c in &colours {
-        for (range, v) in ranges.iter_mut().zip([c.l, c.a, c.b]) {
-            *range = (range.0.min(v), range.1.max(v));
+/// The palettes an animation may get, fitted and judged only when first
+/// needed and then kept, so choosing for several qualities (a budget
+/// search) fits each size at most once.
+///
+/// The choice: palettes from `PALETTE_SIZES` (Wu's method on a histogram
+/// spanning only the occupied range, refined by k-means, in Oklab) are
+/// tried, the smallest first and then by binary search, for the smallest
+/// whose mean SSIM over frames spread through the whole animation (not one
+/// frame: a turntable's views differ in difficulty) reaches the SSIM target
+/// of the quality setting. Fewer colours compress much better, so smooth
+/// renders get small files and broad gradients still get every colour they
+/// need.
+struct Palettes<'f> {
+    opts: &'f GifOptions,
+    probes: Vec<&'f image::RgbaImage>,
+    /// The sampled colours, in Oklab (empty when every pixel is clear).
+    colours: Vec<Oklab>,
+    /// Wu's palette of each size, the k-means starting points.
+    starts: Vec<PaletteBuf<Oklab>>,
+    kmeans_steps: u32,
+    /// Each size's fitted palette and its score, once computed.
+    fitted: Vec<Option<(PaletteBuf<Oklab>, Option<f64>)>>,
+}
+
+impl<'f> Palettes<'f> {
+    fn new(frames: &'f [image::RgbaImage], opts: &'f GifOptions) -> Result<Self, String> {
+        let total: usize = frames.iter().map(|f| f.pixels().len()).sum();
+        let stride = total.div_ceil(PALETTE_SAMPLES).max(1);
+        let samples: Vec<Srgb<u8>> = frames
+            .iter()
+            .flat_map(|f| f.pixels())
+            .step_by(stride)
+            .filter(|p| p[3] >= opts.alpha_threshold)
+            .map(|p| Srgb::new(p[0], p[1], p[2]))
+            .collect();
+        let colours = srgb8_to_oklab(&samples);
+        drop(samples);
+        let mut palettes = Palettes {
+            opts,
+            probes: probe_frames(frames),
+            starts: Vec::new(),
+            kmeans_steps: 0,
+            fitted: vec![None; PALETTE_SIZES.len()],
+            colours,
+        };
+        if palettes.colours.is_empty() {
+            return Ok(palettes);
         }
-    }
-    // A little slack keeps the maximum inside the last bin.
-    let ranges = ranges.map(|(lo, hi)| (lo - 1e-4, hi + 1e-4));
-    let wu = WuF32x3::run_slice(&colours, BinnerF32x3::<64, 64, 64>::new(ranges))
-        .map_err(|e| e.to_string())?;
-    // Two passes over the samples refine small animations fully; large
-    // ones stop at the cap, past which more steps change nothing visible.
-    let kmeans_steps = KMEANS_SAMPLES.min(u32::try_from(colours.len() * 2).unwrap_or(u32::MAX));
-    let fit = |size: u16| -> Result<PaletteBuf<Oklab>, String> {
-        let options = KmeansOptions::new()
-            .sampling_factor(f32::INFINITY)
-            .max_samples(kmeans_steps)
-            .seed(0);
-        let k = size
-            .try_into()
-            .map_err(|_| "palette size out of range".to_owned())?;
-        Ok(Kmeans::run_slice(&colours, wu.palette(k), options)
-            .map_err(|e| e.to_string())?
-            .into_palette())
-    };
-    let probes = probe_frames(frames);
-    let target = ssim_target(opts.quality);
-    // Smooth renders are common and need one fit: try the smallest first.
-    let smallest = fit(PALETTE_SIZES[0])?;
-    if palette_score(&probes, &smallest, opts)? >= target {
-        return Ok(smallest);
-    }
-    // Invariant: the answer is in sizes[lo..=hi]; `good` is sizes[hi]'s
-    // palette once it has been shown to reach the target.
-    let (mut lo, mut hi) = (1, PALETTE_SIZES.len() - 1);
-    let mut good = None;
-    while lo < hi {
-        let mid = (lo + hi) / 2;
-        let palette = fit(PALETTE_SIZES[mid])?;
-        if palette_score(&probes, &palette, opts)? >= target {
-            hi = mid;
-            good = Some(palette);
-        } else {
-            lo = mid + 1;
+        let mut ranges = [(f32::MAX, f32::MIN); 3];
+        for c in &palettes.colours {
+            for (range, v) in ranges.iter_mut().zip([c.l, c.a, c.b]) {
+                *range = (range.0.min(v), range.1.max(v));
+            }
         }
+        // A little slack keeps the maximum inside the last bin.
+        let ranges = ranges.map(|(lo, hi)| (lo - 1e-4, hi + 1e-4));
+        // The histogram (about 10 MB) is dropped once the nine starting
+        // palettes are cut from it.
+        let wu = WuF32x3::run_slice(&palettes.colours, BinnerF32x3::<64, 64, 64>::new(ranges))
+            .map_err(|e| e.to_string())?;
+        palettes.starts = PALETTE_SIZES
+            .iter()
+            .map(|&size| {
+                let k = size
+                    .try_into()
+                    .map_err(|_| "palette size out of range".to_owned())?;
+                Ok(wu.palette(k))
+            })
+            .collect::<Result<_, String>>()?;
+        // Two passes over the samples refine small animations fully; large
+        // ones stop at the cap, past which more steps change nothing visible.
+        palettes.kmeans_steps =
+            KMEANS_SAMPLES.min(u32::try_from(palettes.colours.len() * 2).unwrap_or(u32::MAX));
+        Ok(palettes)
     }
-    match good {
-        Some(palette) => Ok(palette),
-        None => fit(PALETTE_SIZES[hi]),
+
+    /// The palette of `PALETTE_SIZES[index]`, fitted on first use.
+    fn palette(&mut self, index: usize) -> Result<&PaletteBuf<Oklab>, String> {
+        if self.fitted[index].is_none() {
+            let palette = if self.colours.is_empty() {
+                let black = srgb8_to_oklab(&[Srgb::new(0, 0, 0)]);
+                PaletteBuf::new(black).map_err(|e| e.to_string())?
+            } else {
+                let options = KmeansOptions::new()
+                    .sampling_factor(f32::INFINITY)
+                    .max_samples(self.kmeans_steps)
+                    .seed(0);
+                Kmeans::run_slice(&self.colours, self.starts[index].clone(), options)
+                    .map_err(|e| e.to_string())?
+                    .into_palette()
+            };
+            self.fitted[index] = Some((palette, None));
+        }
+        let (palette, _) = self.fitted[index].as_ref().expect("fitted above");
+        Ok(palette)
+    }
+
+    /// Whether `PALETTE_SIZES[index]`'s palette reaches `target`.
+    fn reaches(&mut self, index: usize, target: f64) -> Result<bool, String> {
+        self.palette(index)?;
+        let score = match &self.fitted[index] {
+            Some((_, Some(score))) => *score,
+            Some((palette, None)) => {
+                let score = palette_score(&self.probes, palette, self.opts)?;
+                if let Some((_, slot)) = &mut self.fitted[index] {
+                    *slot = Some(score);
+                }
+                score
+            }
+            None => return Err("palette not fitted".into()),
+        };
+        Ok(score >= target)
+    }
+
+    /// The index in `PALETTE_SIZES` of the palette `quality` gets: the
+    /// smallest that is good enough (see the type's doc).
+    fn index(&mut self, quality: u8) -> Result<usize, String> {
+        if self.colours.is_empty() {
+            return Ok(0);
+        }
+        let target = ssim_target(quality);
+        // Smooth renders are common and need one fit: try the smallest first.
+        if self.reaches(0, target)? {
+            return Ok(0);
+        }
+        // Invariant: the answer is in sizes[lo..=hi]; the largest is used
+        // when none reaches the target.
+        let (mut lo, mut hi) = (1, PALETTE_SIZES.len() - 1);
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            if self.reaches(mid, target)? {
+                hi = mid;
+            } else {
+                lo = mid + 1;
+            }
+        }
+        Ok(hi)
+    }
+
+    /// The palette `quality` gets, taking it out of the search.
+    fn choose(mut self, quality: u8) -> Result<PaletteBuf<Oklab>, String> {
+        let index = self.index(quality)?;
+        self.palette(index)?;
+        match self.fitted.swap_remove(index) {
+            Some((palette, _)) => Ok(palette),
+            None => Err("palette not fitted".into()),
+        }
     }
 }
 
@@ -579,6 +710,22 @@ mod tests {
             assert!(palette_len(&small) < palette_len(&gif), "alpha {alpha}");
             assert!(small.len() < gif.len(), "alpha {alpha}");
         }
+    }
+
+    #[test]
+    fn a_search_gives_the_bytes_encode_gif_gives_at_each_quality() {
+        let frames = specular_turntable(false);
+        let configured = GifOptions::default();
+        let mut search = GifSearch::new(&frames, &configured).unwrap();
+        for quality in [90, 1, 45, 90, 60, 1] {
+            let opts = GifOptions {
+                quality,
+                ..GifOptions::default()
+            };
+            let want = encode_gif(&frames, &opts).unwrap();
+            assert_eq!(search.encode(quality).unwrap(), want, "quality {quality}");
+        }
+        assert!(GifSearch::new(&[], &GifOptions::default()).is_err());
     }
 
     #[test]
