@@ -83,9 +83,11 @@ check_line=$(grep '^check:' last.txt)
 slowest=0
 shard_rss=0
 shard_times=()
+shard_rsss=()
 for i in $(seq 1 "$shards"); do
   read -r t rss < <(measure build --shard "$i/$shards" --out "shard-$i")
   shard_times+=("$t")
+  shard_rsss+=("$rss")
   slowest=$(echo "if ($t > $slowest) $t else $slowest" | bc)
   [ "$rss" -gt "$shard_rss" ] && shard_rss=$rss
 done
@@ -103,7 +105,8 @@ printf '| cold build (%s) | %s | %s | |\n' "$built" "$cold" "$cold_rss"
 printf '| warm build | %s | %s | <= 1 s |\n' "$warm" "$warm_rss"
 printf '| `build --check` (%s) | %s | %s | <= 1 s |\n' "$check_line" "$check" "$check_rss"
 for i in $(seq 1 "$shards"); do
-  printf '| shard %s/%s, cold | %s | | |\n' "$i" "$shards" "${shard_times[$((i - 1))]}"
+  printf '| shard %s/%s, cold | %s | %s | |\n' "$i" "$shards" "${shard_times[$((i - 1))]}" \
+    "${shard_rsss[$((i - 1))]}"
 done
 printf '| merge of %s shards | %s | %s | |\n' "$shards" "$merge" "$merge_rss"
 printf '\n| figure | value | target |\n| --- | --- | --- |\n'
