@@ -5,9 +5,10 @@
 #   FEATURES=asm benches/site_scale.sh          (rav1e's assembly; needs nasm)
 #
 # Synthesizes PAGES muscle pages (default 230) x 16 frames of SIZE px
-# (default 600), then per body region a region page assembling its own GIF
-# from the first frame of each of its muscles and an overview page showing
-# every muscle GIF of the region (both reuse files the muscle pages own).
+# (default 600), then per body region a region page assembling its own
+# 16-frame GIF from the first frames of its muscles, and an overview page
+# showing every muscle GIF of the region (both reuse files the muscle pages
+# own).
 # Then, timing each with /usr/bin/time (wall seconds, peak RSS):
 #   cold     `build` into an empty out/
 #   warm     `build` again (nothing to do)
@@ -33,23 +34,29 @@ bin="$root/$target/release/assetmill"
 dir="$root/target/site-scale-$pages-$size"
 if [ ! -d "$dir/content" ]; then
   "$bin" synth "$dir" --pages "$pages" --frames 16 --size "$size" >/dev/null
+fi
+if [ ! -d "$dir/content/regions" ]; then
   # Region and overview pages, per region (the prefix of a muscle's name).
+  # As on the real site, a region's animation has 16 frames: here the first
+  # frame of each of its muscles, cycling if it has fewer than 16.
   mkdir -p "$dir/content/regions" "$dir/content/overview"
   ls "$dir/assets/muscles/png" | sed -n 's/^\(.*\)-1\.png$/\1/p' | sort >"$dir/muscles.txt"
   cut -d- -f1 "$dir/muscles.txt" | sort -u | while read -r region; do
+    mapfile -t members < <(grep "^$region-" "$dir/muscles.txt")
     {
       printf -- '---\ntitle: %s region\nimages:\n' "$region"
       printf "  - image_id: '%s'\n    image_name: 'regions/gif/%s.gif'\n    image_alt: 'The %s region'\n" \
         "$region" "$region" "$region"
       printf 'gallery:\n'
-      grep "^$region-" "$dir/muscles.txt" | while read -r m; do
+      for i in $(seq 0 15); do
+        m=${members[$((i % ${#members[@]}))]}
         printf '  - image_url: muscles/png/%s-1.png\n    caption: %s\n' "$m" "$m"
       done
       printf -- '---\n'
     } >"$dir/content/regions/$region.md"
     {
       printf -- '---\ntitle: %s overview\nimages:\n' "$region"
-      grep "^$region-" "$dir/muscles.txt" | while read -r m; do
+      for m in "${members[@]}"; do
         printf "  - image_id: '%s'\n    image_name: 'muscles/gif/%s.gif'\n    image_alt: '%s'\n" \
           "${m//-/}" "$m" "$m"
       done
