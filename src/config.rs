@@ -74,13 +74,32 @@ impl Default for ThumbOptions {
     }
 }
 
-/// How many times an animation plays.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// How many times an animation plays. Written (and serialized) as
+/// `forever` or a play count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Loop {
     /// Loop forever (`loop: forever`). The default.
     Forever,
     /// Play this many times in total (`loop: 3`).
     Times(u16),
+}
+
+impl Serialize for Loop {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        match self {
+            Loop::Forever => s.serialize_str("forever"),
+            Loop::Times(n) => s.serialize_u16(*n),
+        }
+    }
+}
+
+impl std::fmt::Display for Loop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Loop::Forever => f.write_str("forever"),
+            Loop::Times(n) => write!(f, "{n}"),
+        }
+    }
 }
 
 impl<'de> Deserialize<'de> for Loop {
@@ -112,6 +131,9 @@ pub struct GifOptions {
     /// Default: `forever`.
     #[serde(rename = "loop")]
     pub repeat: Loop,
+    /// Play forward then back (without showing the two end frames twice).
+    /// Default: false. A page's `image_pingpong` overrides it.
+    pub pingpong: bool,
     /// Floyd–Steinberg dithering strength, 0 (off) to 1. Default: 0 (on
     /// smooth renders dithering lowers SSIM and adds bytes).
     pub dither: f32,
@@ -129,6 +151,7 @@ impl Default for GifOptions {
             width: 480,
             delay_ms: 100,
             repeat: Loop::Forever,
+            pingpong: false,
             dither: 0.0,
             quality: 90,
             alpha_threshold: 128,
@@ -146,6 +169,20 @@ pub struct SpriteOptions {
     pub padding: u32,
     /// Inserted before the extension of the animation's name. Default: `-sprite`.
     pub suffix: String,
+    /// The atlases written beside each sheet: `assetmill` (`X-sprite.json`)
+    /// and `texturepacker` (`X-sprite.texturepacker.json`, the "JSON (Hash)"
+    /// format Phaser and PixiJS load). Default: `[assetmill]`.
+    pub atlas: Vec<AtlasFormat>,
+}
+
+/// A sprite atlas format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AtlasFormat {
+    /// assetmill's own JSON: cells, frame durations and play order.
+    Assetmill,
+    /// TexturePacker's "JSON (Hash)".
+    Texturepacker,
 }
 
 impl Default for SpriteOptions {
@@ -154,6 +191,7 @@ impl Default for SpriteOptions {
             columns: None,
             padding: 0,
             suffix: "-sprite".to_owned(),
+            atlas: vec![AtlasFormat::Assetmill],
         }
     }
 }
@@ -755,6 +793,14 @@ impl Config {
             .any(|(i, f)| video.formats[..i].contains(f))
         {
             return bad("video.formats lists a format twice".into());
+        }
+        let atlas = &self.sprite.atlas;
+        if atlas
+            .iter()
+            .enumerate()
+            .any(|(i, f)| atlas[..i].contains(f))
+        {
+            return bad("sprite.atlas lists a format twice".into());
         }
         if self.sprite.columns == Some(0) {
             return bad("sprite.columns must be at least 1 (or null for automatic)".into());

@@ -5,6 +5,7 @@
 //! A page with a problem (bad YAML, wrong shapes, an entry without a path)
 //! yields diagnostics for that page only; every other page is still read.
 
+use crate::config::Loop;
 use crate::error::Error;
 use crate::frontmatter::{self, Located, Node};
 use crate::liquid::{self, Include};
@@ -47,9 +48,34 @@ pub struct PageImage {
     pub image_name: String,
     pub image_title: Option<String>,
     pub image_alt: Option<String>,
+    /// `image_delay_ms`, `image_loop` and `image_pingpong`: the timing of
+    /// the GIF assembled for this entry.
+    #[serde(skip_serializing_if = "ImageTiming::is_empty")]
+    pub timing: ImageTiming,
     /// Any other fields of the entry, kept as written.
     pub extra: BTreeMap<String, serde_json::Value>,
 }
+
+/// Timing keys of an `images:` entry; `None` where not written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ImageTiming {
+    /// `image_delay_ms`: every frame's delay.
+    pub delay_ms: Option<u32>,
+    /// `image_loop`: a play count or `forever`.
+    #[serde(rename = "loop")]
+    pub repeat: Option<Loop>,
+    /// `image_pingpong`: forward, then back.
+    pub pingpong: Option<bool>,
+}
+
+impl ImageTiming {
+    pub fn is_empty(&self) -> bool {
+        *self == ImageTiming::default()
+    }
+}
+
+/// The longest delay a GIF can store: 65,535 hundredths of a second.
+pub const MAX_DELAY_MS: u32 = 655_350;
 
 /// An entry of `gallery:`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -59,6 +85,9 @@ pub struct GalleryEntry {
     pub image_url: String,
     pub caption: Option<String>,
     pub title: Option<String>,
+    /// `delay_ms`: how long this frame is held in the page's animation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delay_ms: Option<u32>,
     pub extra: BTreeMap<String, serde_json::Value>,
 }
 
@@ -321,6 +350,92 @@ impl EntryReader<'_> {
         }
     }
 
+    /// A scalar's exact text, or `None` (absent, null, or a list or mapping,
+    /// which [`Self::text`] reports), with the line it is on.
+    fn scalar(&mut self, fields: &[(String, Located)], key: &str) -> Option<(String, usize)> {
+        let line = fields.iter().find(|(k, _)| k == key)?.1.line;
+        Some((self.text(fields, key)?, line))
+    }
+
+    /// A delay in milliseconds (`delay_ms`, `image_delay_ms`): a whole
+    /// number from 1 to [`MAX_DELAY_MS`]. GIF stores hundredths of a
+    /// second, so a delay that is not a multiple of 10 is rounded up (a
+    /// note says so), and one under 20 ms is shown by browsers for 100 ms
+    /// (a warning says so).
+    fn delay(&mut self, fields: &[(String, Located)], key: &str) -> Option<u32> {
+        let (text, line) = self.scalar(fields, key)?;
+        let ms = match count(&text) {
+            Some(ms) if (1..=MAX_DELAY_MS).contains(&ms) => ms,
+            _ => {
+                self.error(
+                    line,
+                    format!(
+                        "`{key}` must be a whole number of milliseconds from 1 to \
+                         {MAX_DELAY_MS}, like `{key}: 80`; found `{text}`"
+                    ),
+                );
+                return None;
+            }
+        };
+        let stored = ms.div_ceil(10) * 10;
+        if stored < 20 {
+            self.diags.push(Diagnostic::warning(
+                self.path,
+                Some(line + self.offset),
+                format!(
+                    "`{key}: {ms}`: browsers show a GIF frame delayed by less than 20 ms for \
+                     100 ms, and the videos and atlas follow the GIF; write 20 or more"
+                ),
+            ));
+        } else if stored != ms {
+            self.diags.push(Diagnostic::note(
+                self.path,
+                Some(line + self.offset),
+                format!(
+                    "`{key}: {ms}` is stored as {stored} ms: GIF delays are whole hundredths \
+                     of a second, so delays are rounded up to the next 10 ms"
+                ),
+            ));
+        }
+        Some(ms)
+    }
+
+    /// `image_loop`: a play count from 1 to 65535, or `forever`.
+    fn repeat(&mut self, fields: &[(String, Located)], key: &str) -> Option<Loop> {
+        let (text, line) = self.scalar(fields, key)?;
+        match count(&text) {
+            Some(n @ 1..=65_535) => Some(Loop::Times(n as u16)),
+            _ if text.trim() == "forever" => Some(Loop::Forever),
+            _ => {
+                self.error(
+                    line,
+                    format!(
+                        "`{key}` must be `forever` or how many times the animation plays, \
+                         from 1 to 65535; found `{text}`"
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    /// A switch: exactly `true` or `false` (not YAML 1.1's `yes`, `on`, …,
+    /// which parsers disagree on).
+    fn switch(&mut self, fields: &[(String, Located)], key: &str) -> Option<bool> {
+        let (text, line) = self.scalar(fields, key)?;
+        match text.trim() {
+            "true" => Some(true),
+            "false" => Some(false),
+            _ => {
+                self.error(
+                    line,
+                    format!("`{key}` must be `true` or `false`; found `{text}`"),
+                );
+                None
+            }
+        }
+    }
+
     /// The required path field of an entry; its absence is an error.
     fn required(&mut self, line: usize, fields: &[(String, Located)], key: &str) -> Option<String> {
         let value = self.text(fields, key);
@@ -345,6 +460,15 @@ impl EntryReader<'_> {
     }
 }
 
+/// A whole number written with ASCII digits only (no sign, no `1e3`).
+fn count(text: &str) -> Option<u32> {
+    let text = text.trim();
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
+}
+
 fn extra(fields: &[(String, Located)], known: &[&str]) -> BTreeMap<String, serde_json::Value> {
     fields
         .iter()
@@ -354,7 +478,15 @@ fn extra(fields: &[(String, Located)], known: &[&str]) -> BTreeMap<String, serde
 }
 
 impl PageImage {
-    const FIELDS: &[&str] = &["image_id", "image_name", "image_title", "image_alt"];
+    const FIELDS: &[&str] = &[
+        "image_id",
+        "image_name",
+        "image_title",
+        "image_alt",
+        "image_delay_ms",
+        "image_loop",
+        "image_pingpong",
+    ];
 
     fn from_node(
         r: &mut EntryReader<'_>,
@@ -364,6 +496,11 @@ impl PageImage {
         let image_id = r.text(fields, "image_id");
         let image_title = r.text(fields, "image_title");
         let image_alt = r.text(fields, "image_alt");
+        let timing = ImageTiming {
+            delay_ms: r.delay(fields, "image_delay_ms"),
+            repeat: r.repeat(fields, "image_loop"),
+            pingpong: r.switch(fields, "image_pingpong"),
+        };
         let image_name = r.required(line, fields, "image_name")?;
         Some(PageImage {
             line,
@@ -371,13 +508,14 @@ impl PageImage {
             image_name,
             image_title,
             image_alt,
+            timing,
             extra: extra(fields, Self::FIELDS),
         })
     }
 }
 
 impl GalleryEntry {
-    const FIELDS: &[&str] = &["image_url", "caption", "title"];
+    const FIELDS: &[&str] = &["image_url", "caption", "title", "delay_ms"];
 
     fn from_node(
         r: &mut EntryReader<'_>,
@@ -386,12 +524,14 @@ impl GalleryEntry {
     ) -> Option<Self> {
         let caption = r.text(fields, "caption");
         let title = r.text(fields, "title");
+        let delay_ms = r.delay(fields, "delay_ms");
         let image_url = r.required(line, fields, "image_url")?;
         Some(GalleryEntry {
             line,
             image_url,
             caption,
             title,
+            delay_ms,
             extra: extra(fields, Self::FIELDS),
         })
     }

@@ -45,6 +45,10 @@ pub struct Asset {
     pub outputs: Vec<OutputFile>,
     /// Pages that use it, relative to the content folder, sorted.
     pub pages: Vec<String>,
+    /// For animations: how the GIF, videos and atlases play (each frame's
+    /// duration, the order shown, the loop).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub playback: Option<crate::plan::timing::Playback>,
 }
 
 /// A file's vital statistics.
@@ -73,8 +77,18 @@ pub enum Role {
     Sprite,
     /// The sprite's JSON atlas.
     SpriteMap,
+    /// The sprite's atlas in TexturePacker's "JSON (Hash)" format.
+    #[serde(rename = "texturepacker")]
+    TexturePacker,
     /// The asset map itself (recorded in the build cache only).
     AssetMap,
+}
+
+impl Role {
+    /// A sheet's JSON companion (written with the sheet, or not at all).
+    pub fn is_atlas(self) -> bool {
+        matches!(self, Role::SpriteMap | Role::TexturePacker)
+    }
 }
 
 /// One file under `out/`. (Not `Eq`: `ssim` is a float.)

@@ -303,7 +303,7 @@ fn plan(worker: &Worker<'_>, unit: &Unit, planned: &[Planned], threads: usize) -
             let mut sizes = match sizes {
                 Ok(sizes) => sizes,
                 Err((sizes, message)) => {
-                    let paths: Vec<String> = [Role::Sprite, Role::SpriteMap]
+                    let paths: Vec<String> = [Role::Sprite, Role::SpriteMap, Role::TexturePacker]
                         .into_iter()
                         .filter_map(path_of)
                         .collect();
@@ -373,16 +373,24 @@ fn plan(worker: &Worker<'_>, unit: &Unit, planned: &[Planned], threads: usize) -
                 with.sheet_encode = with.sheet.saturating_mul(PNG_FACTOR);
                 let need = with.peak(1);
                 if need > budget {
-                    let atlas = path_of(Role::SpriteMap);
-                    let also = atlas
-                        .as_deref()
-                        .map(|a| {
-                            format!(
-                                "; its atlas {} is not written either",
-                                out_path(a).display()
-                            )
-                        })
-                        .unwrap_or_default();
+                    let atlases: Vec<String> = [Role::SpriteMap, Role::TexturePacker]
+                        .into_iter()
+                        .filter_map(path_of)
+                        .collect();
+                    let also = match atlases.as_slice() {
+                        [] => String::new(),
+                        [one] => format!(
+                            "; its atlas {} is not written either",
+                            out_path(one).display()
+                        ),
+                        many => format!(
+                            "; its atlases {} are not written either",
+                            many.iter()
+                                .map(|a| out_path(a).display().to_string())
+                                .collect::<Vec<_>>()
+                                .join(" and ")
+                        ),
+                    };
                     refused.push(Refusal {
                         error: Error::Encode {
                             path: out_path(&sheet),
@@ -396,7 +404,7 @@ fn plan(worker: &Worker<'_>, unit: &Unit, planned: &[Planned], threads: usize) -
                                 ByteSize(budget)
                             ),
                         },
-                        paths: std::iter::once(sheet).chain(atlas).collect(),
+                        paths: std::iter::once(sheet).chain(atlases).collect(),
                     });
                     sizes.layout = None;
                 } else {

@@ -6,7 +6,7 @@
 use super::Unit;
 use crate::assetmap::Role;
 use crate::cache::{Cache, fingerprint};
-use crate::config::Config;
+use crate::config::{AtlasFormat, Config};
 use crate::output;
 use crate::plan::{self, Plan};
 use crate::stages::video;
@@ -88,9 +88,15 @@ pub fn options(config: &Config, role: Role) -> String {
             &config.sprite,
             &config.optimize,
         )),
-        Role::SpriteMap => {
-            fingerprint(&("sprite-map", VERSION, config.thumbs.width, &config.sprite))
-        }
+        Role::SpriteMap | Role::TexturePacker => fingerprint(&(
+            role,
+            VERSION,
+            crate::stages::atlas::REVISION,
+            config.thumbs.width,
+            config.sprite.columns,
+            config.sprite.padding,
+            &config.sprite.suffix,
+        )),
         Role::Webm | Role::Mp4 => {
             // Videos are made from the GIF-size frames and the GIF's
             // delays, so those GIF options shape them; quality, dither and
@@ -195,26 +201,44 @@ pub fn plan_unit(
                 .unwrap_or_default();
             let sprite = &config.sprite.suffix;
             let videos = videos(config, &animation.key);
+            let atlases = config.sprite.atlas.iter().map(|format| match format {
+                AtlasFormat::Assetmill => (
+                    Role::SpriteMap,
+                    output::with_suffix(&animation.key, sprite, Some("json")),
+                ),
+                AtlasFormat::Texturepacker => (
+                    Role::TexturePacker,
+                    output::with_suffix(
+                        &animation.key,
+                        &format!("{sprite}.texturepacker"),
+                        Some("json"),
+                    ),
+                ),
+            });
+            // The GIF, the videos and the atlases play as the timing says:
+            // the timing (front matter over config) is part of their keys.
+            let timing = fingerprint(&animation.timing(&config.gif));
             for (role, path) in [
                 (Role::Gif, animation.key.clone()),
                 (
                     Role::Sprite,
                     output::with_suffix(&animation.key, sprite, Some("png")),
                 ),
-                (
-                    Role::SpriteMap,
-                    output::with_suffix(&animation.key, sprite, Some("json")),
-                ),
             ]
             .into_iter()
+            .chain(atlases)
             .chain(videos)
             {
+                let options = match role {
+                    Role::Sprite => options(config, role),
+                    _ => fingerprint(&(options(config, role), "timing", &timing)),
+                };
                 planned.push(Planned {
                     path,
                     role,
                     owner: Owner::Animation(a),
                     inputs: inputs.clone(),
-                    options: options(config, role),
+                    options,
                     stale: None,
                 });
             }

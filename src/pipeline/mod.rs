@@ -1047,6 +1047,7 @@ fn asset_map(
             frames: Vec::new(),
             outputs: by_owner.get(&(0, s)).cloned().unwrap_or_default(),
             pages: pages(&source.users),
+            playback: None,
         };
         for key in written(&source.users) {
             assets.insert(key, asset.clone());
@@ -1075,6 +1076,7 @@ fn asset_map(
             frames,
             outputs: outputs.clone(),
             pages: pages(&animation.users),
+            playback: Some(animation.timing(&config.gif).playback()),
         };
         for key in written(&animation.users) {
             assets.insert(key, asset.clone());

@@ -167,6 +167,7 @@ pub(super) fn options_digest(config: &Config) -> String {
         Role::Gif,
         Role::Sprite,
         Role::SpriteMap,
+        Role::TexturePacker,
         Role::Webm,
         Role::Mp4,
         Role::AssetMap,

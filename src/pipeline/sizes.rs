@@ -468,6 +468,7 @@ mod tests {
                 incomplete: false,
                 page: "content/a.md".into(),
                 users: vec![usage("a.md", 3), usage("b.md", 5), usage("c.md", 7)],
+                timing: Default::default(),
             }],
             ..Plan::default()
         };

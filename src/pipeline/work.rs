@@ -27,14 +27,14 @@ use crate::error::{Error, Result};
 use crate::optimize;
 use crate::output::OutDir;
 use crate::plan::Plan;
+use crate::plan::timing::Timing;
 use crate::progress::Progress;
 use crate::report::Diagnostic;
-use crate::stages::video;
+use crate::stages::{atlas, video};
 use crate::validate::RootGuard;
 use crate::{animate, resize, sprite, ssim};
 use image::{DynamicImage, ImageFormat, RgbaImage};
 use rayon::prelude::*;
-use serde::Serialize;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -486,6 +486,7 @@ impl Worker<'_> {
             ..
         } = targets;
         let mut sheet = sheet.map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner()));
+        let timing = animation.timing(&self.config.gif);
         let mut made = Vec::new();
         // The GIF and the videos first, from the same GIF-size frames in
         // gallery order (a frame listed twice is copied), encoded side by
@@ -509,13 +510,11 @@ impl Worker<'_> {
                     }
                 })
                 .collect();
-            // What browsers show for the GIF's stored delay.
-            let shown = decode::shown_ms(animate::delay_cs(self.config.gif.delay_ms));
             let files: Vec<Result<OutputFile>> = clips
                 .par_iter()
                 .map(|p| match p.role {
-                    Role::Gif => self.gif(p, &list, sizes.gif, shown, notes),
-                    _ => self.video(p, &list, shown, notes),
+                    Role::Gif => self.gif(p, &list, sizes.gif, &timing, notes),
+                    _ => self.video(p, &list, &timing, notes),
                 })
                 .collect();
             drop(list);
@@ -529,15 +528,24 @@ impl Worker<'_> {
                     Some(sheet) => self.sprite(p, sheet, layout),
                     None => continue,
                 },
-                (Role::SpriteMap, Some(layout)) => {
+                (Role::SpriteMap | Role::TexturePacker, Some(layout)) => {
                     let name = crate::output::with_suffix(&animation.key, &sp.suffix, Some("png"));
-                    let atlas = SpriteAtlas {
-                        image: name.rsplit('/').next().unwrap_or(&name).to_owned(),
-                        layout: layout.clone(),
+                    let image = name.rsplit('/').next().unwrap_or(&name);
+                    let json = if p.role == Role::SpriteMap {
+                        Ok(atlas::assetmill(image, layout, &timing))
+                    } else {
+                        let frames: Vec<&str> = (animation.frames.iter())
+                            .map(|&s| self.plan.sources[s].key.as_str())
+                            .collect();
+                        let stem = crate::output::with_suffix(&animation.key, "", Some(""));
+                        let stem = stem.rsplit('/').next().unwrap_or(&stem);
+                        atlas::texturepacker(image, layout, &frames, stem, &timing)
                     };
-                    let mut json = serde_json::to_string_pretty(&atlas).expect("atlas serializes");
-                    json.push('\n');
-                    self.write(p, json.as_bytes(), None)
+                    json.map_err(|message| Error::Encode {
+                        path: self.out.root().join(&p.path),
+                        message,
+                    })
+                    .and_then(|json| self.write(p, json.as_bytes(), None))
                 }
                 _ => continue,
             };
@@ -562,7 +570,7 @@ impl Worker<'_> {
         planned: &Planned,
         frames: &[RgbaImage],
         size: (u32, u32),
-        shown_ms: u32,
+        timing: &Timing,
         notes: &Notes,
     ) -> Result<OutputFile> {
         let target = sizes::fit_target(self.config, self.plan, planned);
@@ -571,7 +579,7 @@ impl Worker<'_> {
             .time(Stage::Animate, || {
                 match (target, sizes::knob(self.config, planned.role)) {
                     (Some(limit), Some(knob)) => {
-                        let mut search = animate::GifSearch::new(frames, &self.config.gif)?;
+                        let mut search = animate::GifSearch::new(frames, &self.config.gif, timing)?;
                         let (gif, choice) = sizes::search(
                             knob,
                             limit.bytes.0,
@@ -581,7 +589,8 @@ impl Worker<'_> {
                         )?;
                         Ok((gif, Some(choice)))
                     }
-                    _ => animate::encode_gif(frames, &self.config.gif).map(|gif| (gif, None)),
+                    _ => animate::encode_timed(frames, &self.config.gif, timing)
+                        .map(|gif| (gif, None)),
                 }
             })
             .map_err(|message| Error::Encode {
@@ -590,11 +599,11 @@ impl Worker<'_> {
             })?;
         let mut file = self.write(planned, &gif, Some(size))?;
         self.fit_notes(planned, choice, &file, notes);
-        file.frames = Some(frames.len() as u32);
-        file.duration_ms = Some(frames.len() as u64 * u64::from(shown_ms));
-        file.ssim = self
-            .timers
-            .time(Stage::Measure, || self.gif_ssim(planned, &gif, frames));
+        file.frames = Some(timing.sequence.len() as u32);
+        file.duration_ms = Some(timing.duration_ms());
+        file.ssim = self.timers.time(Stage::Measure, || {
+            self.gif_ssim(planned, &gif, frames, timing)
+        });
         Ok(file)
     }
 
@@ -602,11 +611,18 @@ impl Worker<'_> {
     /// browsers show them, against the frames it was made from (over mid
     /// grey, see [`crate::ssim`]). `None` if the GIF does not decode to
     /// as many frames of the same size.
-    fn gif_ssim(&self, planned: &Planned, gif: &[u8], frames: &[RgbaImage]) -> Option<f64> {
+    fn gif_ssim(
+        &self,
+        planned: &Planned,
+        gif: &[u8],
+        frames: &[RgbaImage],
+        timing: &Timing,
+    ) -> Option<f64> {
         let path = self.out.root().join(&planned.path);
         let (mut sum, mut count, mut matched) = (0.0, 0usize, true);
+        let sequence = &timing.sequence;
         decode::gif_frames(&path, gif, &self.config.limits, |shown, _| {
-            match frames.get(count) {
+            match sequence.get(count).and_then(|&i| frames.get(i)) {
                 Some(source) if source.dimensions() == shown.dimensions() => {
                     sum += ssim::mean_ssim(shown, source);
                 }
@@ -615,7 +631,7 @@ impl Worker<'_> {
             count += 1;
         })
         .ok()?;
-        (matched && count == frames.len() && count > 0)
+        (matched && count == sequence.len() && count > 0)
             .then(|| assetmap::ssim_figure(sum / count as f64))
     }
 
@@ -624,15 +640,20 @@ impl Worker<'_> {
         &self,
         planned: &Planned,
         frames: &[RgbaImage],
-        shown_ms: u32,
+        timing: &Timing,
         notes: &Notes,
     ) -> Result<OutputFile> {
         let format = video_format(planned.role);
+        let shown = || {
+            (timing.sequence.iter())
+                .zip(&timing.shown_ms)
+                .filter_map(|(&i, &ms)| Some((frames.get(i)?, ms)))
+        };
         let (clip, choice) = self
             .timers
             .time(Stage::Video, || {
                 self.fit_video(planned, None, |options| {
-                    video::encode_clip(format, frames.iter().map(|f| (f, shown_ms)), options)
+                    video::encode_clip(format, shown(), options)
                 })
             })
             .map_err(|message| Error::Encode {
@@ -876,13 +897,4 @@ fn encode_owned(image: RgbaImage, opts: &oxipng::Options) -> std::result::Result
     )
     .map_err(|e| e.to_string())?;
     raw.create_optimized_png(opts).map_err(|e| e.to_string())
-}
-
-/// The sprite sheet's companion JSON.
-#[derive(Serialize)]
-struct SpriteAtlas {
-    /// The sheet's file name, beside this file.
-    image: String,
-    #[serde(flatten)]
-    layout: sprite::Layout,
 }

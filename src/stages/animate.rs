@@ -15,6 +15,7 @@
 //! (disposal `Background`) and crop every frame to its visible pixels.
 
 use crate::config::{GifOptions, Loop};
+use crate::plan::timing::Timing;
 use gif::{DisposalMethod, Encoder, Frame, Repeat};
 use quantette::color_space::{oklab_to_srgb8, srgb8_to_oklab};
 use quantette::deps::palette::{Oklab, Srgb};
@@ -36,18 +37,27 @@ const PALETTE_SAMPLES: usize = 1 << 20;
 /// Most k-means refinement steps (one sample each).
 const KMEANS_SAMPLES: u32 = 1 << 18;
 
-/// The GIF delay, in centiseconds, for a delay in milliseconds (rounded up).
-pub fn delay_cs(delay_ms: u32) -> u16 {
-    u16::try_from(delay_ms.div_ceil(10)).unwrap_or(u16::MAX)
-}
+pub use crate::plan::timing::delay_cs;
 
-/// Encodes frames (already at the output size) as an animated GIF.
+/// Encodes frames (already at the output size) as an animated GIF, each
+/// shown once in order for `gif.delay_ms`, looping as `gif.loop` says.
 /// The same frames and options always give the same bytes.
 pub fn encode_gif(frames: &[image::RgbaImage], opts: &GifOptions) -> Result<Vec<u8>, String> {
+    encode_timed(frames, opts, &Timing::uniform(frames.len(), opts))
+}
+
+/// Encodes frames (already at the output size, in gallery order) as an
+/// animated GIF played as `timing` says: its sequence, delays and loop
+/// (the options' own delay and loop are not used).
+pub fn encode_timed(
+    frames: &[image::RgbaImage],
+    opts: &GifOptions,
+    timing: &Timing,
+) -> Result<Vec<u8>, String> {
     check_frames(frames)?;
     // The palette search's samples are dropped before the frames are mapped.
     let palette = Palettes::new(frames, opts)?.choose(opts.quality)?;
-    encode_with(frames, opts, &palette)
+    encode_with(frames, opts, timing, &palette)
 }
 
 /// One animation encoded at several `gif.quality` settings, as a search
@@ -58,6 +68,7 @@ pub fn encode_gif(frames: &[image::RgbaImage], opts: &GifOptions) -> Result<Vec<
 pub struct GifSearch<'f> {
     frames: &'f [image::RgbaImage],
     opts: &'f GifOptions,
+    timing: &'f Timing,
     palettes: Palettes<'f>,
     /// The last two GIFs made, by palette index (at most two, so a search
     /// holds little more than the GIFs it compares).
@@ -66,11 +77,16 @@ pub struct GifSearch<'f> {
 
 impl<'f> GifSearch<'f> {
     /// Samples the frames for palettes; `opts.quality` is not used.
-    pub fn new(frames: &'f [image::RgbaImage], opts: &'f GifOptions) -> Result<Self, String> {
+    pub fn new(
+        frames: &'f [image::RgbaImage],
+        opts: &'f GifOptions,
+        timing: &'f Timing,
+    ) -> Result<Self, String> {
         check_frames(frames)?;
         Ok(GifSearch {
             frames,
             opts,
+            timing,
             palettes: Palettes::new(frames, opts)?,
             recent: Vec::new(),
         })
@@ -83,7 +99,7 @@ impl<'f> GifSearch<'f> {
             return Ok(gif.clone());
         }
         let palette = self.palettes.palette(index)?.clone();
-        let gif = encode_with(self.frames, self.opts, &palette)?;
+        let gif = encode_with(self.frames, self.opts, self.timing, &palette)?;
         if self.recent.len() == 2 {
             self.recent.remove(0);
         }
@@ -110,14 +126,24 @@ fn check_frames(frames: &[image::RgbaImage]) -> Result<(), String> {
     Ok(())
 }
 
-/// Maps the frames (checked by [`check_frames`]) to `palette` and writes
-/// the GIF.
+/// Maps the frames (checked by [`check_frames`]) to `palette`, each once
+/// however often `timing` shows it, and writes the GIF.
 fn encode_with(
     frames: &[image::RgbaImage],
     opts: &GifOptions,
+    timing: &Timing,
     palette: &PaletteBuf<Oklab>,
 ) -> Result<Vec<u8>, String> {
     check_frames(frames)?;
+    if timing.sequence.iter().any(|&i| i >= frames.len())
+        || timing.delays_cs.len() != timing.sequence.len()
+    {
+        return Err(format!(
+            "the timing shows {} frames of {}, out of step with the animation",
+            timing.sequence.len(),
+            frames.len()
+        ));
+    }
     let (width, height) = frames[0].dimensions();
     let (w16, h16) = (width as u16, height as u16);
     let threshold = opts.alpha_threshold;
@@ -142,20 +168,22 @@ fn encode_with(
     let mut out = Vec::new();
     {
         let mut encoder = Encoder::new(&mut out, w16, h16, &global).map_err(|e| e.to_string())?;
-        match opts.repeat {
+        match timing.repeat {
             Loop::Forever => encoder.set_repeat(Repeat::Infinite),
             Loop::Times(1) => Ok(()),
             Loop::Times(n) => encoder.set_repeat(Repeat::Finite(n - 1)),
         }
         .map_err(|e| e.to_string())?;
-        let delay = delay_cs(opts.delay_ms);
         let mut canvas: Option<Vec<u8>> = None;
-        let settled = if transparent_source {
-            mapped.into_iter().map(|(_, indices)| indices).collect()
+        // In the order shown: a frame shown twice (ping-pong) is mapped once.
+        let shown: Vec<&image::RgbaImage> = timing.sequence.iter().map(|&i| &frames[i]).collect();
+        let indices = timing.sequence.iter().map(|&i| mapped[i].1.clone());
+        let settled: Vec<Vec<u8>> = if transparent_source {
+            indices.collect()
         } else {
-            settle(frames, mapped, KEEP_TOLERANCE)
+            settle(&shown, colours, indices, KEEP_TOLERANCE)
         };
-        for indices in &settled {
+        for (indices, &delay) in settled.iter().zip(&timing.delays_cs) {
             let mut frame = if transparent_source {
                 visible_frame(indices, width, transparent)
             } else {
@@ -182,19 +210,18 @@ const KEEP_TOLERANCE: f32 = 0.0;
 /// unchanged (transparent) and costs next to nothing. Judged against the
 /// source, never the previous frame, so errors cannot creep.
 fn settle(
-    frames: &[image::RgbaImage],
-    mapped: Vec<(Vec<Srgb<u8>>, Vec<u8>)>,
+    frames: &[&image::RgbaImage],
+    colours: &[Srgb<u8>],
+    mapped: impl Iterator<Item = Vec<u8>>,
     tolerance: f32,
 ) -> Vec<Vec<u8>> {
-    let Some(colours) = mapped.first().map(|(c, _)| srgb8_to_oklab(c)) else {
-        return Vec::new();
-    };
+    let colours = srgb8_to_oklab(colours);
     let distance = |a: Oklab, b: Oklab| {
         ((a.l - b.l).powi(2) + (a.a - b.a).powi(2) + (a.b - b.b).powi(2)).sqrt()
     };
     let mut shown: Option<Vec<u8>> = None;
-    let mut out = Vec::with_capacity(mapped.len());
-    for (frame, (_, mut indices)) in frames.iter().zip(mapped) {
+    let mut out = Vec::with_capacity(frames.len());
+    for (frame, mut indices) in frames.iter().zip(mapped) {
         if let Some(shown) = &mut shown {
             let pixels: Vec<Srgb<u8>> = frame
                 .pixels()
@@ -716,7 +743,8 @@ mod tests {
     fn a_search_gives_the_bytes_encode_gif_gives_at_each_quality() {
         let frames = specular_turntable(false);
         let configured = GifOptions::default();
-        let mut search = GifSearch::new(&frames, &configured).unwrap();
+        let timing = Timing::uniform(frames.len(), &configured);
+        let mut search = GifSearch::new(&frames, &configured, &timing).unwrap();
         for quality in [90, 1, 45, 90, 60, 1] {
             let opts = GifOptions {
                 quality,
@@ -725,7 +753,8 @@ mod tests {
             let want = encode_gif(&frames, &opts).unwrap();
             assert_eq!(search.encode(quality).unwrap(), want, "quality {quality}");
         }
-        assert!(GifSearch::new(&[], &GifOptions::default()).is_err());
+        let none = Timing::uniform(0, &configured);
+        assert!(GifSearch::new(&[], &configured, &none).is_err());
     }
 
     #[test]
@@ -762,14 +791,41 @@ mod tests {
             .map(|&v| RgbaImage::from_pixel(1, 1, grey(v)))
             .collect();
         let colours = vec![Srgb::new(100, 100, 100), Srgb::new(110, 110, 110)];
-        let mapped = vec![
-            (colours.clone(), vec![0]),
-            (colours.clone(), vec![1]),
-            (colours, vec![1]),
-        ];
-        let settled = settle(&frames, mapped, 0.0);
+        let mapped = vec![vec![0], vec![1], vec![1]];
+        let shown: Vec<&RgbaImage> = frames.iter().collect();
+        let settled = settle(&shown, &colours, mapped.into_iter(), 0.0);
         assert_eq!(settled[1], vec![0]);
         assert_eq!(settled[2], vec![1]);
+    }
+
+    #[test]
+    fn timing_sets_each_frames_delay_the_order_and_the_loop() {
+        use crate::plan::timing::Written;
+        let frames: Vec<_> = (0..4).map(|i| disc(16, 4.0 + i as f32, 255)).collect();
+        let opts = GifOptions::default();
+        let written = Written {
+            delay_ms: Some(80),
+            repeat: Some(Loop::Times(2)),
+            pingpong: Some(true),
+            holds: vec![None, None, Some(600), None],
+        };
+        let timing = Timing::resolve(&written, frames.len(), &opts);
+        let gif = encode_timed(&frames, &opts, &timing).unwrap();
+        let mut reader = gif::DecodeOptions::new()
+            .read_info(std::io::Cursor::new(&gif))
+            .unwrap();
+        let mut delays = Vec::new();
+        while let Some(frame) = reader.read_next_frame().unwrap() {
+            delays.push(frame.delay);
+        }
+        // 0 1 2 3 2 1: frame 2 held for 600 ms both ways.
+        assert_eq!(delays, [8, 8, 60, 8, 60, 8]);
+        assert_eq!(reader.repeat(), Repeat::Finite(1));
+        // The way back shows the same pictures as the way there.
+        let decoded = decode(&gif);
+        assert_eq!(decoded.len(), 6);
+        assert_eq!(decoded[4], decoded[2]);
+        assert_eq!(decoded[5], decoded[1]);
     }
 
     #[test]

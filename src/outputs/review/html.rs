@@ -521,6 +521,7 @@ fn role_name(role: Role) -> &'static str {
         Role::Mp4 => "MP4",
         Role::Sprite => "sprite sheet",
         Role::SpriteMap => "sprite atlas",
+        Role::TexturePacker => "TexturePacker atlas",
         Role::AssetMap => "asset map",
     }
 }

@@ -178,7 +178,7 @@ impl Review {
             height: file.height,
             bytes: file.bytes,
             // The atlas is text about the pixels, not a rendition of them.
-            ratio: (input_bytes > 0 && file.role != Role::SpriteMap)
+            ratio: (input_bytes > 0 && !file.role.is_atlas())
                 .then(|| file.bytes as f64 / input_bytes as f64),
             ssim: file.ssim,
             frames: file.frames,
@@ -368,7 +368,7 @@ fn built(
             atlas: asset
                 .outputs
                 .iter()
-                .find(|f| f.role == Role::SpriteMap)
+                .find(|f| f.role.is_atlas())
                 .map(|f| f.path.clone()),
         })
     });

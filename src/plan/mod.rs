@@ -6,7 +6,9 @@
 //! Planning reads no image; it only works out what exists as a job and who
 //! uses it, so the parallel stages that follow never duplicate work.
 
-use crate::manifest::{Manifest, Page};
+pub mod timing;
+
+use crate::manifest::{ImageTiming, Manifest, Page};
 use crate::report::Diagnostic;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -80,6 +82,15 @@ pub struct Animation {
     /// The page whose gallery defines the frames.
     pub page: PathBuf,
     pub users: Vec<Use>,
+    /// The timing the pages wrote for it (the config fills in the rest).
+    pub timing: timing::Written,
+}
+
+impl Animation {
+    /// The timing it is made with, under `gif`'s defaults.
+    pub fn timing(&self, gif: &crate::config::GifOptions) -> timing::Timing {
+        timing::Timing::resolve(&self.timing, self.frames.len(), gif)
+    }
 }
 
 /// Everything to validate and build.
@@ -165,6 +176,19 @@ pub fn is_gif(key: &str) -> bool {
         .is_some_and(|(_, ext)| ext.eq_ignore_ascii_case("gif"))
 }
 
+/// The timing keys an entry writes, for messages.
+fn timing_keys(timing: &ImageTiming) -> String {
+    let keys: Vec<&str> = [
+        (timing.delay_ms.is_some(), "image_delay_ms"),
+        (timing.repeat.is_some(), "image_loop"),
+        (timing.pingpong.is_some(), "image_pingpong"),
+    ]
+    .into_iter()
+    .filter_map(|(set, key)| set.then_some(key))
+    .collect();
+    keys.join(", ")
+}
+
 /// Builds the plan for a manifest and an image root.
 pub fn plan(manifest: &Manifest, images: &Path) -> Plan {
     let mut builder = Builder {
@@ -191,6 +215,80 @@ struct Draft {
     /// The entry that defined it (first in page order).
     first: Use,
     users: Vec<Use>,
+    timing: timing::Written,
+    /// The first entry that wrote any timing.
+    timed_by: Option<Use>,
+}
+
+impl Draft {
+    /// Folds the timing one entry writes (its page image's keys, and its
+    /// gallery's holds when it lists the frames) into the animation's. A
+    /// key written differently by an earlier entry is an error here: one
+    /// GIF has one timing, whichever page shows it.
+    fn fold_timing(
+        &mut self,
+        image: &ImageTiming,
+        holds: &[Option<u32>],
+        usage: &Use,
+    ) -> Option<Diagnostic> {
+        let written = &mut self.timing;
+        let mut clashes = Vec::new();
+        fold(
+            &mut written.delay_ms,
+            image.delay_ms,
+            "image_delay_ms",
+            &mut clashes,
+        );
+        fold(
+            &mut written.repeat,
+            image.repeat,
+            "image_loop",
+            &mut clashes,
+        );
+        fold(
+            &mut written.pingpong,
+            image.pingpong,
+            "image_pingpong",
+            &mut clashes,
+        );
+        if written.holds.len() < holds.len() {
+            written.holds.resize(holds.len(), None);
+        }
+        for (i, &hold) in holds.iter().enumerate() {
+            fold(&mut written.holds[i], hold, "delay_ms", &mut clashes);
+        }
+        let writes = !image.is_empty() || holds.iter().any(Option::is_some);
+        if clashes.is_empty() {
+            if writes && self.timed_by.is_none() {
+                self.timed_by = Some(usage.clone());
+            }
+            return None;
+        }
+        clashes.dedup();
+        let first = self.timed_by.as_ref().unwrap_or(&self.first);
+        Some(usage.error(format!(
+            "{} differs from the timing {}:{} gives this GIF; one GIF has one timing, \
+             so write the same value on both pages or on one only (the GIF keeps the first)",
+            clashes.join(", "),
+            first.page.display(),
+            first.line
+        )))
+    }
+}
+
+/// Takes a written value where none was yet; a different one is a clash.
+fn fold<T: PartialEq + std::fmt::Display + Copy>(
+    into: &mut Option<T>,
+    value: Option<T>,
+    key: &str,
+    clashes: &mut Vec<String>,
+) {
+    match (*into, value) {
+        (_, None) => {}
+        (None, Some(v)) => *into = Some(v),
+        (Some(old), Some(v)) if old != v => clashes.push(format!("{key} {v}")),
+        (Some(_), Some(_)) => {}
+    }
 }
 
 struct Builder<'a> {
@@ -228,7 +326,17 @@ impl Builder<'_> {
             return;
         }
         let mut frames = Vec::new();
+        let mut holds = Vec::new();
         let mut incomplete = false;
+        let assembles = page.images.iter().any(|i| is_gif(&i.image_name));
+        if !assembles && let Some(held) = page.gallery.iter().find(|e| e.delay_ms.is_some()) {
+            self.diagnostics.push(Diagnostic::warning(
+                &page.path,
+                Some(held.line),
+                "gallery `delay_ms` holds a frame of the page's animated GIF, but this page \
+                 names no .gif image to assemble, so it is ignored",
+            ));
+        }
         for entry in &page.gallery {
             let usage = Use {
                 page: page.path.clone(),
@@ -240,6 +348,7 @@ impl Builder<'_> {
                 Some(key) => {
                     self.sources.entry(key.clone()).or_default().push(usage);
                     frames.push(key);
+                    holds.push(entry.delay_ms);
                 }
                 None => incomplete = true,
             }
@@ -254,7 +363,7 @@ impl Builder<'_> {
                 role: Role::PageImage,
                 written: image.image_name.clone(),
             };
-            match self.animations.get(&key) {
+            match self.animations.get_mut(&key) {
                 Some(draft) if draft.frames != frames => {
                     self.diagnostics.push(usage.error(format!(
                         "animation is already assembled from a different gallery by {}:{}",
@@ -262,14 +371,21 @@ impl Builder<'_> {
                         draft.first.line
                     )));
                 }
-                Some(_) => {}
+                Some(draft) => {
+                    let clash = draft.fold_timing(&image.timing, &holds, &usage);
+                    self.diagnostics.extend(clash);
+                }
                 None => {
-                    let draft = Draft {
+                    let mut draft = Draft {
                         frames: frames.clone(),
                         incomplete,
-                        first: usage,
+                        first: usage.clone(),
                         users: Vec::new(),
+                        timing: timing::Written::default(),
+                        timed_by: None,
                     };
+                    let clash = draft.fold_timing(&image.timing, &holds, &usage);
+                    self.diagnostics.extend(clash);
                     self.animations.insert(key, draft);
                 }
             }
@@ -288,8 +404,30 @@ impl Builder<'_> {
                 continue;
             };
             match self.animations.get_mut(&key) {
-                Some(draft) => draft.users.push(usage),
-                None => self.sources.entry(key).or_default().push(usage),
+                Some(draft) => {
+                    // A page with a gallery folded its timing in with the
+                    // frames (see `add_animations`).
+                    if page.gallery.is_empty() {
+                        let clash = draft.fold_timing(&image.timing, &[], &usage);
+                        self.diagnostics.extend(clash);
+                    }
+                    draft.users.push(usage)
+                }
+                None => {
+                    if !image.timing.is_empty() {
+                        self.diagnostics.push(Diagnostic::warning(
+                            &page.path,
+                            Some(image.line),
+                            format!(
+                                "{}: timing keys shape a GIF that assetmill assembles from a \
+                                 gallery; {} is used as it is, so they are ignored",
+                                timing_keys(&image.timing),
+                                image.image_name
+                            ),
+                        ));
+                    }
+                    self.sources.entry(key).or_default().push(usage)
+                }
             }
         }
     }
@@ -312,6 +450,7 @@ impl Builder<'_> {
             .map(|(key, mut draft)| {
                 draft.users.sort();
                 Animation {
+                    timing: draft.timing,
                     frames: draft.frames.iter().map(|k| index[k]).collect(),
                     incomplete: draft.incomplete,
                     page: draft.first.page,
