@@ -71,3 +71,77 @@ fn count_pages(dir: &std::path::Path) -> usize {
         })
         .sum()
 }
+
+/// The real page, verbatim but for timing keys added the way an author
+/// would: its GIF, videos and atlases play as they say.
+#[test]
+fn real_page_with_timing_keys_builds_its_gif_and_atlases() {
+    let Some(pages) = corpus_pages() else {
+        eprintln!("skipped: ../shared/corpus/site is not beside this checkout");
+        return;
+    };
+    let real = "muscles/muscle_leg-lateralheadofgastrocnemius.md";
+    let text = std::fs::read_to_string(pages.join(real)).unwrap();
+    let stem = "Leg-LateralHeadOfGastrocnemius";
+    let alt = "    image_alt: 'The Lateral Gastrocnemius muscle of the Leg' \n";
+    let first = "    title: 'The Lateral Gastrocnemius muscle of the Leg 1'\n";
+    assert!(text.contains(alt) && text.contains(first));
+    let timed = text
+        .replacen(
+            alt,
+            &format!("{alt}    image_delay_ms: 70\n    image_pingpong: true\n"),
+            1,
+        )
+        .replacen(first, &format!("{first}    delay_ms: 500\n"), 1);
+    let site = common::Site::new();
+    site.page(real, &timed);
+    common::write(
+        &site.root().join("assetmill.yml"),
+        b"video:\n  formats: []\nsprite:\n  atlas: [assetmill, texturepacker]\n",
+    );
+    let images = site.images();
+    let out = site.run(&[
+        "synth",
+        "--from-pages",
+        site.content().to_str().unwrap(),
+        "--images",
+        images.to_str().unwrap(),
+        "--size",
+        "48",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = site.run(&["build"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains(" 0 errors, 0 warnings"), "{stdout}");
+
+    // 16 frames there and 14 back; frame 1 held for 500 ms.
+    let gif = site.out().join(format!("muscles/gif/{stem}.gif"));
+    let mut reader = gif::DecodeOptions::new()
+        .read_info(std::fs::File::open(gif).unwrap())
+        .unwrap();
+    let mut delays = Vec::new();
+    while let Some(frame) = reader.read_next_frame().unwrap() {
+        delays.push(frame.delay);
+    }
+    let mut want = vec![50];
+    want.extend([7; 29]);
+    assert_eq!(delays, want);
+
+    let tp: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(
+            site.out()
+                .join(format!("muscles/gif/{stem}-sprite.texturepacker.json")),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(tp["frames"].as_object().unwrap().len(), 16);
+    assert_eq!(tp["frames"][format!("{stem}-1.png")]["duration"], 500);
+    assert_eq!(tp["animations"][stem].as_array().unwrap().len(), 30);
+    assert_eq!(tp["meta"]["image"], format!("{stem}-sprite.png"));
+}
