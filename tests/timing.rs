@@ -139,7 +139,10 @@ fn front_matter_timing_shapes_the_gif_videos_atlases_and_map() {
     // allows: pixels kept from the frame before may differ by a shade).
     assert!(mean_difference(&shown[4], &shown[2]) < 1.0, "frame 3 again");
     assert!(mean_difference(&shown[5], &shown[1]) < 1.0, "frame 2 again");
-    assert!(mean_difference(&shown[3], &shown[2]) > 4.0, "frame 4 is another picture");
+    assert!(
+        mean_difference(&shown[3], &shown[2]) > 4.0,
+        "frame 4 is another picture"
+    );
 
     // Asset map: how it plays.
     let map = json(&out.join("assets.json"));
