@@ -232,16 +232,20 @@ fn numbering(
         };
         diags.push(d);
     }
+    // Only the first few are named; a hostile number makes a gap of
+    // billions, which is counted, never collected.
+    let total = gap_count.saturating_sub(explained as u64);
     let skipped: Vec<u32> = gaps
         .iter()
         .flat_map(|&(a, b)| a..=b)
         .skip(explained)
+        .take(64)
         .collect();
     if let Some(&first) = skipped.first() {
         // At the entry after which the first skipped frame belongs.
         let before = numbers.iter().rev().find(|&&n| n < first);
         let line = before.map_or(entries[set.members[0].0].line, |n| first_line[n]);
-        let listed_names = describe(&skipped, |n| set.name(n));
+        let listed_names = describe(&skipped, total, |n| set.name(n));
         let mut d = warn(
             page,
             line,
@@ -249,11 +253,7 @@ fn numbering(
                 "gallery of {} frames skips {listed_names}; the rotation would jump there — \
                  add the missing {} or renumber the frames",
                 set.pattern(),
-                if skipped.len() == 1 {
-                    "frame"
-                } else {
-                    "frames"
-                }
+                if total == 1 { "frame" } else { "frames" }
             ),
         );
         let files = folders.files(set.folder);
@@ -288,13 +288,13 @@ fn numbering(
 
 /// `frame Leg-5.png`, `frames Leg-5.png and Leg-9.png`, or for many,
 /// `12 frames (Leg-5.png, Leg-6.png, …)`.
-fn describe(numbers: &[u32], name: impl Fn(u32) -> String) -> String {
+fn describe(numbers: &[u32], total: u64, name: impl Fn(u32) -> String) -> String {
     let names: Vec<String> = numbers.iter().take(3).map(|&n| name(n)).collect();
-    match numbers.len() {
-        1 => format!("frame {}", names[0]),
-        2 => format!("frames {} and {}", names[0], names[1]),
-        3 => format!("frames {}, {} and {}", names[0], names[1], names[2]),
-        n => format!("{n} frames ({}, …)", names.join(", ")),
+    match (total, names.len()) {
+        (1, 1) => format!("frame {}", names[0]),
+        (2, 2) => format!("frames {} and {}", names[0], names[1]),
+        (3, 3) => format!("frames {}, {} and {}", names[0], names[1], names[2]),
+        (n, _) => format!("{n} frames ({}, …)", names.join(", ")),
     }
 }
 
@@ -474,4 +474,54 @@ fn majority<K: PartialEq>(frames: &[(usize, Colour)], key: impl Fn(&Colour) -> K
         }
     }
     best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn warnings(gallery: &[&str]) -> Vec<String> {
+        let mut text = String::from("---\ngallery:\n");
+        for url in gallery {
+            text.push_str(&format!("  - image_url: {url}\n"));
+        }
+        text.push_str("---\n");
+        let (page, _) = crate::manifest::read_page(Path::new("p.md"), &text);
+        let dir = tempfile::tempdir().unwrap();
+        let mut folders = Folders::new(dir.path());
+        let mut diags = Vec::new();
+        check_page(&page.unwrap(), &mut folders, &mut diags);
+        diags.into_iter().map(|d| d.message).collect()
+    }
+
+    #[test]
+    fn a_hostile_number_is_counted_not_listed() {
+        let found = warnings(&["a/X-1.png", "a/X-999999999.png"]);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0].starts_with(
+                "gallery of X-N.png frames skips 999999997 frames (X-2.png, X-3.png, X-4.png, …)"
+            ),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn galleries_without_a_numbered_majority_are_not_judged() {
+        assert!(warnings(&["a/front.png", "a/back.png", "a/X-1.png"]).is_empty());
+        assert!(warnings(&["a/X-1.png", "a/Y-1.png"]).is_empty());
+        assert!(warnings(&["a/X-1.png"]).is_empty());
+        assert!(warnings(&["a/X-0.png", "a/X-1.png", "a/X-2.png"]).is_empty());
+    }
+
+    #[test]
+    fn several_skips_are_one_warning() {
+        let found = warnings(&["a/X-1.png", "a/X-3.png", "a/X-5.png"]);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0].starts_with("gallery of X-N.png frames skips frames X-2.png and X-4.png;"),
+            "{found:?}"
+        );
+    }
 }
