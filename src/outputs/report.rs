@@ -2,7 +2,8 @@
 //!
 //! Every stage returns its problems as [`Diagnostic`]s instead of printing
 //! them; the CLI sorts and renders them, compiler style:
-//! `content/x.md:14: error: gallery frame muscles/png/X-3.png: truncated PNG`.
+//! `content/x.md:14: error: gallery frame muscles/png/X-3.png: truncated PNG`,
+//! with an indented `    hint: …` line under it when there is a likely fix.
 
 use serde::Serialize;
 use std::fmt;
@@ -35,6 +36,10 @@ pub struct Diagnostic {
     pub line: Option<usize>,
     pub column: Option<usize>,
     pub message: String,
+    /// A suggestion for the fix (`did you mean muscles/png/Leg-3.png?`),
+    /// shown on its own line under the diagnostic.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
 }
 
 impl Diagnostic {
@@ -50,7 +55,14 @@ impl Diagnostic {
             line,
             column: None,
             message: message.into(),
+            hint: None,
         }
+    }
+
+    /// The same diagnostic with a suggestion for the fix.
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
     }
 
     pub fn error(
@@ -94,7 +106,13 @@ impl fmt::Display for Diagnostic {
                 write!(f, ":{column}")?;
             }
         }
-        write!(f, ": {}: {}", self.severity, self.message)
+        write!(f, ": {}: {}", self.severity, self.message)?;
+        // Indented under the diagnostic, as compilers show help lines, so
+        // `grep ': error:'` still finds one line per problem.
+        if let Some(hint) = &self.hint {
+            write!(f, "\n    hint: {hint}")?;
+        }
+        Ok(())
     }
 }
 
@@ -202,5 +220,29 @@ mod tests {
         let json: serde_json::Value = serde_json::from_str(&report.to_json()).unwrap();
         assert_eq!(json["summary"]["errors"], 2);
         assert_eq!(json["diagnostics"][0]["line"], 2);
+        assert!(json["diagnostics"][0].get("hint").is_none());
+    }
+
+    #[test]
+    fn hints_show_under_the_diagnostic_and_in_json() {
+        let report = Report::new(
+            vec![
+                Diagnostic::error(
+                    "content/a.md",
+                    Some(7),
+                    "gallery frame a/Lge-3.png: file not found",
+                )
+                .with_hint("did you mean a/Leg-3.png?"),
+            ],
+            1,
+            1,
+        );
+        assert_eq!(
+            report.to_text(),
+            "content/a.md:7: error: gallery frame a/Lge-3.png: file not found\n    \
+             hint: did you mean a/Leg-3.png?\n1 page, 1 image, 1 error, 0 warnings\n"
+        );
+        let json: serde_json::Value = serde_json::from_str(&report.to_json()).unwrap();
+        assert_eq!(json["diagnostics"][0]["hint"], "did you mean a/Leg-3.png?");
     }
 }

@@ -335,7 +335,9 @@ pub fn build(config: &Config, options: BuildOptions, progress: &dyn Progress) ->
     let limits = cache::fingerprint(&config.limits);
     let info_key = |s: usize| hashes[s].as_ref().map(|h| format!("{h}:{limits}"));
     let cached_info: Vec<Option<ImageInfo>> = (0..plan.sources.len())
+        // Entries from before colour was recorded are decoded again once.
         .map(|s| info_key(s).and_then(|k| old.sources.get(&k).copied()))
+        .map(|i| i.filter(|i| i.colour.is_some()))
         .collect();
 
     // What each unit should produce, and what the cache already has.

@@ -37,6 +37,92 @@ pub struct ImageInfo {
     pub frames: u32,
     /// File size in bytes.
     pub bytes: u64,
+    /// How the pixels are stored. `None` in cache entries written before
+    /// assetmill recorded it: unknown, not "no profile".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub colour: Option<Colour>,
+}
+
+/// How a source stores its pixels, as written in the file (before decoding
+/// turns every frame into 8-bit RGBA).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Colour {
+    pub kind: ColourKind,
+    /// Bits per channel (per index for palettes).
+    pub depth: u8,
+    /// A short fingerprint (FNV-1a) of the embedded ICC profile, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub icc: Option<u32>,
+}
+
+/// The channels a file stores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ColourKind {
+    Grey,
+    GreyAlpha,
+    Rgb,
+    Rgba,
+    Palette,
+    Other,
+}
+
+impl Colour {
+    /// `8-bit RGB`, `16-bit RGBA`, `8-bit palette`, …
+    pub fn layout(&self) -> String {
+        let kind = match self.kind {
+            ColourKind::Grey => "greyscale",
+            ColourKind::GreyAlpha => "greyscale+alpha",
+            ColourKind::Rgb => "RGB",
+            ColourKind::Rgba => "RGBA",
+            ColourKind::Palette => "palette",
+            ColourKind::Other => "other colour type",
+        };
+        format!("{}-bit {kind}", self.depth)
+    }
+
+    /// `ICC profile 1a2b3c4d` or `no ICC profile`.
+    pub fn profile(&self) -> String {
+        match self.icc {
+            Some(f) => format!("ICC profile {f:08x}"),
+            None => "no ICC profile".to_owned(),
+        }
+    }
+}
+
+/// FNV-1a, 32 bits: enough to tell profiles apart in a message.
+fn fingerprint(bytes: &[u8]) -> u32 {
+    bytes.iter().fold(0x811c_9dc5_u32, |h, &b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    })
+}
+
+/// The colour type and depth a PNG's header declares (IHDR, bytes 24-25).
+fn png_colour(bytes: &[u8]) -> Option<(ColourKind, u8)> {
+    let (&depth, &kind) = (bytes.get(24)?, bytes.get(25)?);
+    let kind = match kind {
+        0 => ColourKind::Grey,
+        2 => ColourKind::Rgb,
+        3 => ColourKind::Palette,
+        4 => ColourKind::GreyAlpha,
+        6 => ColourKind::Rgba,
+        _ => return None,
+    };
+    Some((kind, depth))
+}
+
+/// The colour of a decoded image, for formats whose header is not read here.
+fn decoded_colour(color: image::ColorType) -> (ColourKind, u8) {
+    use image::ColorType as C;
+    let depth = (color.bits_per_pixel() / u16::from(color.channel_count().max(1))) as u8;
+    let kind = match color {
+        C::L8 | C::L16 => ColourKind::Grey,
+        C::La8 | C::La16 => ColourKind::GreyAlpha,
+        C::Rgb8 | C::Rgb16 | C::Rgb32F => ColourKind::Rgb,
+        C::Rgba8 | C::Rgba16 | C::Rgba32F => ColourKind::Rgba,
+        _ => ColourKind::Other,
+    };
+    (kind, depth)
 }
 
 fn deserialize_format<'de, D: Deserializer<'de>>(d: D) -> Result<ImageFormat, D::Error> {
@@ -141,23 +227,37 @@ pub fn from_bytes(
             actual: format_name(actual).to_owned(),
         });
     }
-    let (width, height) = ImageReader::with_format(Cursor::new(&bytes), actual)
-        .into_dimensions()
+    let mut header = ImageReader::with_format(Cursor::new(&bytes), actual)
+        .into_decoder()
         .map_err(|e| {
             Error::decode(
                 path,
                 format!("unreadable {} header: {e}", format_name(actual)),
             )
         })?;
+    let (width, height) = image::ImageDecoder::dimensions(&header);
+    // A profile the decoder cannot extract counts as none; it is only
+    // compared between frames.
+    let icc = image::ImageDecoder::icc_profile(&mut header)
+        .ok()
+        .flatten()
+        .map(|p| fingerprint(&p));
+    drop(header);
     check_limits(path, width, height, limits)?;
     check_complete(path, actual, &bytes)?;
     let (pixels, frames) = decode_pixels(path, actual, &bytes, width, height, limits)?;
+    let (kind, depth) = match actual {
+        ImageFormat::Png => png_colour(&bytes),
+        _ => None,
+    }
+    .unwrap_or_else(|| decoded_colour(pixels.color()));
     let info = ImageInfo {
         format: actual,
         width,
         height,
         frames,
         bytes: bytes.len() as u64,
+        colour: Some(Colour { kind, depth, icc }),
     };
     Ok(Loaded {
         bytes,

@@ -1,7 +1,12 @@
 //! `assetmill check`: validates a plan. Each distinct source file is
 //! decoded once, in parallel; its problems are reported at every entry that
-//! references it. Page-level rules (unique ids, includes naming known ids,
-//! alt text) and animation rules (frames agree in size) run on the plan.
+//! references it, a missing file with the closest existing one as a hint
+//! ([`hints`]). Page-level rules (unique ids, includes naming known ids,
+//! alt text, frame sets in [`framesets`]) and animation rules (frames agree
+//! in size and colour) run on the plan.
+
+mod framesets;
+pub mod hints;
 
 use crate::config::Config;
 use crate::decode::{self, ImageInfo};
@@ -11,8 +16,9 @@ use crate::manifest::{self, Manifest, Page};
 use crate::plan::{self, Plan, Source};
 use crate::progress::Progress;
 use crate::report::{Diagnostic, Report};
+use hints::Folders;
 use rayon::prelude::*;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 /// Reads the site, validates everything and returns the report.
@@ -70,16 +76,49 @@ pub fn diagnose_in(
     animation: &dyn Fn(usize) -> bool,
 ) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
+    let mut folders = Folders::new(&plan.images);
+    // A gallery whose every frame is missing, beside a complete set of
+    // similar name, is one problem: one error for the set replaces the
+    // per-frame ones (in every shard, so a merged report has it once).
+    let mut renamed: HashSet<(&Path, usize)> = HashSet::new();
+    let mut renamed_pages: HashSet<&Path> = HashSet::new();
+    for page in &manifest.pages {
+        if let Some((d, lines)) = hints::renamed_set(page, &plan.images, &mut folders) {
+            renamed.extend(lines.into_iter().map(|l| (page.path.as_path(), l)));
+            renamed_pages.insert(&page.path);
+            if pages {
+                diags.push(d);
+            }
+        }
+    }
     if pages {
         diags.extend(manifest.diagnostics.iter().cloned());
         diags.extend(plan.diagnostics.iter().cloned());
         for page in &manifest.pages {
             check_page(page, &mut diags);
+            // A misspelt set would be judged by its wrong names.
+            if !renamed_pages.contains(page.path.as_path()) {
+                framesets::check_page(page, &mut folders, &mut diags);
+            }
         }
+        framesets::check_counts(manifest, &mut diags);
     }
     for (s, (usage, info)) in plan.sources.iter().zip(infos).enumerate() {
         if let (true, Err(e)) = (source(s), info) {
-            diags.extend(usage.users.iter().map(|u| u.error(e.detail())));
+            let hint = match e {
+                Error::Missing { .. } => folders.suggest(&usage.key),
+                _ => None,
+            };
+            for u in &usage.users {
+                if renamed.contains(&(u.page.as_path(), u.line)) {
+                    continue;
+                }
+                let d = u.error(e.detail());
+                diags.push(match &hint {
+                    Some(h) => d.with_hint(format!("did you mean {h}?")),
+                    None => d,
+                });
+            }
         }
     }
     let checked = |a: usize| {
@@ -186,7 +225,8 @@ fn check_page(page: &Page, diags: &mut Vec<Diagnostic>) {
     }
 }
 
-/// The frames of one animation must all have the same size.
+/// The frames of one animation must all have the same size, and should
+/// be stored alike.
 fn check_animations(
     plan: &Plan,
     infos: &[Result<ImageInfo>],
@@ -197,6 +237,7 @@ fn check_animations(
         if !checked(a) {
             continue;
         }
+        framesets::check_colours(animation, plan, infos, diags);
         let mut first: Option<(&Source, &ImageInfo)> = None;
         for &i in &animation.frames {
             let (source, Ok(info)) = (&plan.sources[i], &infos[i]) else {
