@@ -394,3 +394,92 @@ pub fn decode_set(
     set.dedup();
     set
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ROLES: [Role; 8] = [
+        Role::Optimized,
+        Role::Thumb,
+        Role::Gif,
+        Role::Webm,
+        Role::Mp4,
+        Role::Sprite,
+        Role::SpriteMap,
+        Role::AssetMap,
+    ];
+
+    /// The roles whose key changes when `change` is applied to the config.
+    fn touched(change: impl Fn(&mut Config)) -> Vec<Role> {
+        let before = Config::default();
+        let mut after = before.clone();
+        change(&mut after);
+        ROLES
+            .into_iter()
+            .filter(|&r| options(&before, r) != options(&after, r))
+            .collect()
+    }
+
+    #[test]
+    fn each_option_keys_exactly_the_outputs_it_shapes() {
+        assert_eq!(
+            touched(|c| c.gif.width = 400),
+            [Role::Gif, Role::Webm, Role::Mp4]
+        );
+        assert_eq!(touched(|c| c.gif.quality = 50), [Role::Gif]);
+        assert_eq!(
+            touched(|c| c.thumbs.width = 128),
+            [Role::Thumb, Role::Sprite, Role::SpriteMap]
+        );
+        assert_eq!(touched(|c| c.thumbs.suffix = "-t".into()), []);
+        assert_eq!(touched(|c| c.video.av1.quantizer = 90), [Role::Webm]);
+        assert_eq!(touched(|c| c.video.h264.qp = 30), [Role::Mp4]);
+        assert_eq!(
+            touched(|c| c.optimize.level = 2),
+            [Role::Optimized, Role::Thumb, Role::Sprite]
+        );
+        assert_eq!(
+            touched(|c| c.sprite.padding = 2),
+            [Role::Sprite, Role::SpriteMap]
+        );
+        // Budgets are checked, not keyed (fit adds its own per output).
+        assert_eq!(touched(|c| c.budgets.fit = true), []);
+    }
+
+    #[test]
+    fn settings_have_dotted_names_and_plain_values() {
+        let mut config = Config::default();
+        config.gif.dither = 0.1;
+        config.gif.repeat = crate::config::Loop::Times(3);
+        let gif = settings(&config, Role::Gif);
+        assert_eq!(gif["gif.width"], 480);
+        assert_eq!(gif["gif.dither"], 0.1);
+        assert_eq!(gif["gif.loop"], 3);
+        assert_eq!(
+            gif["animate.encoder_revision"],
+            crate::animate::ENCODER_REVISION
+        );
+        assert_eq!(gif["role"], "gif");
+        let webm = settings(&config, Role::Webm);
+        assert_eq!(webm["video.av1.quantizer"], 120);
+        assert_eq!(webm["video.background"], "#ffffff");
+        assert_eq!(webm["video.encoders.rav1e"], video::ENCODERS[0].1);
+        assert!(webm.keys().all(|k| !k.starts_with("gif.quality")));
+        // The options hash is the settings' fingerprint, and a per-output
+        // setting changes it.
+        let mut p = Planned::new(
+            "a.gif".into(),
+            Role::Gif,
+            Owner::Animation(0),
+            "x".into(),
+            &config,
+        );
+        p.finish();
+        assert_eq!(p.options, options(&config, Role::Gif));
+        p.set("budgets.fit.bytes", 1000u64);
+        p.finish();
+        assert_ne!(p.options, options(&config, Role::Gif));
+        assert_eq!(p.options, options_hash(&p.settings));
+    }
+}
