@@ -67,6 +67,14 @@ enum Command {
         /// one line per output to build or remove. Writes nothing.
         #[arg(long, conflicts_with = "dry_run")]
         check: bool,
+        /// Explain one output (a path in the output folder, e.g.
+        /// muscles/gif/Arm.gif) or every output of one source (a path as
+        /// written in front matter): what it is made from, the settings that
+        /// shape it, the pages that use it, and whether a build would remake
+        /// it and why. Writes nothing; exit 0 if up to date, 1 if a build
+        /// would remake it, 2 if PATH is unknown.
+        #[arg(long, value_name = "PATH", conflicts_with_all = ["dry_run", "check", "shard"])]
+        explain: Option<String>,
         /// Build only shard I of N (1 <= I <= N) into an output folder of its
         /// own, for a CI matrix; join the folders with `merge`.
         #[arg(long, value_name = "I/N")]
@@ -219,6 +227,7 @@ fn main() -> ExitCode {
         Command::Build {
             dry_run,
             check,
+            explain,
             shard,
             format,
         } => {
@@ -226,6 +235,18 @@ fn main() -> ExitCode {
                 Ok(config) => config,
                 Err(e) => return usage_error(&e),
             };
+            if let Some(path) = explain {
+                return match pipeline::explain::explain(&config, path) {
+                    Ok(explanation) => report_explanation(&explanation, *format),
+                    Err(e) => {
+                        if *format == Format::Json {
+                            let doc = serde_json::json!({"query": path, "fatal": e.to_string()});
+                            println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+                        }
+                        usage_error(&e)
+                    }
+                };
+            }
             let mode = match (dry_run, check) {
                 (_, true) => Mode::Check,
                 (true, _) => Mode::DryRun,
@@ -351,6 +372,104 @@ fn stop_on_signals() -> Arc<AtomicBool> {
 fn usage_error(e: &Error) -> ExitCode {
     eprintln!("error: {e}");
     ExitCode::from(2)
+}
+
+/// Prints an explanation; exit 0 when everything explained is up to date,
+/// 1 when a build would remake something (as `build --check`).
+fn report_explanation(explanation: &pipeline::explain::Explanation, format: Format) -> ExitCode {
+    use std::io::Write;
+    let code = u8::from(!explanation.up_to_date());
+    let text = match format {
+        Format::Json => serde_json::to_string_pretty(explanation).unwrap_or_default() + "\n",
+        Format::Text => explanation_text(explanation),
+    };
+    // A closed pipe (`| head`) is not an error worth a panic.
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    ExitCode::from(code)
+}
+
+/// The text form of an explanation: one block per output.
+fn explanation_text(e: &pipeline::explain::Explanation) -> String {
+    use pipeline::explain::show_value;
+    use std::fmt::Write;
+    let hash = |h: &Option<String>| h.clone().unwrap_or_else(|| "(cannot be read)".into());
+    let mut t = String::new();
+    if let Some(source) = &e.source {
+        let _ = writeln!(
+            t,
+            "source {} ({})
+{} outputs are made from it:
+",
+            source.key,
+            hash(&source.hash),
+            e.outputs.len()
+        );
+    }
+    for o in &e.outputs {
+        let role = serde_json::to_value(o.role)
+            .ok()
+            .map(|v| show_value(&v))
+            .unwrap_or_default();
+        let _ = writeln!(t, "{} ({role})", o.path);
+        match &o.animation {
+            Some(animation) => {
+                let _ = writeln!(
+                    t,
+                    "  made from the {} frames of {animation}, in order:",
+                    o.inputs.len()
+                );
+            }
+            None => {
+                let _ = writeln!(t, "  made from:");
+            }
+        }
+        for (i, input) in o.inputs.iter().enumerate() {
+            let n = if o.animation.is_some() {
+                format!("{:>3}. ", i + 1)
+            } else {
+                String::new()
+            };
+            let _ = writeln!(t, "    {n}{} {}", input.key, hash(&input.hash));
+        }
+        let _ = writeln!(t, "  settings (options hash {}):", o.options_hash);
+        for (name, value) in &o.settings {
+            let _ = writeln!(t, "    {name} {}", show_value(value));
+        }
+        let _ = writeln!(t, "  used by:");
+        for u in &o.pages {
+            let _ = writeln!(
+                t,
+                "    {}:{} ({} {})",
+                u.page,
+                u.line,
+                u.role.label(),
+                u.written
+            );
+        }
+        match o.reason {
+            None => {
+                let _ = writeln!(t, "  up to date");
+            }
+            Some(reason) => {
+                let _ = writeln!(t, "  a build would remake it ({}):", reason.label());
+                for why in &o.why {
+                    let _ = writeln!(t, "    {why}");
+                }
+            }
+        }
+        t.push('\n');
+    }
+    let stale = e.outputs.iter().filter(|o| o.reason.is_some()).count();
+    let outputs = match e.outputs.len() {
+        1 => "1 output".to_owned(),
+        n => format!("{n} outputs"),
+    };
+    let _ = if stale == 0 {
+        writeln!(t, "explain: up to date ({outputs})")
+    } else {
+        writeln!(t, "explain: a build would remake {stale} of {outputs}")
+    };
+    t
 }
 
 fn report_synth(result: Result<SynthSummary, Error>) -> ExitCode {

@@ -1,16 +1,22 @@
 //! What each unit of work should produce, and whether the cache already has
 //! it: every planned output gets an input hash (the bytes it derives from)
-//! and an options hash (every setting that shapes it, and the version;
-//! for a GIF or video fitted to a size budget, that budget too).
+//! and its settings: a flat map of every setting that shapes it by dotted
+//! name (`gif.width`, `assetmill.version`; for a GIF or video fitted to a
+//! size budget, `budgets.fit.bytes` too), whose fingerprint is its options
+//! hash. The cache keeps each distinct map by that hash, so `--explain`
+//! can say which value changed.
 
 use super::Unit;
 use crate::assetmap::Role;
+pub use crate::cache::Settings;
 use crate::cache::{Cache, fingerprint};
 use crate::config::{AtlasFormat, Config};
 use crate::output;
+use crate::plan::timing::Timing;
 use crate::plan::{self, Plan};
 use crate::stages::video;
 use serde::Serialize;
+use serde_json::Value;
 use std::path::Path;
 
 /// Why an output has to be (re)built.
@@ -44,15 +50,51 @@ pub enum Owner {
 }
 
 /// One output a unit should produce.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// `settings` names every setting that shapes it; `options` is their
+/// fingerprint ([`options_hash`]), the key the cache compares. Build a
+/// `Planned` with [`Planned::new`], add per-output settings with
+/// [`Planned::set`], and call [`Planned::finish`] once they are all in
+/// (`plan_unit` does, for everything it returns).
+#[derive(Debug, Clone, PartialEq)]
 pub struct Planned {
     pub path: String,
     pub role: Role,
     pub owner: Owner,
     pub inputs: String,
+    /// Every setting that shapes the output, by dotted name.
+    pub settings: Settings,
+    /// The fingerprint of `settings`, set by [`Planned::finish`].
     pub options: String,
     /// `None` when the cached file can be reused as it is.
     pub stale: Option<Reason>,
+}
+
+impl Planned {
+    /// An output with the settings of its role; `options` is empty until
+    /// [`Planned::finish`].
+    pub fn new(path: String, role: Role, owner: Owner, inputs: String, config: &Config) -> Self {
+        Planned {
+            path,
+            role,
+            owner,
+            inputs,
+            settings: settings(config, role),
+            options: String::new(),
+            stale: None,
+        }
+    }
+
+    /// Adds (or replaces) one setting of this output only, e.g.
+    /// `budgets.fit.bytes`. Call before [`Planned::finish`].
+    pub fn set(&mut self, name: &str, value: impl Into<Value>) {
+        self.settings.insert(name.to_owned(), value.into());
+    }
+
+    /// Takes the options fingerprint from the settings as they now are.
+    pub fn finish(&mut self) {
+        self.options = options_hash(&self.settings);
+    }
 }
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -63,63 +105,146 @@ const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// Change it when the measurement changes.
 const MEASURED: &str = "ssim-1";
 
-/// The option fingerprint of each role.
-pub fn options(config: &Config, role: Role) -> String {
+/// The options fingerprint of a settings map: the one place it is taken,
+/// so the key and what `--explain` shows cannot drift apart.
+pub fn options_hash(settings: &Settings) -> String {
+    fingerprint(settings)
+}
+
+/// Adds `value` (a serialized config section) under `prefix`: objects are
+/// flattened into dotted names, anything else is one entry.
+fn flatten(settings: &mut Settings, prefix: &str, value: Value) {
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map {
+                flatten(settings, &format!("{prefix}.{k}"), v);
+            }
+        }
+        Value::Number(n) if n.is_f64() => {
+            settings.insert(prefix.to_owned(), shortest(n.as_f64().unwrap_or_default()));
+        }
+        other => {
+            settings.insert(prefix.to_owned(), other);
+        }
+    }
+}
+
+/// A float as its shortest form: an `f32` option (`gif.dither: 0.1`)
+/// serializes widened to `0.10000000149011612`; shown and keyed as `0.1`.
+fn shortest(x: f64) -> Value {
+    let narrow = x as f32;
+    let value = if f64::from(narrow) == x {
+        narrow.to_string().parse().unwrap_or(x)
+    } else {
+        x
+    };
+    serde_json::Number::from_f64(value).map_or(Value::Null, Value::Number)
+}
+
+fn section<T: serde::Serialize>(settings: &mut Settings, prefix: &str, value: &T) {
+    // Config sections are plain data; they always serialize.
+    flatten(
+        settings,
+        prefix,
+        serde_json::to_value(value).unwrap_or(Value::Null),
+    );
+}
+
+/// The settings that shape every output of `role`, by dotted name: the
+/// configuration keys as written in `assetmill.yml` (`gif.width`), and the
+/// versions and revisions of what makes it (`assetmill.version`,
+/// `animate.encoder_revision`, `video.encoders.rav1e`,
+/// `measure.revision`).
+pub fn settings(config: &Config, role: Role) -> Settings {
+    let mut s = Settings::new();
+    s.insert(
+        "role".into(),
+        serde_json::to_value(role).unwrap_or(Value::Null),
+    );
+    s.insert("assetmill.version".into(), VERSION.into());
+    let measured = |s: &mut Settings| {
+        s.insert("measure.revision".into(), MEASURED.into());
+    };
     match role {
-        Role::Optimized => fingerprint(&("optimized", VERSION, &config.optimize)),
-        Role::Thumb => fingerprint(&(
-            "thumb",
-            VERSION,
-            MEASURED,
-            config.thumbs.width,
-            &config.optimize,
-        )),
-        Role::Gif => fingerprint(&(
-            "gif",
-            VERSION,
-            MEASURED,
-            crate::animate::ENCODER_REVISION,
-            &config.gif,
-        )),
-        Role::Sprite => fingerprint(&(
-            "sprite",
-            VERSION,
-            config.thumbs.width,
-            &config.sprite,
-            &config.optimize,
-        )),
-        Role::SpriteMap | Role::TexturePacker => fingerprint(&(
-            role,
-            VERSION,
-            crate::stages::atlas::REVISION,
-            config.thumbs.width,
-            config.sprite.columns,
-            config.sprite.padding,
-            &config.sprite.suffix,
-        )),
+        Role::Optimized => section(&mut s, "optimize", &config.optimize),
+        Role::Thumb => {
+            measured(&mut s);
+            s.insert("thumbs.width".into(), config.thumbs.width.into());
+            section(&mut s, "optimize", &config.optimize);
+        }
+        Role::Gif => {
+            measured(&mut s);
+            s.insert(
+                "animate.encoder_revision".into(),
+                crate::animate::ENCODER_REVISION.into(),
+            );
+            section(&mut s, "gif", &config.gif);
+            // How it plays is the `timing.*` of each animation (front
+            // matter over these defaults), set in `plan_unit`.
+            s.retain(|k, _| !matches!(k.as_str(), "gif.delay_ms" | "gif.loop" | "gif.pingpong"));
+        }
+        Role::Sprite => {
+            s.insert("thumbs.width".into(), config.thumbs.width.into());
+            section(&mut s, "sprite", &config.sprite);
+            // Which atlases are written beside the sheet does not shape it.
+            s.remove("sprite.atlas");
+            section(&mut s, "optimize", &config.optimize);
+        }
+        Role::SpriteMap | Role::TexturePacker => {
+            s.insert(
+                "atlas.revision".into(),
+                crate::stages::atlas::REVISION.into(),
+            );
+            s.insert("thumbs.width".into(), config.thumbs.width.into());
+            section(&mut s, "sprite", &config.sprite);
+            s.remove("sprite.atlas");
+        }
         Role::Webm | Role::Mp4 => {
             // Videos are made from the GIF-size frames and the GIF's
             // delays, so those GIF options shape them; quality, dither and
             // palette do not. The encoder versions are part of the key;
             // rav1e's assembly is not: it gives the same bytes (checked).
+            measured(&mut s);
+            for (name, version) in video::ENCODERS {
+                s.insert(format!("video.encoders.{name}"), version.into());
+            }
             let v = &config.video;
-            let codec = match role {
-                Role::Webm => fingerprint(&("av1", &v.av1)),
-                _ => fingerprint(&("h264", &v.h264)),
-            };
-            fingerprint(&(
-                role,
-                VERSION,
-                MEASURED,
-                video::ENCODERS,
-                codec,
-                v.background,
-                config.gif.width,
-                config.gif.delay_ms,
-            ))
+            match role {
+                Role::Webm => section(&mut s, "video.av1", &v.av1),
+                _ => section(&mut s, "video.h264", &v.h264),
+            }
+            section(&mut s, "video.background", &v.background);
+            s.insert("gif.width".into(), config.gif.width.into());
         }
-        Role::AssetMap => fingerprint(&("asset-map", VERSION)),
+        Role::AssetMap => {}
     }
+    s
+}
+
+/// How an animation output plays, as its settings: each gallery frame's
+/// delay as the GIF stores it (ms), ping-pong, and (for what records it:
+/// the GIF and the atlases, not the videos) the loop.
+fn set_timing(p: &mut Planned, timing: &Timing) {
+    let frames = timing.sequence.iter().max().map_or(0, |&m| m + 1);
+    let delays: Vec<u32> = (0..frames)
+        .map(|i| {
+            let k = timing.sequence.iter().position(|&s| s == i).unwrap_or(0);
+            timing.delays_cs.get(k).map_or(0, |&cs| u32::from(cs) * 10)
+        })
+        .collect();
+    p.set("timing.delays_ms", delays);
+    p.set("timing.pingpong", timing.pingpong);
+    if !matches!(p.role, Role::Webm | Role::Mp4) {
+        p.set(
+            "timing.loop",
+            serde_json::to_value(timing.repeat).unwrap_or(Value::Null),
+        );
+    }
+}
+
+/// The options fingerprint of each role (before any per-output setting).
+pub fn options(config: &Config, role: Role) -> String {
+    options_hash(&settings(config, role))
 }
 
 /// The videos beside a GIF at `key`, one per configured format.
@@ -146,37 +271,34 @@ pub fn plan_unit(
     let source = |s: usize, planned: &mut Vec<Planned>| {
         let inputs = hashes[s].clone().unwrap_or_default();
         let key = &plan.sources[s].key;
-        planned.push(Planned {
-            path: key.clone(),
-            role: Role::Optimized,
-            owner: Owner::Source(s),
-            inputs: inputs.clone(),
-            options: options(config, Role::Optimized),
-            stale: None,
-        });
+        planned.push(Planned::new(
+            key.clone(),
+            Role::Optimized,
+            Owner::Source(s),
+            inputs.clone(),
+            config,
+        ));
         if plan.sources[s].is_frame() {
-            planned.push(Planned {
-                path: output::with_suffix(key, &config.thumbs.suffix, Some("png")),
-                role: Role::Thumb,
-                owner: Owner::Source(s),
-                inputs: inputs.clone(),
-                options: options(config, Role::Thumb),
-                stale: None,
-            });
+            planned.push(Planned::new(
+                output::with_suffix(key, &config.thumbs.suffix, Some("png")),
+                Role::Thumb,
+                Owner::Source(s),
+                inputs.clone(),
+                config,
+            ));
         }
         // An existing GIF shown as a page image gets its videos, transcoded
         // from its own frames and delays.
         let source = &plan.sources[s];
         if plan::is_gif(key) && source.users.iter().any(|u| u.role == plan::Role::PageImage) {
             for (role, path) in videos(config, key) {
-                planned.push(Planned {
+                planned.push(Planned::new(
                     path,
                     role,
-                    owner: Owner::Source(s),
-                    inputs: inputs.clone(),
-                    options: options(config, role),
-                    stale: None,
-                });
+                    Owner::Source(s),
+                    inputs.clone(),
+                    config,
+                ));
             }
         }
     };
@@ -197,7 +319,7 @@ pub fn plan_unit(
                 .map(|&s| hashes[s].as_deref())
                 .collect();
             let inputs = frames
-                .map(|f| crate::assetmap::hash(f.join(",").as_bytes()))
+                .map(|f| crate::cache::frames_hash(&f))
                 .unwrap_or_default();
             let sprite = &config.sprite.suffix;
             let videos = videos(config, &animation.key);
@@ -215,9 +337,9 @@ pub fn plan_unit(
                     ),
                 ),
             });
-            // The GIF, the videos and the atlases play as the timing says:
-            // the timing (front matter over config) is part of their keys.
-            let timing = fingerprint(&animation.timing(&config.gif));
+            // The GIF, the videos and the atlases play as the timing says
+            // (front matter over config): it is part of their settings.
+            let timing = animation.timing(&config.gif);
             for (role, path) in [
                 (Role::Gif, animation.key.clone()),
                 (
@@ -229,18 +351,12 @@ pub fn plan_unit(
             .chain(atlases)
             .chain(videos)
             {
-                let options = match role {
-                    Role::Sprite => options(config, role),
-                    _ => fingerprint(&(options(config, role), "timing", &timing)),
-                };
-                planned.push(Planned {
-                    path,
-                    role,
-                    owner: Owner::Animation(a),
-                    inputs: inputs.clone(),
-                    options,
-                    stale: None,
-                });
+                let mut planned_output =
+                    Planned::new(path, role, Owner::Animation(a), inputs.clone(), config);
+                if role != Role::Sprite {
+                    set_timing(&mut planned_output, &timing);
+                }
+                planned.push(planned_output);
             }
         }
     }
@@ -249,8 +365,12 @@ pub fn plan_unit(
     // budgets that are only checked change no bytes).
     for p in &mut planned {
         if let Some(limit) = super::sizes::fit_target(config, plan, p) {
-            p.options = fingerprint(&(&p.options, "fit", limit.bytes));
+            p.set("budgets.fit.bytes", limit.bytes.0);
         }
+    }
+    // Per-output settings go in above this line; the key is taken last.
+    for p in &mut planned {
+        p.finish();
     }
     planned
 }
@@ -309,4 +429,123 @@ pub fn decode_set(
     set.sort_unstable();
     set.dedup();
     set
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ROLES: [Role; 8] = [
+        Role::Optimized,
+        Role::Thumb,
+        Role::Gif,
+        Role::Webm,
+        Role::Mp4,
+        Role::Sprite,
+        Role::SpriteMap,
+        Role::AssetMap,
+    ];
+
+    /// The roles whose key changes when `change` is applied to the config.
+    fn touched(change: impl Fn(&mut Config)) -> Vec<Role> {
+        let before = Config::default();
+        let mut after = before.clone();
+        change(&mut after);
+        ROLES
+            .into_iter()
+            .filter(|&r| options(&before, r) != options(&after, r))
+            .collect()
+    }
+
+    #[test]
+    fn each_option_keys_exactly_the_outputs_it_shapes() {
+        assert_eq!(
+            touched(|c| c.gif.width = 400),
+            [Role::Gif, Role::Webm, Role::Mp4]
+        );
+        assert_eq!(touched(|c| c.gif.quality = 50), [Role::Gif]);
+        assert_eq!(
+            touched(|c| c.thumbs.width = 128),
+            [Role::Thumb, Role::Sprite, Role::SpriteMap]
+        );
+        assert_eq!(touched(|c| c.thumbs.suffix = "-t".into()), []);
+        assert_eq!(touched(|c| c.video.av1.quantizer = 90), [Role::Webm]);
+        assert_eq!(touched(|c| c.video.h264.qp = 30), [Role::Mp4]);
+        assert_eq!(
+            touched(|c| c.optimize.level = 2),
+            [Role::Optimized, Role::Thumb, Role::Sprite]
+        );
+        assert_eq!(
+            touched(|c| c.sprite.padding = 2),
+            [Role::Sprite, Role::SpriteMap]
+        );
+        // Budgets are checked, not keyed (fit adds its own per output).
+        assert_eq!(touched(|c| c.budgets.fit = true), []);
+    }
+
+    #[test]
+    fn settings_have_dotted_names_and_plain_values() {
+        let mut config = Config::default();
+        config.gif.dither = 0.1;
+        config.gif.repeat = crate::config::Loop::Times(3);
+        let gif = settings(&config, Role::Gif);
+        assert_eq!(gif["gif.width"], 480);
+        assert_eq!(gif["gif.dither"], 0.1);
+        // How it plays is each animation's `timing.*`, not these defaults.
+        assert!(!gif.contains_key("gif.loop") && !gif.contains_key("gif.delay_ms"));
+        assert_eq!(
+            gif["animate.encoder_revision"],
+            crate::animate::ENCODER_REVISION
+        );
+        assert_eq!(gif["role"], "gif");
+        let webm = settings(&config, Role::Webm);
+        assert_eq!(webm["video.av1.quantizer"], 120);
+        assert_eq!(webm["video.background"], "#ffffff");
+        assert_eq!(webm["video.encoders.rav1e"], video::ENCODERS[0].1);
+        assert!(webm.keys().all(|k| !k.starts_with("gif.quality")));
+        // The options hash is the settings' fingerprint, and a per-output
+        // setting changes it.
+        let mut p = Planned::new(
+            "a.gif".into(),
+            Role::Gif,
+            Owner::Animation(0),
+            "x".into(),
+            &config,
+        );
+        p.finish();
+        assert_eq!(p.options, options(&config, Role::Gif));
+        p.set("budgets.fit.bytes", 1000u64);
+        p.finish();
+        assert_ne!(p.options, options(&config, Role::Gif));
+        assert_eq!(p.options, options_hash(&p.settings));
+    }
+
+    #[test]
+    fn timing_settings_name_delays_pingpong_and_the_loop_where_it_shapes() {
+        use crate::plan::timing::Written;
+        let config = Config::default();
+        let written = Written {
+            delay_ms: Some(85),
+            repeat: Some(crate::config::Loop::Times(3)),
+            pingpong: Some(true),
+            holds: vec![Some(600), None, None],
+        };
+        let timing = Timing::resolve(&written, 3, &config.gif);
+        let planned = |role| {
+            let mut p = Planned::new("a".into(), role, Owner::Animation(0), "x".into(), &config);
+            set_timing(&mut p, &timing);
+            p.settings
+        };
+        let gif = planned(Role::Gif);
+        assert_eq!(gif["timing.delays_ms"], serde_json::json!([600, 90, 90]));
+        assert_eq!(gif["timing.pingpong"], true);
+        assert_eq!(gif["timing.loop"], 3);
+        assert_eq!(planned(Role::TexturePacker)["timing.loop"], 3);
+        let webm = planned(Role::Webm);
+        assert_eq!(webm["timing.delays_ms"], serde_json::json!([600, 90, 90]));
+        assert!(
+            !webm.contains_key("timing.loop"),
+            "a video has no loop count"
+        );
+    }
 }

@@ -67,6 +67,9 @@ pub fn merge(
     for part in &parts {
         cache.sources.extend(part.cache.sources.clone());
         cache.outputs.extend(part.cache.outputs.clone());
+        // What `--explain` reads; the build below records them afresh.
+        cache.settings.extend(part.cache.settings.clone());
+        cache.frames.extend(part.cache.frames.clone());
     }
     // Whatever an earlier build recorded here stays known, so the build
     // below removes what the pages no longer want; what is about to be

@@ -12,6 +12,7 @@
 
 mod budget;
 pub mod cache;
+pub mod explain;
 mod fault;
 mod guard;
 mod keys;
@@ -21,7 +22,7 @@ pub mod shard;
 mod sizes;
 mod work;
 
-pub use keys::Reason;
+pub use keys::{Reason, Settings};
 pub use shard::Shard;
 
 use crate::assetmap::{self, Asset, AssetMap, FileInfo, Kind, OutputFile, Role};
@@ -417,7 +418,7 @@ pub fn build(config: &Config, options: BuildOptions, progress: &dyn Progress) ->
     };
     progress.start("pages", units.len() as u64);
     progress.start("frames", to_decode as u64);
-    let mut checkpoint = Checkpoint::new(&pending);
+    let mut checkpoint = Checkpoint::new(&pending, &plan, &hashes);
     // Units run in waves sized to the memory budget (see budget.rs); between
     // waves the cache is checkpointed and a stop request is honoured.
     let jobs: Vec<(&Unit, Vec<Planned>)> = units.iter().zip(planned).collect();
@@ -563,18 +564,22 @@ fn run_guarded(
 /// Saves what finished so far into the cache while a build runs, so a
 /// build that is stopped (Ctrl-C, a kill, a crash) keeps it: the next run
 /// reuses every output recorded here whose file is still intact.
-struct Checkpoint {
+struct Checkpoint<'a> {
+    plan: &'a Plan,
+    hashes: &'a [Option<String>],
     cache: Cache,
     recorded: usize,
     last: Instant,
 }
 
-impl Checkpoint {
+impl<'a> Checkpoint<'a> {
     /// Saving costs a serialization of the cache; at most this often.
     const EVERY: Duration = Duration::from_millis(500);
 
-    fn new(pending: &Cache) -> Self {
+    fn new(pending: &Cache, plan: &'a Plan, hashes: &'a [Option<String>]) -> Self {
         Checkpoint {
+            plan,
+            hashes,
             cache: pending.clone(),
             recorded: 0,
             last: Instant::now(),
@@ -585,14 +590,7 @@ impl Checkpoint {
         for result in &results[self.recorded..] {
             for (planned, file, built) in &result.made {
                 if *built {
-                    self.cache.outputs.insert(
-                        planned.path.clone(),
-                        Record {
-                            inputs: planned.inputs.clone(),
-                            options: planned.options.clone(),
-                            file: file.clone(),
-                        },
-                    );
+                    record(&mut self.cache, self.plan, self.hashes, planned, file);
                 }
             }
         }
@@ -604,6 +602,44 @@ impl Checkpoint {
             self.last = Instant::now();
         }
     }
+}
+
+/// Records an output in the cache, with its settings and, for an
+/// animation's output, the frames its input hash stands for.
+fn record(
+    cache: &mut Cache,
+    plan: &Plan,
+    hashes: &[Option<String>],
+    planned: &Planned,
+    file: &OutputFile,
+) {
+    cache.remember_settings(&planned.options, &planned.settings);
+    if let Owner::Animation(a) = planned.owner
+        && !planned.inputs.is_empty()
+    {
+        cache.remember_frames(&plan.animations[a].key, frame_list(plan, hashes, a));
+    }
+    cache.outputs.insert(
+        planned.path.clone(),
+        Record {
+            inputs: planned.inputs.clone(),
+            options: planned.options.clone(),
+            file: file.clone(),
+        },
+    );
+}
+
+/// An animation's frames in order, with their content hashes (empty when
+/// unreadable).
+fn frame_list(plan: &Plan, hashes: &[Option<String>], a: usize) -> Vec<cache::Frame> {
+    plan.animations[a]
+        .frames
+        .iter()
+        .map(|&s| cache::Frame {
+            key: plan.sources[s].key.clone(),
+            hash: hashes[s].clone().unwrap_or_default(),
+        })
+        .collect()
 }
 
 /// The outcome of a stopped build: what finished is recorded (by the last
@@ -742,14 +778,7 @@ fn finish(
                 summary.source_bytes += infos[s].as_ref().map_or(0, |i| i.bytes);
             }
         }
-        cache.outputs.insert(
-            planned.path.clone(),
-            Record {
-                inputs: planned.inputs.clone(),
-                options: planned.options.clone(),
-                file: file.clone(),
-            },
-        );
+        record(&mut cache, plan, hashes, planned, file);
     }
     let map_file = OutputFile {
         role: Role::AssetMap,
@@ -771,11 +800,14 @@ fn finish(
     }
     if map_written {
         summary.output_bytes += map_file.bytes;
+        let settings = keys::settings(config, Role::AssetMap);
+        let options = keys::options_hash(&settings);
+        cache.remember_settings(&options, &settings);
         cache.outputs.insert(
             map_path.to_owned(),
             Record {
                 inputs: map_file.hash.clone(),
-                options: keys::options(config, Role::AssetMap),
+                options,
                 file: map_file,
             },
         );

@@ -13,10 +13,10 @@
 //! binary-searched from the configured
 //! setting (the best allowed) to the lowest, for the best that fits
 //! ([`search`]). The budget then shapes the bytes, so it is part of the
-//! cache key of exactly the outputs it applies to (see
-//! [`super::keys::plan_unit`]). The search is a pure function of the
-//! sizes it sees, and every encoding is deterministic, so the outcome does
-//! not depend on threads.
+//! cache key of exactly the outputs it applies to (the setting
+//! `budgets.fit.bytes`, see [`super::keys::plan_unit`]). The search is a
+//! pure function of the sizes it sees, and every encoding is deterministic,
+//! so the outcome does not depend on threads.
 
 use super::keys::{Owner, Planned};
 use crate::assetmap::{OutputFile, Role};
@@ -477,6 +477,7 @@ mod tests {
             role: Role::Gif,
             owner: Owner::Animation(0),
             inputs: String::new(),
+            settings: Default::default(),
             options: String::new(),
             stale: None,
         };
