@@ -126,7 +126,9 @@ fn a_fresh_output_is_up_to_date_with_its_frames_settings_and_pages() {
         "muscles/gif/Arm-M1.gif (gif)",
         "    gif.width 480\n",
         "    gif.quality 90\n",
-        "    gif.loop forever\n",
+        "    timing.loop forever\n",
+        "    timing.delays_ms [100,100,100]\n",
+        "    timing.pingpong false\n",
         "    animate.encoder_revision ",
         "    assetmill.version ",
         "    measure.revision ",
@@ -153,11 +155,15 @@ fn a_fresh_output_is_up_to_date_with_its_frames_settings_and_pages() {
         "    video.av1.speed 10\n",
         "    video.encoders.rav1e ",
         "    gif.width 480\n",
-        "    gif.delay_ms 100\n",
+        "    timing.delays_ms [100,100,100]\n",
     ] {
         assert!(out.contains(line), "{line:?} missing:\n{out}");
     }
     assert!(!out.contains("gif.quality"), "{out}");
+    assert!(
+        !out.contains("timing.loop"),
+        "a video has no loop count: {out}"
+    );
 
     // The JSON form says the same.
     let (code, doc) = explain_json(&site, "muscles/gif/Arm-M1.gif");

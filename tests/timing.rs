@@ -338,6 +338,14 @@ fn changing_the_timing_remakes_what_it_shapes_and_nothing_else() {
         "leg.md",
         &text.replace("image_delay_ms: 80", "image_delay_ms: 200"),
     );
+    // `--explain` names the change before anything is built.
+    let explained = site.run(&["build", "--explain", &format!("muscles/gif/{NAME}.webm")]);
+    let said = String::from_utf8_lossy(&explained.stdout);
+    assert_eq!(explained.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("timing.delays_ms [80,80,80,80] -> [200,200,200,200]"),
+        "{said}"
+    );
     let (code, doc) = run(&site, "build");
     assert_eq!(code, 0, "{doc:#}");
     let after = common::tree(&site.out());
