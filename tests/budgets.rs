@@ -35,15 +35,7 @@ fn configure(site: &Site, yaml: &str) {
 fn build(site: &Site, args: &[&str]) -> (i32, Value) {
     let mut all = vec!["-q", "build", "--format", "json"];
     all.extend_from_slice(args);
-    let out = site.run(&all);
-    let doc: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{e}: {}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (out.status.code().unwrap_or(-1), doc)
+    site.json(&all)
 }
 
 /// The diagnostics of a build document as (severity, file, line, message).

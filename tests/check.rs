@@ -18,26 +18,12 @@ fn clean_site() -> Site {
 }
 
 fn json_report(site: &Site) -> (i32, Value) {
-    let out = site.run(&["check", "--format", "json"]);
-    let json = serde_json::from_slice(&out.stdout).expect("check --format json prints JSON");
-    (out.status.code().unwrap(), json)
+    site.json(&["check", "--format", "json"])
 }
 
-/// (page, line, message) of every error and warning.
+/// (page, line, severity, message) of every diagnostic.
 fn problems(json: &Value) -> Vec<(String, u64, String, String)> {
-    json["diagnostics"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| {
-            (
-                d["file"].as_str().unwrap().to_owned(),
-                d["line"].as_u64().unwrap_or(0),
-                d["severity"].as_str().unwrap().to_owned(),
-                d["message"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect()
+    common::diagnostics(json)
 }
 
 #[test]

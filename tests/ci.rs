@@ -6,10 +6,8 @@ mod common;
 
 use common::{Site, muscle_page, tree};
 use serde_json::Value;
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
-use std::time::SystemTime;
 
 /// Five muscles of 3 frames, an overview page reusing the first one's
 /// frames and GIF, a region page assembling its own GIF from frames the
@@ -69,32 +67,15 @@ fn ok(o: &Output) {
     );
 }
 
-/// Every file under `dir` with its modification time, the lock and the
-/// report included: proof that nothing was written.
-fn stamps(dir: &Path) -> BTreeMap<PathBuf, (SystemTime, u64)> {
-    let mut files = BTreeMap::new();
-    let mut stack = vec![dir.to_owned()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for entry in entries {
-            let path = entry.unwrap().path();
-            let meta = std::fs::symlink_metadata(&path).unwrap();
-            if meta.is_dir() {
-                stack.push(path.clone());
-            }
-            files.insert(path, (meta.modified().unwrap(), meta.len()));
-        }
-    }
-    files
-}
-
 /// `build --check`: its exit code and lines, and that it writes nothing.
 fn check(site: &Site) -> (i32, String) {
-    let before = stamps(site.root());
+    let before = common::snapshot(site.root());
     let o = run(site, &["build", "--check"]);
-    assert_eq!(stamps(site.root()), before, "--check wrote something");
+    assert_eq!(
+        common::snapshot(site.root()),
+        before,
+        "--check wrote something"
+    );
     (o.status.code().unwrap(), stdout(&o))
 }
 

@@ -6,10 +6,8 @@ mod common;
 
 use common::{Site, line_of, muscle_page};
 use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::collections::BTreeSet;
 use std::process::Output;
-use std::time::SystemTime;
 
 const CONFIG: &str = "video:\n  av1:\n    speed: 10\n";
 
@@ -44,38 +42,15 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// Every file and folder under `dir` with its modification time and bytes.
-fn snapshot(dir: &Path) -> BTreeMap<PathBuf, (SystemTime, Vec<u8>)> {
-    let mut files = BTreeMap::new();
-    let mut stack = vec![dir.to_owned()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for entry in entries {
-            let path = entry.unwrap().path();
-            let meta = std::fs::symlink_metadata(&path).unwrap();
-            let bytes = if meta.is_dir() {
-                stack.push(path.clone());
-                Vec::new()
-            } else {
-                std::fs::read(&path).unwrap()
-            };
-            files.insert(path, (meta.modified().unwrap(), bytes));
-        }
-    }
-    files
-}
-
 /// Runs `build --explain` (with `extra` arguments) and checks that it wrote
 /// nothing anywhere in the site.
 fn explain(site: &Site, path: &str, extra: &[&str]) -> Output {
-    let before = snapshot(site.root());
+    let before = common::snapshot(site.root());
     let mut args = vec!["build", "--explain", path];
     args.extend_from_slice(extra);
     let o = site.run(&args);
     assert!(
-        snapshot(site.root()) == before,
+        common::snapshot(site.root()) == before,
         "--explain {path} wrote something"
     );
     o

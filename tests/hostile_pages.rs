@@ -16,28 +16,8 @@ type Found = (String, u64, String, String);
 
 /// Exit code, every diagnostic and the summary of `check --format json`.
 fn diagnostics(site: &Site) -> (i32, Vec<Found>, Value) {
-    let out = site.run(&["check", "--format", "json"]);
-    let json: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "check --format json prints JSON ({e}): {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    let list = json["diagnostics"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| {
-            (
-                d["file"].as_str().unwrap().to_owned(),
-                d["line"].as_u64().unwrap_or(0),
-                d["severity"].as_str().unwrap().to_owned(),
-                d["message"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
-    (out.status.code().unwrap(), list, json["summary"].clone())
+    let (code, json) = site.json(&["check", "--format", "json"]);
+    (code, common::diagnostics(&json), json["summary"].clone())
 }
 
 /// A page showing two images whose ids differ only as text.

@@ -49,15 +49,7 @@ fn site(page_text: &str, yaml: &str) -> Site {
 
 /// `assetmill <command> --format json`: (exit code, document).
 fn run(site: &Site, command: &str) -> (i32, Value) {
-    let out = site.run(&["-q", command, "--format", "json"]);
-    let doc: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{e}: {}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (out.status.code().unwrap_or(-1), doc)
+    site.json(&["-q", command, "--format", "json"])
 }
 
 /// (severity, line, message) of every diagnostic about `leg.md`.

@@ -238,3 +238,63 @@ pub fn changed(
         .cloned()
         .collect()
 }
+
+impl Site {
+    /// Runs the binary with `args` (which ask for JSON) and parses what it
+    /// printed on stdout: (exit code, document). Panics with both streams
+    /// when stdout is not one JSON document.
+    pub fn json(&self, args: &[&str]) -> (i32, serde_json::Value) {
+        let out = self.run(args);
+        let doc = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "{args:?} printed no JSON ({e}): {}\n{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        (out.status.code().unwrap_or(-1), doc)
+    }
+}
+
+/// (file, line or 0, severity, message) of every diagnostic of a JSON
+/// report, in its order.
+pub fn diagnostics(doc: &serde_json::Value) -> Vec<(String, u64, String, String)> {
+    doc["diagnostics"]
+        .as_array()
+        .expect("diagnostics")
+        .iter()
+        .map(|d| {
+            (
+                d["file"].as_str().unwrap().to_owned(),
+                d["line"].as_u64().unwrap_or(0),
+                d["severity"].as_str().unwrap().to_owned(),
+                d["message"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// Every file and folder under `dir` (the lock and report included) with
+/// its modification time and bytes: two equal snapshots prove that nothing
+/// was written.
+pub fn snapshot(dir: &Path) -> BTreeMap<PathBuf, (std::time::SystemTime, Vec<u8>)> {
+    let mut files = BTreeMap::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for entry in entries {
+            let path = entry.unwrap().path();
+            let meta = std::fs::symlink_metadata(&path).unwrap();
+            let bytes = if meta.is_dir() {
+                stack.push(path.clone());
+                Vec::new()
+            } else {
+                std::fs::read(&path).unwrap()
+            };
+            files.insert(path, (meta.modified().unwrap(), bytes));
+        }
+    }
+    files
+}
