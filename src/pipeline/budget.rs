@@ -303,9 +303,10 @@ fn plan(worker: &Worker<'_>, unit: &Unit, planned: &[Planned], threads: usize) -
             let mut sizes = match sizes {
                 Ok(sizes) => sizes,
                 Err((sizes, message)) => {
-                    let paths: Vec<String> = [Role::Sprite, Role::SpriteMap, Role::TexturePacker]
-                        .into_iter()
-                        .filter_map(path_of)
+                    let paths: Vec<String> = stale
+                        .iter()
+                        .filter(|p| p.role == Role::Sprite || p.role.is_atlas())
+                        .map(|p| p.path.clone())
                         .collect();
                     if let Some(first) = paths.first() {
                         refused.push(Refusal {
@@ -373,9 +374,10 @@ fn plan(worker: &Worker<'_>, unit: &Unit, planned: &[Planned], threads: usize) -
                 with.sheet_encode = with.sheet.saturating_mul(PNG_FACTOR);
                 let need = with.peak(1);
                 if need > budget {
-                    let atlases: Vec<String> = [Role::SpriteMap, Role::TexturePacker]
-                        .into_iter()
-                        .filter_map(path_of)
+                    let atlases: Vec<String> = stale
+                        .iter()
+                        .filter(|p| p.role.is_atlas())
+                        .map(|p| p.path.clone())
                         .collect();
                     let also = match atlases.as_slice() {
                         [] => String::new(),

@@ -225,12 +225,9 @@ pub fn settings(config: &Config, role: Role) -> Settings {
 /// delay as the GIF stores it (ms), ping-pong, and (for what records it:
 /// the GIF and the atlases, not the videos) the loop.
 fn set_timing(p: &mut Planned, timing: &Timing) {
-    let frames = timing.sequence.iter().max().map_or(0, |&m| m + 1);
-    let delays: Vec<u32> = (0..frames)
-        .map(|i| {
-            let k = timing.sequence.iter().position(|&s| s == i).unwrap_or(0);
-            timing.delays_cs.get(k).map_or(0, |&cs| u32::from(cs) * 10)
-        })
+    let delays: Vec<u32> = timing.delays_cs[..timing.frames()]
+        .iter()
+        .map(|&cs| u32::from(cs) * 10)
         .collect();
     p.set("timing.delays_ms", delays);
     p.set("timing.pingpong", timing.pingpong);

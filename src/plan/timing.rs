@@ -109,9 +109,8 @@ impl Timing {
 
     /// How it plays, for the asset map and atlases.
     pub fn playback(&self) -> Playback {
-        let frames = self.sequence.iter().max().map_or(0, |&m| m + 1);
         Playback {
-            frame_ms: (0..frames).map(|i| self.frame_ms(i).unwrap_or(0)).collect(),
+            frame_ms: self.shown_ms[..self.frames()].to_vec(),
             order: self.sequence.clone(),
             repeat: self.repeat,
             pingpong: self.pingpong,
@@ -119,10 +118,16 @@ impl Timing {
         }
     }
 
+    /// How many gallery frames it has. The sequence starts with each of
+    /// them once, in order, so position `i < frames()` is gallery frame `i`
+    /// (and ping-pong's way back repeats their delays).
+    pub fn frames(&self) -> usize {
+        self.sequence.iter().max().map_or(0, |&m| m + 1)
+    }
+
     /// How long gallery frame `i` is shown each time it comes up.
     pub fn frame_ms(&self, i: usize) -> Option<u32> {
-        let k = self.sequence.iter().position(|&s| s == i)?;
-        Some(self.shown_ms[k])
+        (i < self.frames()).then(|| self.shown_ms[i])
     }
 }
 

@@ -37,8 +37,6 @@ const PALETTE_SAMPLES: usize = 1 << 20;
 /// Most k-means refinement steps (one sample each).
 const KMEANS_SAMPLES: u32 = 1 << 18;
 
-pub use crate::plan::timing::delay_cs;
-
 /// Encodes frames (already at the output size) as an animated GIF, each
 /// shown once in order for `gif.delay_ms`, looping as `gif.loop` says.
 /// The same frames and options always give the same bytes.
