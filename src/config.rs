@@ -34,6 +34,10 @@ pub struct Config {
     pub asset_map: AssetMapOptions,
     pub report: ReportOptions,
     pub budgets: Budgets,
+    /// The configuration file it was read from, if any (so that nothing
+    /// assetmill writes can replace it). Not a key of the file.
+    #[serde(skip)]
+    pub file: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -51,6 +55,7 @@ impl Default for Config {
             asset_map: AssetMapOptions::default(),
             report: ReportOptions::default(),
             budgets: Budgets::default(),
+            file: None,
         }
     }
 }
@@ -711,6 +716,7 @@ impl Config {
             }
         }
         config.validate(file)?;
+        config.file = Some(file.to_owned());
         Ok(config)
     }
 

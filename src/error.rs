@@ -51,6 +51,9 @@ pub enum Error {
     Write { path: PathBuf, source: io::Error },
     /// An internal error (a panic) while making the outputs of this file.
     Internal { path: PathBuf, message: String },
+    /// A source whose bytes changed between the build hashing it and
+    /// decoding it (saved while the build ran).
+    Changed { path: PathBuf },
     /// Shard folders that cannot be merged (missing, overlapping, or from
     /// another build); the path is the shard folder.
     Merge { path: PathBuf, message: String },
@@ -78,6 +81,7 @@ impl Error {
             | Error::Config { path, .. }
             | Error::FrontMatter { path, .. }
             | Error::Missing { path }
+            | Error::Changed { path }
             | Error::Empty { path }
             | Error::FormatMismatch { path, .. }
             | Error::TooLarge { path, .. }
@@ -117,6 +121,10 @@ impl Error {
                 None => format!("line {line}: {message}"),
             },
             Error::Missing { .. } => "file not found".to_owned(),
+            Error::Changed { .. } => "changed while the build ran (it was saved after the build \
+                                      hashed it), so nothing was made from it and nothing about \
+                                      it was cached; run the build again"
+                .to_owned(),
             Error::Empty { .. } => "file is empty (0 bytes)".to_owned(),
             Error::FormatMismatch {
                 expected, actual, ..

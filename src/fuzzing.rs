@@ -124,9 +124,8 @@ pub fn paths(data: &[u8]) {
             Ok(Resolved::Local(key.clone())),
             "{text:?} resolves to {key:?}, which does not resolve to itself"
         );
-        let out = crate::output::OutDir::existing(Path::new("out"));
-        let thumb = crate::output::with_suffix(&key, "-thumb", None);
-        match out.path(&thumb) {
+        let thumb = crate::plan::outputs::with_suffix(&key, "-thumb", None);
+        match crate::output::inside(Path::new("out"), &thumb) {
             Ok(path) => assert!(path.starts_with("out"), "{path:?}"),
             Err(e) => panic!(
                 "{text:?}: key {key:?} accepted, but its thumbnail {thumb:?} is refused: {e}"

@@ -371,3 +371,94 @@ fn yaml_copy_of_the_asset_map_for_jekyll_data() {
     let parsed: Value = serde_saphyr::from_str(&yaml).unwrap();
     assert_eq!(parsed, json);
 }
+
+/// A source named like another output (a hand-made thumbnail listed as a
+/// gallery frame beside its frame, a file named like an animation's sheet)
+/// would share one output path. Neither is made; an error at each entry
+/// names the other and its `page:line`; the asset map holds every path once,
+/// and the next build is warm.
+#[test]
+fn two_outputs_on_one_path_are_refused_and_named() {
+    let site = Site::new();
+    site.page("muscles/arm.md", &muscle_page("Arm-Biceps", 3));
+    site.frames("Arm-Biceps", 3, 64, 48);
+    let extras = "---\nimages:\n  - image_id: sheet\n    image_name: muscles/gif/Arm-Biceps-sprite.png\n    image_alt: A hand-made sheet\ngallery:\n  - image_url: muscles/png/Arm-Biceps-1-thumb.png\n---\n{% include page-image im_id=\"sheet\" %}\n";
+    site.page("extras.md", extras);
+    site.png("muscles/gif/Arm-Biceps-sprite.png", 30, 20, 7);
+    site.png("muscles/png/Arm-Biceps-1-thumb.png", 32, 24, 8);
+
+    let (code, doc) = site.json(&["build", "--format", "json"]);
+    assert_eq!(code, 1, "{doc:#}");
+    let errors: Vec<(String, u64, String)> = common::diagnostics(&doc)
+        .into_iter()
+        .filter(|(_, _, severity, _)| severity == "error")
+        .map(|(file, line, _, message)| (file, line, message))
+        .collect();
+    let arm = std::fs::read_to_string(site.content().join("muscles/arm.md")).unwrap();
+    let frame_line = common::line_of(&arm, "Arm-Biceps-1.png") as u64;
+    // An image entry's line is its first key's.
+    let gif_line = common::line_of(&arm, "image_id") as u64;
+    let expect = [
+        (
+            "content/extras.md",
+            common::line_of(extras, "1-thumb.png") as u64,
+            format!("its optimized copy `muscles/png/Arm-Biceps-1-thumb.png` is also the thumbnail of the gallery frame muscles/png/Arm-Biceps-1.png (content/muscles/arm.md:{frame_line})"),
+        ),
+        (
+            "content/muscles/arm.md",
+            frame_line,
+            "its thumbnail `muscles/png/Arm-Biceps-1-thumb.png` is also the optimized copy of the gallery frame muscles/png/Arm-Biceps-1-thumb.png (content/extras.md:7)".to_owned(),
+        ),
+        (
+            "content/extras.md",
+            common::line_of(extras, "image_id") as u64,
+            format!("its optimized copy `muscles/gif/Arm-Biceps-sprite.png` is also the sprite sheet of the page image muscles/gif/Arm-Biceps.gif (content/muscles/arm.md:{gif_line})"),
+        ),
+        (
+            "content/muscles/arm.md",
+            gif_line,
+            "its sprite sheet `muscles/gif/Arm-Biceps-sprite.png` is also the optimized copy of the page image muscles/gif/Arm-Biceps-sprite.png (content/extras.md:3)".to_owned(),
+        ),
+    ];
+    for (file, line, message) in &expect {
+        assert!(
+            errors
+                .iter()
+                .any(|(f, l, m)| f == file && l == line && m.contains(message.as_str())),
+            "no error at {file}:{line}: {message}\n{errors:#?}"
+        );
+    }
+    assert_eq!(errors.len(), expect.len(), "{errors:#?}");
+    for gone in [
+        "muscles/png/Arm-Biceps-1-thumb.png",
+        "muscles/gif/Arm-Biceps-sprite.png",
+        "muscles/gif/Arm-Biceps-sprite.json",
+    ] {
+        assert!(!site.out().join(gone).exists(), "{gone} was written");
+    }
+    // Everything else is built, and the map names each path once.
+    assert!(site.out().join("muscles/gif/Arm-Biceps.gif").is_file());
+    assert!(
+        site.out()
+            .join("muscles/png/Arm-Biceps-2-thumb.png")
+            .is_file()
+    );
+    let map: Value =
+        serde_json::from_slice(&std::fs::read(site.out().join("assets.json")).unwrap()).unwrap();
+    let mut hashes: BTreeMap<String, String> = BTreeMap::new();
+    for asset in map["assets"].as_object().unwrap().values() {
+        for output in asset["outputs"].as_array().unwrap() {
+            let path = output["path"].as_str().unwrap().to_owned();
+            let hash = output["hash"].as_str().unwrap().to_owned();
+            let before = hashes.insert(path.clone(), hash.clone());
+            assert!(before.is_none_or(|b| b == hash), "{path} twice");
+        }
+    }
+    // Warm: nothing is made again, and `--check` finds it up to date.
+    let (code, doc) = site.json(&["build", "--format", "json"]);
+    assert_eq!(code, 1);
+    assert_eq!(doc["summary"]["built"], 0, "{doc:#}");
+    let check = site.run(&["build", "--check"]);
+    let text = String::from_utf8_lossy(&check.stdout);
+    assert!(text.contains("check: all"), "{text}");
+}

@@ -236,7 +236,7 @@ fn overview_pages_share_files_which_are_checked_once() {
         "---\nimages:\n  - image_id: Arm\n    image_name: muscles/gif/Arm-Biceps.gif\n    image_alt: Arm\n---\n{% include page-image im_id=\"Arm\" %}\n",
     );
     let manifest = assetmill::manifest::read_site(&site.content());
-    let plan = assetmill::plan::plan(&manifest, &site.images());
+    let plan = assetmill::plan::plan(&manifest, &site.config());
     assert_eq!(plan.sources.len(), 8);
     assert_eq!(plan.animations.len(), 2);
     let arm = plan

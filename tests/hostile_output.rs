@@ -215,6 +215,96 @@ fn an_output_folder_over_the_sources_is_refused_before_anything_is_written() {
     }
 }
 
+/// Every writing command passes the same guard before its first write:
+/// `merge` into the sources (or a link to them), a `_data` copy over the
+/// configuration file, a source or a file of the user's, and `synth` into
+/// an image root through a linked folder are refused with nothing written.
+#[cfg(unix)]
+#[test]
+fn every_writing_command_is_refused_before_its_first_write() {
+    let site = site();
+    for (i, shard) in ["1/2", "2/2"].iter().enumerate() {
+        let run = site.run(&["build", "--shard", shard, "--out", &format!("s{}", i + 1)]);
+        assert_eq!(run.status.code(), Some(0), "{}", text(&run));
+    }
+    std::os::unix::fs::symlink(site.images(), site.root().join("images-link")).unwrap();
+    let before = tree(site.root());
+    for out in ["assets", "content", "images-link", "assets/sub", "."] {
+        let run = site.run(&["merge", "--out", out, "s1", "s2"]);
+        assert_eq!(
+            run.status.code(),
+            Some(2),
+            "merge --out {out}: {}",
+            text(&run)
+        );
+        assert!(text(&run).contains("output folder"), "{}", text(&run));
+        assert_eq!(
+            tree(site.root()),
+            before,
+            "merge --out {out} wrote something"
+        );
+    }
+    for out in ["images-link", "images-link/deeper"] {
+        for args in [vec!["build"], vec!["build", "--dry-run"], vec!["clean"]] {
+            let run = site.run(&[&args[..], &["--out", out]].concat());
+            assert_eq!(run.status.code(), Some(2), "{args:?} {out}: {}", text(&run));
+        }
+        assert_eq!(tree(site.root()), before, "--out {out} wrote something");
+    }
+
+    // The `_data` copy: never the configuration file, a source, or a file
+    // that assetmill did not write.
+    std::fs::create_dir_all(site.root().join("_data")).unwrap();
+    std::fs::write(site.root().join("_data/menu.yml"), "menu: [home]\n").unwrap();
+    std::fs::write(site.images().join("notes.yml"), "a: 1\n").unwrap();
+    for copy in [
+        "assetmill.yml",
+        "assets/notes.yml",
+        "_data/menu.yml",
+        "images-link/x.yml",
+    ] {
+        let config = format!("asset_map:\n  data_copy: {copy}\n");
+        std::fs::write(site.root().join("assetmill.yml"), &config).unwrap();
+        let before = tree(site.root());
+        let run = site.run(&["build"]);
+        assert_eq!(
+            run.status.code(),
+            Some(2),
+            "data_copy {copy}: {}",
+            text(&run)
+        );
+        assert!(text(&run).contains("asset_map.data_copy"), "{}", text(&run));
+        assert_eq!(
+            tree(site.root()),
+            before,
+            "data_copy {copy} wrote something"
+        );
+    }
+    // Its own earlier copy is replaced.
+    std::fs::write(
+        site.root().join("assetmill.yml"),
+        "asset_map:\n  data_copy: _data/assets.yml\n",
+    )
+    .unwrap();
+    for _ in 0..2 {
+        let run = site.run(&["build"]);
+        assert_eq!(run.status.code(), Some(0), "{}", text(&run));
+    }
+    let copy = std::fs::read_to_string(site.root().join("_data/assets.yml")).unwrap();
+    assert!(copy.starts_with("# Written by assetmill"), "{copy}");
+
+    // `synth --from-pages` never writes through a linked folder of the
+    // image root.
+    let elsewhere = site.root().join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    std::fs::create_dir_all(site.root().join("fresh")).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, site.root().join("fresh/muscles")).unwrap();
+    let run = site.run(&["synth", "--from-pages", "content", "--images", "fresh"]);
+    assert_ne!(run.status.code(), Some(0), "{}", text(&run));
+    assert!(text(&run).contains("symbolic link"), "{}", text(&run));
+    assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
+}
+
 #[cfg(unix)]
 #[test]
 fn a_planted_lock_link_or_cache_folder_link_is_not_followed() {

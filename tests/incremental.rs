@@ -258,8 +258,10 @@ fn a_killed_build_then_a_rerun_equals_a_clean_build() {
 #[test]
 fn a_second_build_waits_for_the_first() {
     let site = site(1, 2, 64);
-    std::fs::create_dir_all(site.out()).unwrap();
-    let lock = assetmill::lock::Lock::acquire(&site.out(), &|_| {}).unwrap();
+    let out = assetmill::outputs::guard::Protected::site(&site.config())
+        .create(&site.out())
+        .unwrap();
+    let lock = assetmill::lock::Lock::acquire(&out, &|_| {}).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_assetmill"))
         .args(["build"])
         .current_dir(site.root())
@@ -298,4 +300,58 @@ fn concurrent_builds_never_interleave() {
     assert!(reference.status.success());
     let (got, expected) = (tree(&site.out()), tree(&site.root().join("reference")));
     assert_eq!(got, expected);
+}
+
+/// A frame saved while a build runs (between the build hashing it and
+/// decoding it) is an error at its page line, never cached under the hash
+/// of what was there before: once it is restored, a rebuild gives exactly
+/// the tree a clean build gives, and `--check` agrees.
+#[test]
+fn a_source_changed_during_a_build_is_never_cached_wrong() {
+    let site = site(1, 3, 64);
+    let frame = site.images().join("muscles/png/Arm-M0-2.png");
+    let original = std::fs::read(&frame).unwrap();
+    let pause = site.root().join("paused");
+    let child = Command::new(env!("CARGO_BIN_EXE_assetmill"))
+        .args(["--jobs", "1", "build"])
+        .current_dir(site.root())
+        .env("ASSETMILL_FAULT_PAUSE", &pause)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while !pause.exists() {
+        assert!(started.elapsed() < Duration::from_secs(60), "never paused");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // Another render of that frame, saved by the author meanwhile.
+    common::write(&frame, &common::png_bytes(&common::frame(64, 64, 99)));
+    std::fs::remove_file(&pause).unwrap();
+    let run = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert_eq!(run.status.code(), Some(1), "{stdout}");
+    let page = std::fs::read_to_string(site.content().join("muscles/Arm-M0.md")).unwrap();
+    let line = common::line_of(&page, "Arm-M0-2.png");
+    let expected = format!(
+        "content/muscles/Arm-M0.md:{line}: error: gallery frame muscles/png/Arm-M0-2.png: \
+         changed while the build ran"
+    );
+    assert!(stdout.contains(&expected), "{expected}\n{stdout}");
+
+    std::fs::write(&frame, &original).unwrap();
+    let run = site.run(&["build"]);
+    assert_eq!(run.status.code(), Some(0), "{run:?}");
+    let run = site.run(&["build", "--check"]);
+    assert_eq!(run.status.code(), Some(0), "{run:?}");
+    let clean = self::site(1, 3, 64);
+    assert_eq!(clean.run(&["build"]).status.code(), Some(0));
+    let (rebuilt, fresh) = (tree(&site.out()), tree(&clean.out()));
+    assert_eq!(
+        rebuilt.keys().collect::<Vec<_>>(),
+        fresh.keys().collect::<Vec<_>>()
+    );
+    for (path, bytes) in &fresh {
+        assert!(rebuilt[path] == *bytes, "{path} differs from a clean build");
+    }
 }

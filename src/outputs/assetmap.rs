@@ -85,6 +85,21 @@ pub enum Role {
 }
 
 impl Role {
+    /// What the output is, for messages.
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::Optimized => "optimized copy",
+            Role::Thumb => "thumbnail",
+            Role::Gif => "GIF",
+            Role::Webm => "WebM video",
+            Role::Mp4 => "MP4 video",
+            Role::Sprite => "sprite sheet",
+            Role::SpriteMap => "sprite atlas",
+            Role::TexturePacker => "TexturePacker atlas",
+            Role::AssetMap => "asset map",
+        }
+    }
+
     /// A sheet's JSON companion (written with the sheet, or not at all).
     pub fn is_atlas(self) -> bool {
         matches!(self, Role::SpriteMap | Role::TexturePacker)

@@ -1,8 +1,10 @@
-//! What a build leaves behind: files under `out/` ([`output`]), the asset
-//! map templates read ([`assetmap`]), the diagnostics people read
-//! ([`report`]) and the HTML page they look at ([`review`]).
+//! What a build leaves behind: files under `out/` ([`output`]), written
+//! only through the checks of [`guard`]; the asset map templates read
+//! ([`assetmap`]), the diagnostics people read ([`report`]) and the HTML
+//! page they look at ([`review`]).
 
 pub mod assetmap;
+pub mod guard;
 pub mod output;
 pub mod report;
 pub mod review;

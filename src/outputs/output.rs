@@ -30,8 +30,9 @@ pub struct OutDir {
 }
 
 impl OutDir {
-    /// Creates the folder if needed.
-    pub fn create(root: &Path) -> Result<OutDir> {
+    /// Creates the folder if needed. Only [`super::guard`] makes an
+    /// `OutDir`, after checking the folder is safe to write into.
+    pub(super) fn create(root: &Path) -> Result<OutDir> {
         std::fs::create_dir_all(root).map_err(|e| Error::io(root, e))?;
         let canonical = std::fs::canonicalize(root).map_err(|e| Error::io(root, e))?;
         Ok(OutDir {
@@ -43,7 +44,7 @@ impl OutDir {
 
     /// The folder, which may not exist yet (for dry runs: nothing is
     /// written through it).
-    pub fn existing(root: &Path) -> OutDir {
+    pub(super) fn existing(root: &Path) -> OutDir {
         OutDir {
             root: root.to_owned(),
             canonical: std::fs::canonicalize(root).unwrap_or_else(|_| root.to_owned()),
@@ -58,13 +59,7 @@ impl OutDir {
     /// The final path of `rel` (a `/`-separated path inside the folder),
     /// refusing anything that would land outside it.
     pub fn path(&self, rel: &str) -> Result<PathBuf> {
-        match resolve(rel) {
-            Ok(Resolved::Local(key)) if key == rel => Ok(self.root.join(rel)),
-            _ => Err(Error::UnsafePath {
-                path: self.root.join(rel),
-                message: "output path is not a plain path inside the output folder".into(),
-            }),
-        }
+        inside(&self.root, rel)
     }
 
     /// Removes the regular file at `rel` without following any symbolic
@@ -75,22 +70,88 @@ impl OutDir {
         remove_inside(&self.root, rel, dry_run)
     }
 
-    /// Writes `bytes` at `rel` atomically; returns the final path.
+    /// Writes `bytes` at `rel` atomically; returns the final path. The
+    /// folders on the way are created one at a time, and one that is a
+    /// symbolic link (or not a folder) is refused, so nothing, not even an
+    /// empty folder, is made outside the output folder.
     pub fn write(&self, rel: &str, bytes: &[u8]) -> Result<PathBuf> {
         let path = self.path(rel)?;
         let dir = path.parent().unwrap_or(&self.root).to_owned();
         let known = self.lock_verified().contains(&dir);
-        if known {
-            write_temp_and_rename(&path, &dir, bytes)?;
-        } else {
-            write_atomic(&path, bytes, Some(&self.canonical))?;
-            self.lock_verified().insert(dir);
+        if !known {
+            self.make_folders(rel)?;
+            // Also a check of what the walk cannot see: `out/` itself
+            // moved, or a folder swapped for a link meanwhile.
+            let real = std::fs::canonicalize(&dir).map_err(|e| Error::io(&dir, e))?;
+            if !real.starts_with(&self.canonical) {
+                return Err(Error::UnsafePath {
+                    path,
+                    message: format!(
+                        "folder resolves outside the output folder (to {})",
+                        real.display()
+                    ),
+                });
+            }
+            self.lock_verified().insert(dir.clone());
         }
+        write_temp_and_rename(&path, &dir, bytes)?;
         Ok(path)
+    }
+
+    /// Creates the folders of the plain path `rel` below the root, never
+    /// through a symbolic link.
+    fn make_folders(&self, rel: &str) -> Result<()> {
+        let parts: Vec<&str> = rel.split('/').collect();
+        let mut folder = self.root.clone();
+        for (i, part) in parts[..parts.len() - 1].iter().enumerate() {
+            folder.push(part);
+            let meta = match std::fs::symlink_metadata(&folder) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    match std::fs::create_dir(&folder) {
+                        Ok(()) => continue,
+                        // Made by another writer meanwhile: look again.
+                        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                            std::fs::symlink_metadata(&folder)
+                        }
+                        Err(e) => return Err(Error::io(&folder, e)),
+                    }
+                }
+                other => other,
+            };
+            match meta {
+                Ok(meta) if meta.is_dir() => {}
+                Ok(_) => {
+                    return Err(refuse(
+                        &self.root,
+                        rel,
+                        format!(
+                            "not written: `{}` in the output folder is a symbolic link or not \
+                             a folder, and assetmill never writes through one",
+                            parts[..=i].join("/")
+                        ),
+                    ));
+                }
+                Err(e) => return Err(Error::io(&folder, e)),
+            }
+        }
+        Ok(())
     }
 
     fn lock_verified(&self) -> std::sync::MutexGuard<'_, HashSet<PathBuf>> {
         self.verified.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// `root` joined with `rel`, which must be a plain `/`-separated relative
+/// path (no `..`, no root, no empty or `.` parts): one that cannot leave
+/// `root` lexically. (Links are the writer's and remover's to refuse.)
+pub fn inside(root: &Path, rel: &str) -> Result<PathBuf> {
+    match resolve(rel) {
+        Ok(Resolved::Local(key)) if key == rel => Ok(root.join(rel)),
+        _ => Err(Error::UnsafePath {
+            path: root.join(rel),
+            message: "output path is not a plain path inside the output folder".into(),
+        }),
     }
 }
 
@@ -214,23 +275,11 @@ fn remove_inside(root: &Path, rel: &str, dry_run: bool) -> Result<Removal> {
     Ok(Removal::Removed)
 }
 
-/// Writes through a temp file in the destination folder and a rename. With
-/// `inside`, the destination folder must resolve to a path inside it.
-pub fn write_atomic(path: &Path, bytes: &[u8], inside: Option<&Path>) -> Result<()> {
+/// Writes a file outside any output folder (the checked `_data` copy)
+/// through a temp file in its folder and a rename.
+pub(super) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    if let Some(root) = inside {
-        let real = std::fs::canonicalize(dir).map_err(|e| Error::io(dir, e))?;
-        if !real.starts_with(root) {
-            return Err(Error::UnsafePath {
-                path: path.to_owned(),
-                message: format!(
-                    "folder resolves outside the output folder (to {})",
-                    real.display()
-                ),
-            });
-        }
-    }
     write_temp_and_rename(path, dir, bytes)
 }
 
@@ -306,40 +355,9 @@ pub fn leftover_temp_files(root: &Path) -> Vec<String> {
     found
 }
 
-/// `dir/X.png` → `dir/X{suffix}.png`; `ext` replaces the extension if given.
-pub fn with_suffix(key: &str, suffix: &str, ext: Option<&str>) -> String {
-    let (dir, name) = key.rsplit_once('/').map_or(("", key), |(d, n)| (d, n));
-    let (stem, old_ext) = name.rsplit_once('.').unwrap_or((name, ""));
-    let ext = ext.unwrap_or(old_ext);
-    let file = if ext.is_empty() {
-        format!("{stem}{suffix}")
-    } else {
-        format!("{stem}{suffix}.{ext}")
-    };
-    if dir.is_empty() {
-        file
-    } else {
-        format!("{dir}/{file}")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn suffix_goes_before_the_extension() {
-        assert_eq!(
-            with_suffix("a/b/X-1.png", "-thumb", None),
-            "a/b/X-1-thumb.png"
-        );
-        assert_eq!(with_suffix("X.gif", "-sprite", Some("png")), "X-sprite.png");
-        assert_eq!(with_suffix("a.b/c", "-t", None), "a.b/c-t");
-        assert_eq!(
-            with_suffix("d/Name with space.PNG", "-thumb", None),
-            "d/Name with space-thumb.PNG"
-        );
-    }
 
     #[test]
     fn writes_inside_and_refuses_escapes() {

@@ -22,7 +22,7 @@
 use crate::assetmap::OutputFile;
 use crate::decode::ImageInfo;
 use crate::error::{Error, Result};
-use crate::output;
+use crate::output::OutDir;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -99,7 +99,7 @@ impl Cache {
 
     /// Writes the cache atomically, without settings or frame lists that
     /// no record refers to any more.
-    pub fn save(&self, out: &Path) -> Result<()> {
+    pub fn save(&self, out: &OutDir) -> Result<()> {
         let pruned;
         let this = if self.has_unreferenced() {
             pruned = {
@@ -112,11 +112,13 @@ impl Cache {
             self
         };
         let mut json = serde_json::to_string_pretty(this).map_err(|e| Error::Encode {
-            path: Self::path(out),
+            path: Self::path(out.root()),
             message: e.to_string(),
         })?;
         json.push('\n');
-        output::write_atomic(&Self::path(out), json.as_bytes(), None)
+        dir(out)?;
+        out.write(&format!("{DIR}/{FILE}"), json.as_bytes())
+            .map(|_| ())
     }
 
     /// Records that an output was made with `settings` (the map behind
@@ -177,8 +179,8 @@ const MAX_BYTES: u64 = 1 << 30;
 /// The cache folder `out/.assetmill`, created if needed. It must be a real
 /// folder: a link there would send the cache, the lock and every temp file
 /// elsewhere.
-pub fn dir(out: &Path) -> Result<PathBuf> {
-    let dir = out.join(DIR);
+pub fn dir(out: &OutDir) -> Result<PathBuf> {
+    let dir = out.root().join(DIR);
     match std::fs::symlink_metadata(&dir) {
         Ok(meta) if meta.is_dir() => Ok(dir),
         Ok(_) => Err(Error::UnsafePath {

@@ -224,8 +224,9 @@ impl std::fmt::Display for Why {
 /// known path as a suggestion.
 pub fn explain(config: &Config, query: &str) -> Result<Explanation> {
     let manifest = manifest::read_site(&config.content);
-    super::guard::refuse_overlaps(config, &manifest)?;
-    let plan = plan::plan(&manifest, &config.images);
+    // The same refusal a build gives; nothing is written.
+    crate::outputs::guard::Protected::site(config).existing(&config.out)?;
+    let plan = plan::plan(&manifest, config);
     let owner = owners(&plan);
     let units = units(&plan, &owner);
     let unknown = |message: String| Error::Config {

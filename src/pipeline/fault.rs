@@ -1,7 +1,11 @@
-//! Fault injection for the tests of the panic policy: with the environment
-//! variable `ASSETMILL_FAULT_PANIC` set to a text, a unit whose first
-//! source path contains that text panics, as a bug in a stage would. Unset
-//! (always, outside tests), this costs one environment look-up per unit.
+//! Fault injection for tests, by environment variable (unset, always
+//! outside tests, each costs one look-up):
+//!
+//! - `ASSETMILL_FAULT_PANIC` set to a text: a unit whose first source path
+//!   contains that text panics, as a bug in a stage would.
+//! - `ASSETMILL_FAULT_PAUSE` set to a path: once the sources are hashed,
+//!   the build creates that file and waits until it is removed, so a test
+//!   can change a source between the hash and the decode.
 
 use super::Unit;
 use crate::plan::Plan;
@@ -17,5 +21,20 @@ pub(super) fn inject(plan: &Plan, unit: &Unit) {
     let path = plan.sources[source].path.to_string_lossy();
     if path.contains(&*pattern.to_string_lossy()) {
         panic!("injected fault in the unit of {path}");
+    }
+}
+
+/// Waits, when asked to, between hashing and decoding (see the module docs).
+pub(super) fn pause_after_hashing() {
+    let Some(path) = std::env::var_os("ASSETMILL_FAULT_PAUSE") else {
+        return;
+    };
+    let path = std::path::PathBuf::from(path);
+    if std::fs::write(&path, b"hashed\n").is_err() {
+        return;
+    }
+    let started = std::time::Instant::now();
+    while path.exists() && started.elapsed() < std::time::Duration::from_secs(120) {
+        std::thread::sleep(std::time::Duration::from_millis(10));
     }
 }

@@ -10,10 +10,9 @@ use super::Unit;
 use crate::assetmap::Role;
 pub use crate::cache::Settings;
 use crate::cache::{Cache, fingerprint};
-use crate::config::{AtlasFormat, Config};
-use crate::output;
+use crate::config::Config;
+use crate::plan::Plan;
 use crate::plan::timing::Timing;
-use crate::plan::{self, Plan};
 use crate::stages::video;
 use serde::Serialize;
 use serde_json::Value;
@@ -244,19 +243,10 @@ pub fn options(config: &Config, role: Role) -> String {
     options_hash(&settings(config, role))
 }
 
-/// The videos beside a GIF at `key`, one per configured format.
-fn videos(config: &Config, key: &str) -> impl Iterator<Item = (Role, String)> {
-    config.video.formats.iter().map(move |f| {
-        let role = match f {
-            video::Format::Webm => Role::Webm,
-            video::Format::Mp4 => Role::Mp4,
-        };
-        (role, output::with_suffix(key, "", Some(f.extension())))
-    })
-}
-
-/// Plans a unit's outputs. `hashes` are the sources' content hashes
-/// (`None` when unreadable: never fresh).
+/// Plans a unit's outputs: the ones the plan names for its sources and
+/// animation (see [`crate::plan::outputs`]), each with its input hash and
+/// settings. `hashes` are the sources' content hashes (`None` when
+/// unreadable: never fresh).
 pub fn plan_unit(
     unit: &Unit,
     plan: &Plan,
@@ -267,36 +257,15 @@ pub fn plan_unit(
     let mut planned = Vec::new();
     let source = |s: usize, planned: &mut Vec<Planned>| {
         let inputs = hashes[s].clone().unwrap_or_default();
-        let key = &plan.sources[s].key;
-        planned.push(Planned::new(
-            key.clone(),
-            Role::Optimized,
-            Owner::Source(s),
-            inputs.clone(),
-            config,
-        ));
-        if plan.sources[s].is_frame() {
+        for o in &plan.sources[s].outputs {
+            let owner = Owner::Source(s);
             planned.push(Planned::new(
-                output::with_suffix(key, &config.thumbs.suffix, Some("png")),
-                Role::Thumb,
-                Owner::Source(s),
+                o.path.clone(),
+                o.role,
+                owner,
                 inputs.clone(),
                 config,
             ));
-        }
-        // An existing GIF shown as a page image gets its videos, transcoded
-        // from its own frames and delays.
-        let source = &plan.sources[s];
-        if plan::is_gif(key) && source.users.iter().any(|u| u.role == plan::Role::PageImage) {
-            for (role, path) in videos(config, key) {
-                planned.push(Planned::new(
-                    path,
-                    role,
-                    Owner::Source(s),
-                    inputs.clone(),
-                    config,
-                ));
-            }
         }
     };
     match *unit {
@@ -318,42 +287,16 @@ pub fn plan_unit(
             let inputs = frames
                 .map(|f| crate::cache::frames_hash(&f))
                 .unwrap_or_default();
-            let sprite = &config.sprite.suffix;
-            let videos = videos(config, &animation.key);
-            let atlases = config.sprite.atlas.iter().map(|format| match format {
-                AtlasFormat::Assetmill => (
-                    Role::SpriteMap,
-                    output::with_suffix(&animation.key, sprite, Some("json")),
-                ),
-                AtlasFormat::Texturepacker => (
-                    Role::TexturePacker,
-                    output::with_suffix(
-                        &animation.key,
-                        &format!("{sprite}.texturepacker"),
-                        Some("json"),
-                    ),
-                ),
-            });
             // The GIF, the videos and the atlases play as the timing says
             // (front matter over config): it is part of their settings.
             let timing = animation.timing(&config.gif);
-            for (role, path) in [
-                (Role::Gif, animation.key.clone()),
-                (
-                    Role::Sprite,
-                    output::with_suffix(&animation.key, sprite, Some("png")),
-                ),
-            ]
-            .into_iter()
-            .chain(atlases)
-            .chain(videos)
-            {
-                let mut planned_output =
-                    Planned::new(path, role, Owner::Animation(a), inputs.clone(), config);
-                if role != Role::Sprite {
-                    set_timing(&mut planned_output, &timing);
+            for o in &animation.outputs {
+                let owner = Owner::Animation(a);
+                let mut p = Planned::new(o.path.clone(), o.role, owner, inputs.clone(), config);
+                if o.role != Role::Sprite {
+                    set_timing(&mut p, &timing);
                 }
-                planned.push(planned_output);
+                planned.push(p);
             }
         }
     }

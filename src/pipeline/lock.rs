@@ -4,9 +4,9 @@
 
 use crate::cache;
 use crate::error::{Error, Result};
+use crate::output::OutDir;
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, Write};
-use std::path::Path;
 
 /// Held while a build or clean runs; released on drop.
 #[derive(Debug)]
@@ -17,7 +17,7 @@ pub struct Lock {
 impl Lock {
     /// Takes the lock on `out`, waiting for a running build to finish;
     /// `on_wait` is told once who holds it.
-    pub fn acquire(out: &Path, on_wait: &dyn Fn(&str)) -> Result<Lock> {
+    pub fn acquire(out: &OutDir, on_wait: &dyn Fn(&str)) -> Result<Lock> {
         let dir = cache::dir(out)?;
         let path = dir.join("lock");
         let mut options = OpenOptions::new();
@@ -52,7 +52,7 @@ impl Lock {
                 };
                 on_wait(&format!(
                     "waiting: {who} is building into {} (lock {})",
-                    out.display(),
+                    out.root().display(),
                     path.display()
                 ));
                 file.lock().map_err(|e| Error::io(&path, e))?;

@@ -17,7 +17,7 @@ use crate::cache::Cache;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::lock::Lock;
-use crate::output::OutDir;
+use crate::outputs::guard::Protected;
 use crate::progress::Progress;
 use crate::{manifest, plan};
 use rayon::prelude::*;
@@ -52,13 +52,16 @@ pub fn merge(
     options: BuildOptions,
     progress: &dyn Progress,
 ) -> Result<Merged> {
+    // The folder merged into is checked first, like every writer's.
+    let protected = Protected::site(config);
+    protected.existing(&config.out)?;
     let parts = load(config, dirs)?;
     check_split(config, &parts)?;
     let owners = outputs(&parts)?;
     verify(&parts, &owners)?;
 
-    let lock = Lock::acquire(&config.out, &|m| progress.note(m))?;
-    let out = OutDir::create(&config.out)?;
+    let out = protected.create(&config.out)?;
+    let lock = Lock::acquire(&out, &|m| progress.note(m))?;
     let old = Cache::load(&config.out);
     let mut cache = Cache {
         version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -83,7 +86,7 @@ pub fn merge(
     pending.shard = None;
     pending.pending = old.known_paths();
     pending.pending.extend(cache.outputs.keys().cloned());
-    pending.save(&config.out)?;
+    pending.save(&out)?;
 
     progress.start("merge", owners.len() as u64);
     let copied: Vec<Result<u64>> = owners
@@ -98,7 +101,7 @@ pub fn merge(
     progress.finish("merge");
     let bytes = copied.into_iter().sum::<Result<u64>>()?;
     cache.pending = earlier.into_iter().collect();
-    cache.save(&config.out)?;
+    cache.save(&out)?;
     drop(lock);
 
     let outcome = super::build(
@@ -187,7 +190,7 @@ fn check_split(config: &Config, parts: &[Part]) -> Result<()> {
         ));
     }
     let manifest = manifest::read_site(&config.content);
-    let plan = plan::plan(&manifest, &config.images);
+    let plan = plan::plan(&manifest, config);
     let owner = owners(&plan);
     let all = units(&plan, &owner);
     let shards = shard::split(&plan, &owner, &all, count);
@@ -298,7 +301,7 @@ fn verify(parts: &[Part], owners: &BTreeMap<String, usize>) -> Result<()> {
 /// A recorded output of a shard folder: a plain path inside it, a regular
 /// file.
 fn read(dir: &Path, rel: &str) -> Result<Vec<u8>> {
-    let path = OutDir::existing(dir).path(rel)?;
+    let path = crate::output::inside(dir, rel)?;
     crate::fsread::read_regular(&path, u64::MAX).map_err(|e| match e {
         crate::fsread::ReadError::Missing => refuse(
             &path,

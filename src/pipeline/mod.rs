@@ -14,7 +14,6 @@ mod budget;
 pub mod cache;
 pub mod explain;
 mod fault;
-mod guard;
 mod keys;
 pub mod lock;
 pub mod merge;
@@ -33,6 +32,7 @@ use crate::lock::Lock;
 use crate::manifest::{self, Manifest};
 use crate::optimize;
 use crate::output::{OutDir, Removal};
+use crate::outputs::guard::{self, DataCopy, Protected};
 use crate::plan::{self, Plan, Use};
 use crate::progress::{Event, Progress, UnitOutput};
 use crate::report::{Diagnostic, Report};
@@ -294,21 +294,34 @@ impl Scope {
 pub fn build(config: &Config, options: BuildOptions, progress: &dyn Progress) -> Result<Outcome> {
     let started = Instant::now();
     let manifest = manifest::read_site(&config.content);
-    guard::refuse_overlaps(config, &manifest)?;
+    let plan = plan::plan(&manifest, config);
+    // Every check on where this build writes comes before its first write.
+    let protected = Protected::site(config);
+    protected.existing(&config.out)?;
+    let map_path = config.asset_map.path.to_string_lossy().replace('\\', "/");
+    let plan_paths = plan.output_paths();
+    guard::refuse_map_collisions(&config.out, &map_path, &plan_paths)?;
+    // A shard's map is partial: the `_data` copy is the merge's to write.
+    let data_copy = match (&config.asset_map.data_copy, options.shard) {
+        (Some(copy), None) => {
+            let pages = manifest.pages.iter().map(|p| p.path.as_path());
+            Some(protected.data_copy(copy, pages, &config.out, &map_path, &plan_paths)?)
+        }
+        _ => None,
+    };
+    let out = if options.dry_run {
+        protected.existing(&config.out)?
+    } else {
+        protected.create(&config.out)?
+    };
     let _lock = if options.dry_run {
         None
     } else {
-        Some(Lock::acquire(&config.out, &|m| progress.note(m))?)
-    };
-    let out = if options.dry_run {
-        OutDir::existing(&config.out)
-    } else {
-        let out = OutDir::create(&config.out)?;
+        let lock = Lock::acquire(&out, &|m| progress.note(m))?;
         remove_temp_files(&out);
-        out
+        Some(lock)
     };
     let old = Cache::load(&config.out);
-    let plan = plan::plan(&manifest, &config.images);
     let owner = owners(&plan);
     let (scope, units) = Scope::select(config, &plan, &owner, units(&plan, &owner), options.shard);
     if let Some(stamp) = &scope.stamp {
@@ -333,6 +346,7 @@ pub fn build(config: &Config, options: BuildOptions, progress: &dyn Progress) ->
             })
             .collect()
     });
+    fault::pause_after_hashing();
     let limits = cache::fingerprint(&config.limits);
     let info_key = |s: usize| hashes[s].as_ref().map(|h| format!("{h}:{limits}"));
     let cached_info: Vec<Option<ImageInfo>> = (0..plan.sources.len())
@@ -353,8 +367,6 @@ pub fn build(config: &Config, options: BuildOptions, progress: &dyn Progress) ->
         })
         .collect();
     let all_paths: BTreeSet<String> = planned.iter().flatten().map(|p| p.path.clone()).collect();
-    let map_path = config.asset_map.path.to_string_lossy().replace('\\', "/");
-    guard::refuse_map_collisions(config, &map_path, &all_paths)?;
 
     let decode_sets: Vec<Vec<usize>> = units
         .iter()
@@ -383,6 +395,7 @@ pub fn build(config: &Config, options: BuildOptions, progress: &dyn Progress) ->
             hashes: &hashes,
             cached_info: &cached_info,
             scope: &scope,
+            copy: data_copy.as_ref(),
         };
         return Ok(dry_run(
             &out, &fresh, &manifest, &plan, &planned, &all_paths, &map_path, to_decode, started,
@@ -401,7 +414,7 @@ pub fn build(config: &Config, options: BuildOptions, progress: &dyn Progress) ->
     pending.pending.insert(map_path.clone());
     // A shard's stamp says its build finished; it is set again only then.
     pending.shard = None;
-    pending.save(&config.out)?;
+    pending.save(&out)?;
 
     let worker = Worker {
         config,
@@ -411,6 +424,7 @@ pub fn build(config: &Config, options: BuildOptions, progress: &dyn Progress) ->
         png: optimize::oxipng_options(&config.optimize),
         owner,
         cached_info,
+        hashes: &hashes,
         guard,
         timers,
         decoded: AtomicUsize::new(0),
@@ -427,18 +441,22 @@ pub fn build(config: &Config, options: BuildOptions, progress: &dyn Progress) ->
         jobs,
         &|unit, planned, budget| run_unit(&worker, unit, planned, budget, &options),
         &mut |results| {
-            checkpoint.save(&config.out, results, false);
+            checkpoint.save(&out, results, false);
             !options.cancelled()
         },
     );
     progress.finish("frames");
     progress.finish("pages");
     if options.cancelled() {
-        checkpoint.save(&config.out, &results, true);
+        checkpoint.save(&out, &results, true);
         return Ok(cancelled(&worker, &manifest, results, started));
     }
+    let map = MapFiles {
+        path: &map_path,
+        copy: data_copy,
+    };
     let mut outcome = finish(
-        &worker, &old, &manifest, &hashes, &scope, results, &all_paths, &map_path, started,
+        &worker, &old, &manifest, &hashes, &scope, results, &all_paths, map, started,
     )?;
     if config.report.enabled && scope.stamp.is_none() {
         write_review(config, &manifest, &out, &all_paths, &mut outcome);
@@ -586,7 +604,7 @@ impl<'a> Checkpoint<'a> {
         }
     }
 
-    fn save(&mut self, out: &Path, results: &[UnitResult], force: bool) {
+    fn save(&mut self, out: &OutDir, results: &[UnitResult], force: bool) {
         for result in &results[self.recorded..] {
             for (planned, file, built) in &result.made {
                 if *built {
@@ -674,6 +692,13 @@ fn cancelled(
     }
 }
 
+/// Where the asset map goes: its path in `out/`, and its checked `_data`
+/// copy, if one is written.
+struct MapFiles<'a> {
+    path: &'a str,
+    copy: Option<DataCopy>,
+}
+
 #[allow(clippy::too_many_arguments)]
 fn finish(
     worker: &Worker<'_>,
@@ -683,10 +708,11 @@ fn finish(
     scope: &Scope,
     results: Vec<UnitResult>,
     all_paths: &BTreeSet<String>,
-    map_path: &str,
+    map_files: MapFiles<'_>,
     started: Instant,
 ) -> Result<Outcome> {
     let (plan, config) = (worker.plan, worker.config);
+    let map_path = map_files.path;
     let mut infos: Vec<Option<Result<ImageInfo>>> =
         worker.cached_info.iter().map(|i| i.map(Ok)).collect();
     let mut made: Vec<(Planned, OutputFile, bool)> = Vec::new();
@@ -734,22 +760,16 @@ fn finish(
             Err(e) => diagnostics.push(Diagnostic::error(&map_full, None, e.detail())),
         }
     }
-    // A shard's map is partial: the `_data` copy is the merge's to write.
-    if let Some(copy) = config
-        .asset_map
-        .data_copy
-        .as_ref()
-        .filter(|_| scope.stamp.is_none())
+    if let Some(copy) = map_files.copy
+        && let Err(e) = map
+            .to_yaml()
+            .map_err(|message| Error::Encode {
+                path: copy.path().to_owned(),
+                message,
+            })
+            .and_then(|yaml| copy.write(&yaml))
     {
-        let written = map.to_yaml().map_err(|m| Error::Encode {
-            path: copy.clone(),
-            message: m,
-        });
-        if let Err(e) =
-            written.and_then(|yaml| crate::output::write_atomic(copy, yaml.as_bytes(), None))
-        {
-            diagnostics.push(Diagnostic::error(copy, None, e.detail()));
-        }
+        diagnostics.push(Diagnostic::error(copy.path(), None, e.detail()));
     }
 
     // The new cache: every output in place, every valid source's facts.
@@ -833,7 +853,7 @@ fn finish(
     let (removed, refused) = remove_stale(worker.out, &stale, false);
     summary.removed = removed.len();
     diagnostics.extend(refused);
-    if let Err(e) = cache.save(&config.out) {
+    if let Err(e) = cache.save(worker.out) {
         diagnostics.push(Diagnostic::error(
             Cache::path(&config.out),
             None,
@@ -891,6 +911,8 @@ struct Fresh<'a> {
     hashes: &'a [Option<String>],
     cached_info: &'a [Option<ImageInfo>],
     scope: &'a Scope,
+    /// The checked `_data` copy, when this build writes one.
+    copy: Option<&'a DataCopy>,
 }
 
 impl Fresh<'_> {
@@ -929,12 +951,12 @@ impl Fresh<'_> {
                 reason,
             });
         }
-        if let (Some(copy), None) = (&self.config.asset_map.data_copy, &self.scope.stamp)
+        if let Some(copy) = self.copy
             && let Ok(yaml) = map.to_yaml()
-            && let Some(reason) = differs(copy, yaml.as_bytes())
+            && let Some(reason) = differs(copy.path(), DataCopy::contents(&yaml).as_bytes())
         {
             changes.push(Change {
-                path: copy.to_string_lossy().into_owned(),
+                path: copy.path().to_string_lossy().into_owned(),
                 reason,
             });
         }
@@ -1142,12 +1164,11 @@ fn remove_temp_files(out: &OutDir) {
 /// and the cache, leaving anything else there alone. Returns the paths
 /// removed.
 pub fn clean(config: &Config, progress: &dyn Progress) -> Result<Cleaned> {
-    guard::refuse_overlaps(config, &Manifest::default())?;
+    let out = Protected::site(config).existing(&config.out)?;
     if !config.out.is_dir() {
         return Ok(Cleaned::default());
     }
-    let lock = Lock::acquire(&config.out, &|m| progress.note(m))?;
-    let out = OutDir::existing(&config.out);
+    let lock = Lock::acquire(&out, &|m| progress.note(m))?;
     let old = Cache::load(&config.out);
     let mut paths: Vec<String> = old.known_paths().into_iter().collect();
     // The review report, wherever it was configured to go.

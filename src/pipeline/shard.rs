@@ -247,7 +247,7 @@ mod tests {
             "{:?}",
             manifest.diagnostics
         );
-        crate::plan::plan(&manifest, dir.path())
+        crate::plan::plan(&manifest, &Config::for_site(dir.path()))
     }
 
     /// Unit key → (shard, weight).

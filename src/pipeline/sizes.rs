@@ -469,6 +469,7 @@ mod tests {
                 page: "content/a.md".into(),
                 users: vec![usage("a.md", 3), usage("b.md", 5), usage("c.md", 7)],
                 timing: Default::default(),
+                outputs: Vec::new(),
             }],
             ..Plan::default()
         };

@@ -62,6 +62,8 @@ pub(super) struct Worker<'a> {
     pub png: oxipng::Options,
     pub owner: Vec<Option<usize>>,
     pub cached_info: Vec<Option<ImageInfo>>,
+    /// Each source's content hash as the build planned with it.
+    pub hashes: &'a [Option<String>],
     pub guard: RootGuard,
     pub timers: Timers,
     pub decoded: AtomicUsize,
@@ -318,10 +320,25 @@ impl Worker<'_> {
             self.guard
                 .check(source)
                 .and_then(|()| decode::load(&source.path, &self.config.limits))
+                .and_then(|loaded| self.as_hashed(s, loaded))
         });
         self.decoded.fetch_add(1, Ordering::Relaxed);
         self.progress.advance("frames", 1);
         loaded
+    }
+
+    /// The bytes decoded must be the bytes hashed when the build was
+    /// planned: the cache records outputs under that hash, so outputs made
+    /// from a file saved in between would be recorded under the old
+    /// content, and reused once it came back. Such a source is an error
+    /// (run the build again); nothing is made from it or cached about it.
+    fn as_hashed(&self, s: usize, loaded: Loaded) -> Result<Loaded> {
+        match &self.hashes[s] {
+            Some(hash) if *hash == assetmap::hash(&loaded.bytes) => Ok(loaded),
+            _ => Err(Error::Changed {
+                path: self.plan.sources[s].path.clone(),
+            }),
+        }
     }
 
     /// Streams one source: decodes it, derives the small images the
@@ -478,7 +495,6 @@ impl Worker<'_> {
         notes: &Notes,
     ) -> Vec<(Planned, Result<OutputFile>, bool)> {
         let animation = &self.plan.animations[a];
-        let sp = &self.config.sprite;
         let Targets {
             sizes,
             frames,
@@ -529,7 +545,7 @@ impl Worker<'_> {
                     None => continue,
                 },
                 (Role::SpriteMap | Role::TexturePacker, Some(layout)) => {
-                    let name = crate::output::with_suffix(&animation.key, &sp.suffix, Some("png"));
+                    let name = crate::plan::outputs::sprite(self.config, &animation.key);
                     let image = name.rsplit('/').next().unwrap_or(&name);
                     let json = if p.role == Role::SpriteMap {
                         Ok(atlas::assetmill(image, layout, &timing))
@@ -537,7 +553,7 @@ impl Worker<'_> {
                         let frames: Vec<&str> = (animation.frames.iter())
                             .map(|&s| self.plan.sources[s].key.as_str())
                             .collect();
-                        let stem = crate::output::with_suffix(&animation.key, "", Some(""));
+                        let stem = crate::plan::outputs::with_suffix(&animation.key, "", Some(""));
                         let stem = stem.rsplit('/').next().unwrap_or(&stem);
                         atlas::texturepacker(image, layout, &frames, stem, &timing)
                     };

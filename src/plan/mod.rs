@@ -6,6 +6,7 @@
 //! Planning reads no image; it only works out what exists as a job and who
 //! uses it, so the parallel stages that follow never duplicate work.
 
+pub mod outputs;
 pub mod timing;
 
 use crate::manifest::{ImageTiming, Manifest, Page};
@@ -61,6 +62,8 @@ pub struct Source {
     pub path: PathBuf,
     /// Every entry that references it, sorted.
     pub users: Vec<Use>,
+    /// Its own outputs (see [`outputs`]).
+    pub outputs: Vec<outputs::Output>,
 }
 
 impl Source {
@@ -84,6 +87,8 @@ pub struct Animation {
     pub users: Vec<Use>,
     /// The timing the pages wrote for it (the config fills in the rest).
     pub timing: timing::Written,
+    /// What is made of it (see [`outputs`]); none when incomplete.
+    pub outputs: Vec<outputs::Output>,
 }
 
 impl Animation {
@@ -101,6 +106,15 @@ pub struct Plan {
     pub animations: Vec<Animation>,
     #[serde(skip)]
     pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Plan {
+    /// Every output path the plan names (see [`outputs`]).
+    pub fn output_paths(&self) -> std::collections::BTreeSet<String> {
+        let sources = self.sources.iter().flat_map(|s| &s.outputs);
+        let animations = self.animations.iter().flat_map(|a| &a.outputs);
+        sources.chain(animations).map(|o| o.path.clone()).collect()
+    }
 }
 
 /// A path from front matter, resolved lexically.
@@ -189,10 +203,11 @@ fn timing_keys(timing: &ImageTiming) -> String {
     keys.join(", ")
 }
 
-/// Builds the plan for a manifest and an image root.
-pub fn plan(manifest: &Manifest, images: &Path) -> Plan {
+/// Builds the plan for a manifest under a configuration: its image root,
+/// and the output names (see [`outputs`]).
+pub fn plan(manifest: &Manifest, config: &crate::config::Config) -> Plan {
     let mut builder = Builder {
-        images,
+        images: &config.images,
         sources: BTreeMap::new(),
         animations: BTreeMap::new(),
         diagnostics: Vec::new(),
@@ -205,7 +220,9 @@ pub fn plan(manifest: &Manifest, images: &Path) -> Plan {
     for page in &manifest.pages {
         builder.add_images(page);
     }
-    builder.finish()
+    let mut plan = builder.finish();
+    outputs::assign(&mut plan, config);
+    plan
 }
 
 /// An animation while the plan is being built.
@@ -442,6 +459,7 @@ impl Builder<'_> {
                 path: self.images.join(&key),
                 key,
                 users,
+                outputs: Vec::new(),
             });
         }
         let animations = self
@@ -456,6 +474,7 @@ impl Builder<'_> {
                     page: draft.first.page,
                     users: draft.users,
                     key,
+                    outputs: Vec::new(),
                 }
             })
             .collect();

@@ -9,8 +9,10 @@
 pub mod render;
 mod write;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::manifest;
+use crate::output::OutDir;
+use crate::outputs::guard::Protected;
 use crate::plan::{self, Role};
 use crate::progress::Progress;
 use crate::report::Diagnostic;
@@ -18,7 +20,7 @@ use rayon::prelude::*;
 use render::{RenderParams, SceneKind};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Shape of a synthetic site.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -162,16 +164,14 @@ pub fn synth_site(
     opts: &SynthOptions,
     progress: &dyn Progress,
 ) -> Result<SynthSummary> {
-    let content = dir.join("content");
-    let images = dir.join("assets");
+    // A new site: nothing to protect, but every file lands inside `dir`.
+    let site = Protected::nothing().create(dir)?;
     let specs = page_specs(opts.pages, opts.seed);
     for spec in &specs {
-        let path = content.join(spec.page_file());
-        write::create_parent(&path)?;
         let text = spec.front_matter(opts.frames, opts.seed);
-        std::fs::write(&path, text).map_err(|e| Error::io(&path, e))?;
+        site.write(&format!("content/{}", spec.page_file()), text.as_bytes())?;
     }
-    let jobs: Vec<(PathBuf, RenderParams, u32)> = specs
+    let jobs: Vec<(String, RenderParams, u32)> = specs
         .iter()
         .enumerate()
         .flat_map(|(p, spec)| {
@@ -182,16 +182,15 @@ pub fn synth_site(
                 seed: mix(opts.seed, p as u64),
                 scene: opts.scene,
             };
-            let images = &images;
-            (0..opts.frames).map(move |i| (images.join(spec.frame(i)), params, i))
+            (0..opts.frames).map(move |i| (format!("assets/{}", spec.frame(i)), params, i))
         })
         .collect();
     progress.start("synth", jobs.len() as u64);
     let written: Vec<Result<u64>> = jobs
         .par_iter()
-        .map(|(path, params, i)| {
+        .map(|(rel, params, i)| {
             let image = render::render_frame(params, *i, opts.frames);
-            let bytes = write::write_image(path, &image, opts.alpha, None);
+            let bytes = write::write_image(&site, rel, &image, opts.alpha, None);
             progress.advance("synth", 1);
             bytes
         })
@@ -239,7 +238,12 @@ pub fn materialize(
     progress: &dyn Progress,
 ) -> Result<SynthSummary> {
     let manifest = manifest::read_site(pages);
-    let plan = plan::plan(&manifest, images);
+    // Output names do not matter here, only which sources the pages name.
+    let config = crate::config::Config {
+        images: images.to_owned(),
+        ..crate::config::Config::default()
+    };
+    let plan = plan::plan(&manifest, &config);
     let mut jobs: BTreeMap<String, Job> = BTreeMap::new();
     for page in &manifest.pages {
         // Seeded by the page's path inside the tree, so the same pages give
@@ -270,11 +274,14 @@ pub fn materialize(
         .diagnostics
         .extend(manifest.diagnostics.iter().cloned());
     let jobs: Vec<(String, Job)> = jobs.into_iter().collect();
+    // Images land inside the image root only: never through a folder there
+    // that links elsewhere.
+    let out = Protected::nothing().create(images)?;
     progress.start("synth", jobs.len() as u64);
     let results: Vec<Result<Option<u64>>> = jobs
         .par_iter()
         .map(|(key, job)| {
-            let result = render_job(&images.join(key), job, opts);
+            let result = render_job(&out, key, job, opts);
             progress.advance("synth", 1);
             result
         })
@@ -293,8 +300,9 @@ pub fn materialize(
 }
 
 /// Renders one job unless its file exists. `None` when it was skipped.
-fn render_job(path: &Path, job: &Job, opts: &SynthOptions) -> Result<Option<u64>> {
-    if path.exists() {
+fn render_job(out: &OutDir, key: &str, job: &Job, opts: &SynthOptions) -> Result<Option<u64>> {
+    // Whatever is there, even a dangling link, is kept.
+    if std::fs::symlink_metadata(out.path(key)?).is_ok() {
         return Ok(None);
     }
     let size = |seed| RenderParams {
@@ -307,7 +315,7 @@ fn render_job(path: &Path, job: &Job, opts: &SynthOptions) -> Result<Option<u64>
     let bytes = match *job {
         Job::Frame { seed, index, count } => {
             let image = render::render_frame(&size(seed), index, count.max(1));
-            write::write_image(path, &image, opts.alpha, None)?
+            write::write_image(out, key, &image, opts.alpha, None)?
         }
         Job::Still { seed } => {
             let small = RenderParams {
@@ -317,7 +325,7 @@ fn render_job(path: &Path, job: &Job, opts: &SynthOptions) -> Result<Option<u64>
             };
             let frames: Vec<_> = (0..8).map(|i| render::render_frame(&small, i, 8)).collect();
             let still = render::render_still(&size(seed));
-            write::write_image(path, &still, opts.alpha, Some(&frames))?
+            write::write_image(out, key, &still, opts.alpha, Some(&frames))?
         }
     };
     Ok(Some(bytes))

@@ -24,7 +24,7 @@ use std::path::Path;
 /// Reads the site, validates everything and returns the report.
 pub fn check(config: &Config, progress: &dyn Progress) -> Report {
     let manifest = manifest::read_site(&config.content);
-    let plan = plan::plan(&manifest, &config.images);
+    let plan = plan::plan(&manifest, config);
     let (_, report) = validate(&manifest, &plan, config, progress);
     report
 }
