@@ -1,8 +1,10 @@
 //! What a build leaves behind: files under `out/` ([`output`]), the asset
 //! map templates read ([`assetmap`]), the diagnostics people read
-//! ([`report`]) and the HTML page they look at ([`review`]).
+//! ([`report`]) and the HTML page they look at ([`review`]), every name in
+//! them written by one rule ([`names`]).
 
 pub mod assetmap;
+pub mod names;
 pub mod output;
 pub mod report;
 pub mod review;

@@ -226,7 +226,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8], inside: Option<&Path>) -> Result<
                 path: path.to_owned(),
                 message: format!(
                     "folder resolves outside the output folder (to {})",
-                    real.display()
+                    crate::names::path(&real)
                 ),
             });
         }
