@@ -1,7 +1,9 @@
 //! The one error type of assetmill. Every variant names the file it is
 //! about, so a message can always be traced to a path; [`Error::detail`]
 //! gives the same message without the path, for reports that already name
-//! the page and line where the file is referenced.
+//! the page and line where the file is referenced. Paths in messages are
+//! written by [`names`](crate::names)' rule, and the whole `Display` line
+//! in its text form, so an error is one line that nothing can spoof.
 
 use std::fmt;
 use std::io;
@@ -101,7 +103,7 @@ impl Error {
             // Shown at the page line that asked for the output, so the
             // message names the output itself.
             Error::Write { path, source } => {
-                format!("cannot write {}: {source}", path.display())
+                format!("cannot write {}: {source}", crate::names::path(path))
             }
             Error::Internal { message, .. } => {
                 format!("internal error (a bug in assetmill, please report it): {message}")
@@ -141,9 +143,15 @@ impl Error {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use crate::names;
         match self {
-            Error::Write { .. } => f.write_str(&self.detail()),
-            _ => write!(f, "{}: {}", self.path().display(), self.detail()),
+            Error::Write { .. } => f.write_str(&names::text(&self.detail())),
+            _ => write!(
+                f,
+                "{}: {}",
+                names::path_text(self.path()),
+                names::text(&self.detail())
+            ),
         }
     }
 }

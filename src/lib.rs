@@ -29,7 +29,7 @@ pub mod synth;
 pub use config::Config;
 pub use error::{Error, Result};
 pub use input::{frontmatter, liquid, manifest};
-pub use outputs::{assetmap, output, report, review};
+pub use outputs::{assetmap, names, output, report, review};
 pub use pipeline::{cache, lock};
 pub use report::{Diagnostic, Report, Severity};
 pub use stages::{animate, decode, optimize, resize, sprite, ssim, validate};

@@ -9,7 +9,7 @@ use assetmill::pipeline::{self, Outcome, Stage};
 use assetmill::progress::{Event, Progress};
 use assetmill::stages::video;
 use assetmill::synth::{self, SynthOptions, SynthSummary};
-use assetmill::{Error, validate};
+use assetmill::{Error, names, validate};
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use std::collections::BTreeMap;
@@ -199,7 +199,8 @@ impl Progress for Bars {
         }
     }
     fn note(&self, message: &str) {
-        let _ = self.multi.println(message);
+        let message = names::text(message);
+        let _ = self.multi.println(&message);
         if !self.enabled {
             eprintln!("{message}");
         }
@@ -240,8 +241,7 @@ fn main() -> ExitCode {
                     Ok(explanation) => report_explanation(&explanation, *format),
                     Err(e) => {
                         if *format == Format::Json {
-                            let doc = serde_json::json!({"query": path, "fatal": e.to_string()});
-                            println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+                            print_json(&serde_json::json!({"query": path, "fatal": e.to_string()}));
                         }
                         usage_error(&e)
                     }
@@ -295,7 +295,7 @@ fn main() -> ExitCode {
                     println!(
                         "removed {} files from {}{}",
                         cleaned.removed.len(),
-                        config.out.display(),
+                        names::path_text(&config.out),
                         match cleaned.refused.len() {
                             0 => String::new(),
                             n => format!("; left {n} in place (see above)"),
@@ -318,7 +318,8 @@ fn main() -> ExitCode {
             let report = validate::check(&config, &bars);
             match format {
                 Format::Text => print!("{}", report.to_text()),
-                Format::Json => println!("{}", report.to_json()),
+                Format::Json if !print_json(&report) => return ExitCode::FAILURE,
+                Format::Json => {}
             }
             ExitCode::from(u8::from(report.has_errors()))
         }
@@ -374,13 +375,36 @@ fn usage_error(e: &Error) -> ExitCode {
     ExitCode::from(2)
 }
 
+/// Prints `value` as a JSON document on stdout, by `names::json`. Every
+/// output type holds its names as strings, so this cannot fail; should a
+/// new type break that, the run says so on stderr and returns false (the
+/// caller then exits 1) instead of panicking or printing nothing.
+fn print_json(value: &impl serde::Serialize) -> bool {
+    match names::json(value, true) {
+        Ok(doc) => {
+            println!("{doc}");
+            true
+        }
+        Err(e) => {
+            eprintln!("error: cannot write the report as JSON: {e}");
+            false
+        }
+    }
+}
+
 /// Prints an explanation; exit 0 when everything explained is up to date,
 /// 1 when a build would remake something (as `build --check`).
 fn report_explanation(explanation: &pipeline::explain::Explanation, format: Format) -> ExitCode {
     use std::io::Write;
     let code = u8::from(!explanation.up_to_date());
     let text = match format {
-        Format::Json => serde_json::to_string_pretty(explanation).unwrap_or_default() + "\n",
+        Format::Json => match names::json(explanation, true) {
+            Ok(doc) => doc + "\n",
+            Err(e) => {
+                eprintln!("error: cannot write the explanation as JSON: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
         Format::Text => explanation_text(explanation),
     };
     // A closed pipe (`| head`) is not an error worth a panic.
@@ -388,10 +412,12 @@ fn report_explanation(explanation: &pipeline::explain::Explanation, format: Form
     ExitCode::from(code)
 }
 
-/// The text form of an explanation: one block per output.
+/// The text form of an explanation: one block per output, every name in
+/// it by `names::text`.
 fn explanation_text(e: &pipeline::explain::Explanation) -> String {
-    use pipeline::explain::show_value;
+    use names::text as n;
     use std::fmt::Write;
+    let show_value = |v: &serde_json::Value| n(&pipeline::explain::show_value(v)).into_owned();
     let hash = |h: &Option<String>| h.clone().unwrap_or_else(|| "(cannot be read)".into());
     let mut t = String::new();
     if let Some(source) = &e.source {
@@ -400,7 +426,7 @@ fn explanation_text(e: &pipeline::explain::Explanation) -> String {
             "source {} ({})
 {} outputs are made from it:
 ",
-            source.key,
+            n(&source.key),
             hash(&source.hash),
             e.outputs.len()
         );
@@ -410,13 +436,14 @@ fn explanation_text(e: &pipeline::explain::Explanation) -> String {
             .ok()
             .map(|v| show_value(&v))
             .unwrap_or_default();
-        let _ = writeln!(t, "{} ({role})", o.path);
+        let _ = writeln!(t, "{} ({role})", n(&o.path));
         match &o.animation {
             Some(animation) => {
                 let _ = writeln!(
                     t,
-                    "  made from the {} frames of {animation}, in order:",
-                    o.inputs.len()
+                    "  made from the {} frames of {}, in order:",
+                    o.inputs.len(),
+                    n(animation)
                 );
             }
             None => {
@@ -424,26 +451,26 @@ fn explanation_text(e: &pipeline::explain::Explanation) -> String {
             }
         }
         for (i, input) in o.inputs.iter().enumerate() {
-            let n = if o.animation.is_some() {
+            let i = if o.animation.is_some() {
                 format!("{:>3}. ", i + 1)
             } else {
                 String::new()
             };
-            let _ = writeln!(t, "    {n}{} {}", input.key, hash(&input.hash));
+            let _ = writeln!(t, "    {i}{} {}", n(&input.key), hash(&input.hash));
         }
         let _ = writeln!(t, "  settings (options hash {}):", o.options_hash);
         for (name, value) in &o.settings {
-            let _ = writeln!(t, "    {name} {}", show_value(value));
+            let _ = writeln!(t, "    {} {}", n(name), show_value(value));
         }
         let _ = writeln!(t, "  used by:");
         for u in &o.pages {
             let _ = writeln!(
                 t,
                 "    {}:{} ({} {})",
-                u.page,
+                n(&u.page),
                 u.line,
                 u.role.label(),
-                u.written
+                n(&u.written)
             );
         }
         match o.reason {
@@ -453,7 +480,7 @@ fn explanation_text(e: &pipeline::explain::Explanation) -> String {
             Some(reason) => {
                 let _ = writeln!(t, "  a build would remake it ({}):", reason.label());
                 for why in &o.why {
-                    let _ = writeln!(t, "    {why}");
+                    let _ = writeln!(t, "    {}", n(&why.to_string()));
                 }
             }
         }
@@ -534,8 +561,9 @@ impl Progress for Reporter {
         self.bars.note(message);
     }
     fn event(&self, event: &Event<'_>) {
-        if let Ok(line) = serde_json::to_string(event) {
-            self.line(&line);
+        match names::json(event, false) {
+            Ok(line) => self.line(&line),
+            Err(e) => eprintln!("error: cannot write an event as JSON: {e}"),
         }
     }
 }
@@ -585,13 +613,12 @@ impl Reporter {
             1
         };
         if self.format == Format::Json {
-            let doc = serde_json::json!({
+            print_json(&serde_json::json!({
                 "dry_run": mode != Mode::Build,
                 "check": mode == Mode::Check,
                 "fatal": e.to_string(),
                 "errors": 1,
-            });
-            println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+            }));
         }
         self.finish(&Finish {
             event: "finish",
@@ -612,6 +639,10 @@ impl Reporter {
         } else {
             u8::from(report.has_errors() || (mode == Mode::Check && stale))
         };
+        let review = outcome
+            .review
+            .as_deref()
+            .map(|p| names::path(p).into_owned());
         let merged_doc = merged
             .map(|m| serde_json::json!({"shards": m.shards, "files": m.files, "bytes": m.bytes}));
         self.finish(&Finish {
@@ -627,7 +658,7 @@ impl Reporter {
             removed: outcome.removed.len(),
             cancelled: outcome.cancelled,
             merged: merged_doc.clone(),
-            report: outcome.review.clone(),
+            report: review.clone(),
             summary: Some(s.clone()),
         });
         if self.format == Format::Json {
@@ -645,10 +676,13 @@ impl Reporter {
                 "changes": outcome.changes,
                 "removed": outcome.removed,
                 "cancelled": outcome.cancelled,
-                "report": outcome.review,
+                "report": review,
             });
-            println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
-            return ExitCode::from(code);
+            return if print_json(&doc) {
+                ExitCode::from(code)
+            } else {
+                ExitCode::FAILURE
+            };
         }
         self.text(&human(outcome, mode, merged));
         ExitCode::from(code)
@@ -671,14 +705,16 @@ struct Finish {
     removed: usize,
     cancelled: bool,
     merged: Option<serde_json::Value>,
-    report: Option<PathBuf>,
+    /// The review report's path, by `names::path`.
+    report: Option<String>,
     summary: Option<pipeline::BuildSummary>,
 }
 
 impl Reporter {
     fn finish(&self, finish: &Finish) {
-        if let Ok(line) = serde_json::to_string(finish) {
-            self.line(&line);
+        match names::json(finish, false) {
+            Ok(line) => self.line(&line),
+            Err(e) => eprintln!("error: cannot write an event as JSON: {e}"),
         }
     }
 }
@@ -694,10 +730,19 @@ fn human(outcome: &Outcome, mode: Mode, merged: Option<&Merged>) -> String {
     }
     if mode != Mode::Build {
         for c in &outcome.changes {
-            let _ = writeln!(t, "would build {} ({})", c.path, c.reason.label());
+            let _ = writeln!(
+                t,
+                "would build {} ({})",
+                names::text(&c.path),
+                c.reason.label()
+            );
         }
         for path in &outcome.removed {
-            let _ = writeln!(t, "would remove {path} (no longer referenced)");
+            let _ = writeln!(
+                t,
+                "would remove {} (no longer referenced)",
+                names::text(path)
+            );
         }
         let _ = writeln!(t, "{}", report.summary);
         if mode == Mode::Check {
@@ -775,7 +820,7 @@ fn human(outcome: &Outcome, mode: Mode, merged: Option<&Merged>) -> String {
         stages.join(", ")
     );
     if let Some(path) = &outcome.review {
-        let _ = writeln!(t, "report: {}", path.display());
+        let _ = writeln!(t, "report: {}", names::path_text(path));
     }
     if !video::AV1_ASSEMBLY && s.stages.get(&Stage::Video).is_some_and(|&t| t > 1.0) {
         let _ = writeln!(

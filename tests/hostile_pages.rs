@@ -319,3 +319,279 @@ fn fifos_among_pages_never_block_build() {
     assert!(site.out().join("muscles/gif/Arm.gif").is_file());
     assert!(site.out().join("linked.png").is_file());
 }
+
+// Names that are not UTF-8, and names that would act on a terminal: one
+// rule for every output (see `assetmill::names`).
+
+/// Runs the binary with arguments that may not be UTF-8.
+#[cfg(unix)]
+fn run_os(site: &Site, args: &[&std::ffi::OsStr]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_assetmill"))
+        .args(args)
+        .current_dir(site.root())
+        .output()
+        .expect("run assetmill")
+}
+
+/// A page named `bad-<FF><FE>.md` (not UTF-8) showing an image that exists
+/// and one that does not.
+#[cfg(unix)]
+fn site_with_a_page_not_named_in_utf8() -> Site {
+    use std::os::unix::ffi::OsStrExt;
+    let site = Site::new();
+    let name = std::ffi::OsStr::from_bytes(b"bad-\xff\xfe.md");
+    common::write(
+        &site.content().join(name),
+        b"---\nimages:\n  - image_id: a\n    image_name: good.png\n    image_alt: A\n  \
+          - image_id: b\n    image_name: missing.png\n    image_alt: B\n---\n\
+          {% include page-image im_id=\"a\" %}\n{% include page-image im_id=\"b\" %}\n",
+    );
+    site.png("good.png", 32, 24, 1);
+    site
+}
+
+/// The documented spelling of that page in JSON and text.
+const BAD_PAGE: &str = "content/bad-\\xFF\\xFE.md";
+
+/// Asserts that a JSON diagnostic list reports the missing image at the
+/// page with the invalid name, by the names rule: `file` with `\xNN`
+/// escapes, `file_bytes` the exact bytes.
+#[cfg(unix)]
+#[track_caller]
+fn assert_reports_the_bad_page(diagnostics: &[Value]) {
+    let found = diagnostics
+        .iter()
+        .find(|d| d["file"] == BAD_PAGE && d["severity"] == "error")
+        .unwrap_or_else(|| panic!("no error at {BAD_PAGE}: {diagnostics:#?}"));
+    assert!(
+        found["message"].as_str().unwrap().contains("missing.png"),
+        "{found}"
+    );
+    assert_eq!(found["line"], 6, "{found}");
+    let bytes: Vec<u8> = serde_json::from_value(found["file_bytes"].clone()).unwrap();
+    assert_eq!(bytes, b"content/bad-\xff\xfe.md");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_page_name_that_is_not_utf8_is_reported_in_every_format() {
+    let site = site_with_a_page_not_named_in_utf8();
+
+    let (code, doc) = site.json(&["check", "--format", "json"]);
+    assert_eq!(code, 1, "{doc:#}");
+    assert_reports_the_bad_page(doc["diagnostics"].as_array().unwrap());
+
+    let out = site.run(&["check"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).expect("the text report is UTF-8");
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with(&format!("{BAD_PAGE}:6: error: page image missing.png"))),
+        "{text}"
+    );
+
+    let (code, doc) = site.json(&["build", "--format", "json"]);
+    assert_eq!(code, 1, "{doc:#}");
+    assert_reports_the_bad_page(doc["diagnostics"].as_array().unwrap());
+    // The asset map names the page the same way, relative to content/.
+    let map: Value =
+        serde_json::from_slice(&std::fs::read(site.out().join("assets.json")).unwrap()).unwrap();
+    assert_eq!(
+        map["assets"]["good.png"]["pages"],
+        serde_json::json!(["bad-\\xFF\\xFE.md"])
+    );
+    let review = std::fs::read_to_string(site.out().join(".assetmill/report.html")).unwrap();
+    assert!(
+        review.contains("bad-\\xFF\\xFE.md"),
+        "the review names the page"
+    );
+
+    // NDJSON: every line is JSON, and every problem `finish` counts has
+    // its own event.
+    let out = site.run(&["build", "--progress", "ndjson"]);
+    assert_eq!(out.status.code(), Some(1));
+    let events: Vec<Value> = String::from_utf8(out.stdout)
+        .expect("NDJSON is UTF-8")
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let diagnostics: Vec<Value> = events
+        .iter()
+        .filter(|e| e["event"] == "diagnostic")
+        .cloned()
+        .collect();
+    assert_reports_the_bad_page(&diagnostics);
+    let finish = events.last().unwrap();
+    assert_eq!(finish["event"], "finish", "{events:#?}");
+    let counted = finish["errors"].as_u64().unwrap() + finish["warnings"].as_u64().unwrap();
+    let problems = diagnostics
+        .iter()
+        .filter(|d| d["severity"] != "note")
+        .count() as u64;
+    assert_eq!(problems, counted, "{events:#?}");
+
+    // Shards and their merge.
+    for i in 1..=2 {
+        let shard = format!("{i}/2");
+        let dir = format!("s{i}");
+        let (code, doc) = site.json(&[
+            "build", "--shard", &shard, "--out", &dir, "--format", "json",
+        ]);
+        assert_ne!(code, 101, "{doc:#}");
+    }
+    let (code, doc) = site.json(&["merge", "s1", "s2", "--out", "merged", "--format", "json"]);
+    assert_eq!(code, 1, "{doc:#}");
+    assert_reports_the_bad_page(doc["diagnostics"].as_array().unwrap());
+    let map: Value =
+        serde_json::from_slice(&std::fs::read(site.root().join("merged/assets.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        map["assets"]["good.png"]["pages"],
+        serde_json::json!(["bad-\\xFF\\xFE.md"])
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn an_output_folder_not_named_in_utf8_is_reported_in_json() {
+    use std::os::unix::ffi::OsStrExt;
+    let site = Site::new();
+    site.page("a.md", &common::muscle_page("Arm", 2));
+    site.frames("Arm", 2, 32, 24);
+    let os = |s: &'static [u8]| std::ffi::OsStr::from_bytes(s);
+    let out = run_os(
+        &site,
+        &[
+            os(b"build"),
+            os(b"--out"),
+            os(b"out-\xff"),
+            os(b"--format"),
+            os(b"json"),
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["report"], "out-\\xFF/.assetmill/report.html");
+    let out = run_os(
+        &site,
+        &[
+            os(b"build"),
+            os(b"--out"),
+            os(b"out-\xff"),
+            os(b"--progress"),
+            os(b"ndjson"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let last: Value = serde_json::from_str(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .last()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(last["event"], "finish", "the finish event is never dropped");
+    assert_eq!(last["report"], "out-\\xFF/.assetmill/report.html");
+    let text = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        text.contains("report: out-\\xFF/.assetmill/report.html"),
+        "{text}"
+    );
+}
+
+/// An image name with an OSC (window title) and a CSI (clear screen)
+/// sequence and a newline forging a GitHub Actions annotation.
+const FORGED: &str = "x\u{1b}]0;title\u{7}\u{1b}[2J\n::error file=x::forged.png";
+
+/// Asserts that `bytes` (a command's stdout or stderr, or a file) carries
+/// no ESC or BEL and has no line that is a CI annotation.
+#[track_caller]
+fn assert_inert(what: &str, bytes: &[u8]) {
+    let text = String::from_utf8_lossy(bytes);
+    assert!(
+        !bytes.iter().any(|&b| b == 0x1b || b == 0x07),
+        "{what} carries a raw control character:\n{text}"
+    );
+    assert!(
+        !text.lines().any(|l| l.starts_with("::")),
+        "{what} has a forged annotation line:\n{text}"
+    );
+}
+
+/// Names with ESC sequences and newlines, from YAML and from the file
+/// system, never reach stdout, stderr, the review or the asset map raw:
+/// every human-readable line shows them escaped (`\u{1b}`, `\n`), and JSON
+/// escapes them by its own rules.
+#[cfg(unix)]
+#[test]
+fn control_characters_in_names_never_reach_the_terminal() {
+    let site = Site::new();
+    // The page's own file name forges a line too.
+    site.page(
+        "evil\u{1b}[2J\n::error file=p::page.md",
+        "---\nimages:\n  - image_id: a\n    \
+         image_name: \"x\\e]0;title\\a\\e[2J\\n::error file=x::forged.png\"\n    image_alt: A\n  \
+         - image_id: b\n    image_name: \"gone\\e[2J\\n::error file=y::missing.png\"\n    \
+         image_alt: \"B\\e[2J\\n::warning::alt\"\n---\n\
+         {% include page-image im_id=\"a\" %}\n{% include page-image im_id=\"b\" %}\n",
+    );
+    site.png(FORGED, 32, 24, 1);
+
+    let commands: &[&[&str]] = &[
+        &["check"],
+        &["check", "--format", "json"],
+        &["build", "--dry-run"],
+        &["build", "--check"],
+        &["build"],
+        &["build", "--check"],
+        &["build", "--format", "json"],
+        &["build", "--progress", "ndjson"],
+        &["build", "--explain", FORGED],
+        &["build", "--explain", FORGED, "--format", "json"],
+        &[
+            "build",
+            "--explain",
+            "gone\u{1b}[2J\n::error file=y::nowhere.png",
+        ],
+    ];
+    for args in commands {
+        let out = site.run(args);
+        assert_ne!(out.status.code(), Some(101), "{args:?} panicked");
+        assert_inert(&format!("{args:?} stdout"), &out.stdout);
+        assert_inert(&format!("{args:?} stderr"), &out.stderr);
+    }
+    // The text report shows the names escaped, on one line each.
+    let out = site.run(&["check"]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    let error = text
+        .lines()
+        .find(|l| l.contains(": error: "))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert_eq!(
+        error,
+        "content/evil\\u{1b}[2J\\n::error file=p::page.md:6: error: page image \
+         gone\\u{1b}[2J\\n::error file=y::missing.png: file not found"
+    );
+    // JSON keeps the exact name.
+    let (_, doc) = site.json(&["build", "--explain", FORGED, "--format", "json"]);
+    assert_eq!(doc["outputs"][0]["path"], FORGED, "{doc:#}");
+
+    assert_inert(
+        "the review",
+        &std::fs::read(site.out().join(".assetmill/report.html")).unwrap(),
+    );
+    let map = std::fs::read(site.out().join("assets.json")).unwrap();
+    assert_inert("the asset map", &map);
+    let map: Value = serde_json::from_slice(&map).unwrap();
+    assert!(map["assets"][FORGED].is_object(), "{map:#}");
+
+    let out = site.run(&["clean"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_inert("clean", &out.stdout);
+}

@@ -146,13 +146,58 @@ pub fn hash(bytes: &[u8]) -> String {
 }
 
 impl AssetMap {
+    /// The map as JSON, by [`names::json`](crate::names::json): names are
+    /// strings here already (pages by [`names::slashed`](crate::names::slashed)).
     pub fn to_json(&self) -> String {
-        let mut s = serde_json::to_string_pretty(self).expect("the map always serializes");
+        // Strings, numbers and string-keyed maps only: nothing to refuse.
+        let mut s = crate::names::json(self, true).expect("the map always serializes");
         s.push('\n');
         s
     }
 
     pub fn to_yaml(&self) -> Result<String, String> {
         serde_saphyr::to_string(self).map_err(|e| e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An image name as YAML allows it: ESC sequences, a newline, C1, DEL
+    /// and a bidi override.
+    const HOSTILE: &str = "a\u{1b}[2J\n::error x\u{202e}\u{85}\u{7f}\u{7}.png";
+
+    fn map() -> AssetMap {
+        let asset = Asset {
+            kind: Kind::Image,
+            source: None,
+            frames: vec![],
+            outputs: vec![],
+            pages: vec!["bad-\\xFF.md".into()],
+            playback: None,
+        };
+        AssetMap {
+            version: SCHEMA_VERSION,
+            assets: BTreeMap::from([(HOSTILE.to_owned(), asset)]),
+        }
+    }
+
+    #[test]
+    fn names_keep_their_value_and_no_control_character_is_written_raw() {
+        let json = map().to_json();
+        assert!(
+            json.chars().all(|c| c == '\n' || !crate::names::acts(c)),
+            "{json:?}"
+        );
+        let back: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert!(back["assets"][HOSTILE].is_object(), "{json}");
+        assert_eq!(back["assets"][HOSTILE]["pages"][0], "bad-\\xFF.md");
+        // The YAML copy escapes C0, C1 and DEL by YAML's own rules.
+        let yaml = map().to_yaml().unwrap();
+        assert!(
+            yaml.chars().all(|c| c == '\n' || !c.is_control()),
+            "{yaml:?}"
+        );
     }
 }

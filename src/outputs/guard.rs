@@ -89,7 +89,7 @@ impl Protected {
                     "the output folder {relation} the {name} ({}); outputs and removals there \
                      would overwrite or delete sources. Choose an output folder outside both \
                      (--out or `out:`)",
-                    dir.display()
+                    crate::names::path(dir)
                 ),
             });
         }
@@ -99,7 +99,7 @@ impl Protected {
                 message: format!(
                     "the output folder contains the configuration file ({}); choose an \
                      output folder that holds only what assetmill writes (--out or `out:`)",
-                    file.display()
+                    crate::names::path(file)
                 ),
             });
         }
@@ -135,14 +135,14 @@ impl Protected {
             return refuse("is the configuration file".into());
         }
         if let Some(page) = pages.into_iter().find(|p| real_path(p) == real) {
-            return refuse(format!("is the page {}", page.display()));
+            return refuse(format!("is the page {}", crate::names::path(page)));
         }
         let out_real = real_path(out);
         if real.starts_with(out_real.join(cache::DIR)) {
             return refuse("lies inside the cache folder".into());
         }
         if let Ok(rel) = real.strip_prefix(&out_real) {
-            let rel = rel.to_string_lossy().replace('\\', "/");
+            let rel = crate::names::slashed(rel);
             if outputs.contains(&rel) || rel == map_path {
                 return refuse(format!("would overwrite the output `{rel}`"));
             }

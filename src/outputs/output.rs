@@ -88,7 +88,7 @@ impl OutDir {
                     path,
                     message: format!(
                         "folder resolves outside the output folder (to {})",
-                        real.display()
+                        crate::names::path(&real)
                     ),
                 });
             }

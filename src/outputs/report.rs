@@ -4,8 +4,12 @@
 //! them; the CLI sorts and renders them, compiler style:
 //! `content/x.md:14: error: gallery frame muscles/png/X-3.png: truncated PNG`,
 //! with an indented `    hint: …` line under it when there is a likely fix.
+//! Names in both forms, text and JSON, follow [`names`]: a diagnostic is
+//! always one line (its hint one more), and always serializes.
 
+use crate::names;
 use serde::Serialize;
+use serde::ser::{SerializeStruct, Serializer};
 use std::fmt;
 use std::path::PathBuf;
 
@@ -29,17 +33,41 @@ impl fmt::Display for Severity {
 }
 
 /// One problem, located at a file and (where known) a line and column.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
     pub severity: Severity,
+    /// In JSON, by [`names`]' machine form, plus `file_bytes` (the exact
+    /// bytes) when the name is not UTF-8.
     pub file: PathBuf,
     pub line: Option<usize>,
     pub column: Option<usize>,
     pub message: String,
     /// A suggestion for the fix (`did you mean muscles/png/Leg-3.png?`),
     /// shown on its own line under the diagnostic.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
+}
+
+/// Written by hand so that no file name can make it fail: the path goes
+/// through [`names::path`] (`PathBuf`'s own `Serialize` refuses a name
+/// that is not UTF-8, which once panicked `--format json`).
+impl Serialize for Diagnostic {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut s = serializer.serialize_struct("Diagnostic", 7)?;
+        s.serialize_field("severity", &self.severity)?;
+        s.serialize_field("file", &names::path(&self.file))?;
+        match names::raw(&self.file) {
+            Some(raw) => s.serialize_field("file_bytes", raw)?,
+            None => s.skip_field("file_bytes")?,
+        }
+        s.serialize_field("line", &self.line)?;
+        s.serialize_field("column", &self.column)?;
+        s.serialize_field("message", &self.message)?;
+        match &self.hint {
+            Some(hint) => s.serialize_field("hint", hint)?,
+            None => s.skip_field("hint")?,
+        }
+        s.end()
+    }
 }
 
 impl Diagnostic {
@@ -97,20 +125,23 @@ impl Diagnostic {
     }
 }
 
+/// One line (and an indented hint line), every name and message in
+/// [`names`]' text form: a newline or an ESC sequence in an image name
+/// shows as `\n` or `\u{1b}`, never starts a line or reaches a terminal.
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.file.display())?;
+        f.write_str(&names::path_text(&self.file))?;
         if let Some(line) = self.line {
             write!(f, ":{line}")?;
             if let Some(column) = self.column {
                 write!(f, ":{column}")?;
             }
         }
-        write!(f, ": {}: {}", self.severity, self.message)?;
+        write!(f, ": {}: {}", self.severity, names::text(&self.message))?;
         // Indented under the diagnostic, as compilers show help lines, so
         // `grep ': error:'` still finds one line per problem.
         if let Some(hint) = &self.hint {
-            write!(f, "\n    hint: {hint}")?;
+            write!(f, "\n    hint: {}", names::text(hint))?;
         }
         Ok(())
     }
@@ -168,9 +199,9 @@ impl Report {
         out
     }
 
-    /// The same report as a JSON document.
-    pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).expect("a report always serializes")
+    /// The same report as a JSON document (see [`names::json`]).
+    pub fn to_json(&self) -> serde_json::Result<String> {
+        names::json(self, true)
     }
 }
 
@@ -217,7 +248,7 @@ mod tests {
              content/b.md:3: warning: w\n2 pages, 5 images, 2 errors, 1 warning\n"
         );
         assert!(report.has_errors());
-        let json: serde_json::Value = serde_json::from_str(&report.to_json()).unwrap();
+        let json: serde_json::Value = serde_json::from_str(&report.to_json().unwrap()).unwrap();
         assert_eq!(json["summary"]["errors"], 2);
         assert_eq!(json["diagnostics"][0]["line"], 2);
         assert!(json["diagnostics"][0].get("hint").is_none());
@@ -242,7 +273,50 @@ mod tests {
             "content/a.md:7: error: gallery frame a/Lge-3.png: file not found\n    \
              hint: did you mean a/Leg-3.png?\n1 page, 1 image, 1 error, 0 warnings\n"
         );
-        let json: serde_json::Value = serde_json::from_str(&report.to_json()).unwrap();
+        let json: serde_json::Value = serde_json::from_str(&report.to_json().unwrap()).unwrap();
         assert_eq!(json["diagnostics"][0]["hint"], "did you mean a/Leg-3.png?");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_file_name_that_is_not_utf8_serializes_by_the_names_rule() {
+        use std::os::unix::ffi::OsStrExt;
+        let file = std::path::Path::new(std::ffi::OsStr::from_bytes(b"content/bad-\xff.md"));
+        let d = Diagnostic::error(file, Some(3), "page image a.png: file not found");
+        let json: serde_json::Value =
+            serde_json::from_str(&Report::new(vec![d.clone()], 1, 1).to_json().unwrap()).unwrap();
+        let got = &json["diagnostics"][0];
+        assert_eq!(got["file"], "content/bad-\\xFF.md");
+        let bytes: Vec<u8> = serde_json::from_value(got["file_bytes"].clone()).unwrap();
+        assert_eq!(bytes, b"content/bad-\xff.md");
+        assert_eq!(got["line"], 3);
+        assert!(got.get("hint").is_none());
+        // Through an NDJSON event too (an internally tagged enum).
+        let event = crate::progress::Event::Diagnostic(&d);
+        let line: serde_json::Value =
+            serde_json::from_str(&crate::names::json(&event, false).unwrap()).unwrap();
+        assert_eq!(line["event"], "diagnostic");
+        assert_eq!(line["file"], "content/bad-\\xFF.md");
+        assert_eq!(
+            d.to_string(),
+            "content/bad-\\xFF.md:3: error: page image a.png: file not found"
+        );
+    }
+
+    #[test]
+    fn names_in_messages_never_start_a_line_or_reach_a_terminal() {
+        let d = Diagnostic::error(
+            "content/a\u{1b}[2J.md",
+            Some(2),
+            "page image x\u{1b}]0;title\u{7}\n::error file=x::forged.png: file not found",
+        )
+        .with_hint("did you mean y\r\n::warning::z.png?");
+        let text = Report::new(vec![d], 1, 1).to_text();
+        assert_eq!(
+            text,
+            "content/a\\u{1b}[2J.md:2: error: page image x\\u{1b}]0;title\\u{7}\\n::error \
+             file=x::forged.png: file not found\n    hint: did you mean y\\r\\n::warning::z.png?\n\
+             1 page, 1 image, 1 error, 0 warnings\n"
+        );
     }
 }

@@ -451,7 +451,7 @@ fn explain_one(
     let mut pages: Vec<PageUse> = super::sizes::users(plan, p.owner)
         .iter()
         .map(|u| PageUse {
-            page: u.page.display().to_string(),
+            page: crate::names::path(&u.page).into_owned(),
             line: u.line,
             role: u.role,
             written: u.written.clone(),

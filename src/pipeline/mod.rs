@@ -956,7 +956,7 @@ impl Fresh<'_> {
             && let Some(reason) = differs(copy.path(), DataCopy::contents(&yaml).as_bytes())
         {
             changes.push(Change {
-                path: copy.path().to_string_lossy().into_owned(),
+                path: crate::names::path(copy.path()).into_owned(),
                 reason,
             });
         }
@@ -1144,12 +1144,11 @@ fn asset_map(
     }
 }
 
-/// A page's path relative to the content folder, `/`-separated.
+/// A page's path relative to the content folder, `/`-separated, by
+/// [`names::slashed`](crate::names::slashed): exact when the name is UTF-8,
+/// else with `\xNN` for each byte that is not.
 pub(crate) fn page_name(content: &Path, page: &Path) -> String {
-    page.strip_prefix(content)
-        .unwrap_or(page)
-        .to_string_lossy()
-        .replace('\\', "/")
+    crate::names::slashed(page.strip_prefix(content).unwrap_or(page))
 }
 
 /// Deletes temp files a killed run left (only assetmill's own names, never

@@ -310,7 +310,7 @@ impl Worker<'_> {
             Unit::Single(s) => &self.plan.sources[s].users,
             Unit::Animation(a) => &self.plan.animations[a].users,
         };
-        let message = format!("{}: {}", e.path().display(), e.detail());
+        let message = format!("{}: {}", crate::names::path(e.path()), e.detail());
         users.iter().map(|u| u.error(&message)).collect()
     }
 

@@ -287,7 +287,7 @@ impl Draft {
             "{} differs from the timing {}:{} gives this GIF; one GIF has one timing, \
              so write the same value on both pages or on one only (the GIF keeps the first)",
             clashes.join(", "),
-            first.page.display(),
+            crate::names::path(&first.page),
             first.line
         )))
     }
@@ -384,7 +384,7 @@ impl Builder<'_> {
                 Some(draft) if draft.frames != frames => {
                     self.diagnostics.push(usage.error(format!(
                         "animation is already assembled from a different gallery by {}:{}",
-                        draft.first.page.display(),
+                        crate::names::path(&draft.first.page),
                         draft.first.line
                     )));
                 }

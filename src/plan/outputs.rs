@@ -192,7 +192,7 @@ pub(super) fn assign(plan: &mut Plan, config: &Config) {
                         other_role.label(),
                         u.role.label(),
                         u.written,
-                        u.page.display(),
+                        crate::names::path(&u.page),
                         u.line
                     ),
                     None => format!("the {} of another image", other_role.label()),

@@ -9,6 +9,7 @@
 
 use super::{FrameView, ImageView, OutputView, PageView, Review, SpriteView};
 use crate::assetmap::{Kind, Role};
+use crate::names;
 use std::fmt::Write as _;
 
 const CSS: &str = include_str!("report.css");
@@ -192,16 +193,13 @@ impl Html<'_> {
     }
 
     fn page(&mut self, page: &PageView) {
-        let mut search = page.name.to_lowercase();
-        for written in page
-            .images
-            .iter()
-            .map(|i| &i.written)
+        // The names the filter matches, one per line (`&#10;`, which `esc`
+        // would show as `\n`), so a query never matches across two names.
+        let search: Vec<String> = std::iter::once(&page.name)
+            .chain(page.images.iter().map(|i| &i.written))
             .chain(page.gallery.iter().map(|f| &f.written))
-        {
-            search.push('\n');
-            search.push_str(&written.to_lowercase());
-        }
+            .map(|name| esc(&name.to_lowercase()))
+            .collect();
         let problems = page.errors + page.warnings;
         let _ = write!(
             self.s,
@@ -209,7 +207,7 @@ impl Html<'_> {
              <h3><a href=\"#{}\">{}</a>",
             if problems > 0 { " has-problems" } else { "" },
             esc(&page.anchor),
-            esc(&search),
+            search.join("&#10;"),
             esc(&page.anchor),
             esc(&page.name),
         );
@@ -581,10 +579,13 @@ fn bytes(n: u64) -> String {
     }
 }
 
-/// Escapes text for HTML content and quoted attributes.
+/// Escapes text for HTML content and quoted attributes, after showing
+/// control and bidi characters as the text report does ([`names::text`]):
+/// a name reads the same in both (a newline in it shows as `\n`, not as a
+/// space), and none can reorder what the page shows.
 pub fn esc(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
+    for c in names::text(text).chars() {
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
@@ -606,6 +607,14 @@ mod tests {
         assert_eq!(
             esc(r#"<img src="x" onerror='y'> & z"#),
             "&lt;img src=&quot;x&quot; onerror=&#39;y&#39;&gt; &amp; z"
+        );
+    }
+
+    #[test]
+    fn control_and_bidi_characters_show_as_in_the_text_report() {
+        assert_eq!(
+            esc("a\u{1b}[2J\u{202e}gnp.b\nc\t<d>"),
+            "a\\u{1b}[2J\\u{202e}gnp.b\\nc\\t&lt;d&gt;"
         );
     }
 

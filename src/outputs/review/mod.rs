@@ -13,6 +13,7 @@ use crate::assetmap::{Asset, FileInfo, Kind, OutputFile, Role};
 use crate::config::Config;
 use crate::error::Result;
 use crate::manifest::Manifest;
+use crate::names;
 use crate::output::OutDir;
 use crate::pipeline::Outcome;
 use crate::report::Severity;
@@ -214,8 +215,8 @@ impl Review {
                 Problem {
                     severity: d.severity,
                     location: match d.line {
-                        Some(line) => format!("{}:{line}", d.file.display()),
-                        None => d.file.display().to_string(),
+                        Some(line) => format!("{}:{line}", names::path(&d.file)),
+                        None => names::path(&d.file).into_owned(),
                     },
                     anchor: anchors.get(&d.file).cloned(),
                     message: d.message.clone(),
@@ -303,7 +304,7 @@ impl Review {
         let s = &outcome.summary;
         let r = &outcome.report.summary;
         Review {
-            site: config.content.display().to_string(),
+            site: names::path(&config.content).into_owned(),
             run: Run {
                 pages: r.pages,
                 images: r.images,

@@ -154,7 +154,7 @@ impl RootGuard {
                 path: source.path.clone(),
                 message: format!(
                     "resolves outside the image root (to {}) through a symlink",
-                    real.display()
+                    crate::names::path(&real)
                 ),
             }),
         }
