@@ -862,8 +862,12 @@ mod tests {
 
     #[test]
     fn empty_file_means_defaults() {
-        assert_eq!(parse("").unwrap(), Config::default());
-        assert_eq!(parse("# nothing\n").unwrap(), Config::default());
+        let defaults = Config {
+            file: Some(PathBuf::from("assetmill.yml")),
+            ..Config::default()
+        };
+        assert_eq!(parse("").unwrap(), defaults);
+        assert_eq!(parse("# nothing\n").unwrap(), defaults);
     }
 
     #[test]
