@@ -7,6 +7,7 @@
 
 use crate::assetmap::Role;
 use crate::error::{Error, Result};
+use crate::report::Diagnostic;
 use serde::{Deserialize, Deserializer, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -38,6 +39,10 @@ pub struct Config {
     /// assetmill writes can replace it). Not a key of the file.
     #[serde(skip)]
     pub file: Option<PathBuf>,
+    /// Notes and warnings about the file's values (a delay GIF rounds, or
+    /// one browsers do not show as written), reported with the pages' own.
+    #[serde(skip)]
+    pub remarks: Vec<Diagnostic>,
 }
 
 impl Default for Config {
@@ -56,6 +61,7 @@ impl Default for Config {
             report: ReportOptions::default(),
             budgets: Budgets::default(),
             file: None,
+            remarks: Vec::new(),
         }
     }
 }
@@ -107,6 +113,41 @@ impl std::fmt::Display for Loop {
     }
 }
 
+/// `gif.delay_ms`, judged by the rule front matter's delays follow, from
+/// the scalar as written (so `80.0` or `-5` get the rule's message too).
+fn deserialize_delay<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<u32, D::Error> {
+    use crate::plan::timing;
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Written {
+        Text(String),
+        Whole(u64),
+        Signed(i64),
+        Real(f64),
+        Switch(bool),
+        Nothing(()),
+        Other(serde::de::IgnoredAny),
+    }
+    let key = "gif.delay_ms";
+    let text = match Written::deserialize(d)? {
+        Written::Text(t) => t,
+        Written::Whole(n) => n.to_string(),
+        Written::Signed(n) => n.to_string(),
+        Written::Real(x) => format!("{x:?}"),
+        Written::Switch(b) => b.to_string(),
+        Written::Nothing(()) => String::new(),
+        Written::Other(_) => {
+            return Err(serde::de::Error::custom(timing::delay_refused(
+                key,
+                "a list or mapping",
+            )));
+        }
+    };
+    timing::delay(key, &text)
+        .map(|delay| delay.ms)
+        .map_err(serde::de::Error::custom)
+}
+
 impl<'de> Deserialize<'de> for Loop {
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
         #[derive(Deserialize)]
@@ -131,7 +172,11 @@ impl<'de> Deserialize<'de> for Loop {
 pub struct GifOptions {
     /// Output width in pixels, never upscaled. Default: 480.
     pub width: u32,
-    /// Delay between frames in milliseconds (GIF stores centiseconds). Default: 100.
+    /// Delay between frames in milliseconds, from 1 to 655350: the rule
+    /// front matter's `image_delay_ms` follows ([`crate::plan::timing::delay`]).
+    /// GIF stores hundredths of a second, so it is rounded up to the next
+    /// 10 ms. Default: 100.
+    #[serde(deserialize_with = "deserialize_delay")]
     pub delay_ms: u32,
     /// Default: `forever`.
     #[serde(rename = "loop")]
@@ -251,6 +296,14 @@ pub struct Limits {
     /// Most pixels an existing animation may hold in all, canvas area times
     /// frames (what decoding every frame costs). Default: 1000000000.
     pub max_animation_pixels: u64,
+    /// Most pixels one video may encode: its frame area times the frames
+    /// one loop shows. Each is converted, encoded, decoded again and
+    /// measured (SSIM), so this bounds a video's time: an existing GIF of
+    /// 999 tiny frames on a 1000x1000 screen is a 25 KB file but 999
+    /// million pixels of video. A video over it is not made (an error
+    /// names it); the GIF still is. Default: 100000000 (48 frames of
+    /// 1920x1080, 434 of 480x480).
+    pub max_video_pixels: u64,
     /// Memory the pipeline plans for at once: every unit's buffers are
     /// sized before they are allocated, units run together only while
     /// their sum fits, and a unit that alone cannot fit is refused with an
@@ -266,6 +319,7 @@ impl Default for Limits {
             max_side: 16384,
             max_frames: 1000,
             max_animation_pixels: 1_000_000_000,
+            max_video_pixels: 100_000_000,
             max_memory: ByteSize(1 << 30),
         }
     }
@@ -717,6 +771,7 @@ impl Config {
         }
         config.validate(file)?;
         config.file = Some(file.to_owned());
+        config.remarks = config.remarks(file);
         Ok(config)
     }
 
@@ -756,6 +811,17 @@ impl Config {
         Ok(config)
     }
 
+    /// What the file's accepted values will do that its writer may not
+    /// expect, located at the file.
+    fn remarks(&self, file: &Path) -> Vec<Diagnostic> {
+        let delay = crate::plan::timing::delay("gif.delay_ms", &self.gif.delay_ms.to_string());
+        let remark = delay.ok().and_then(|d| d.remark);
+        remark
+            .map(|(severity, message)| Diagnostic::new(severity, file, None, message))
+            .into_iter()
+            .collect()
+    }
+
     /// Rejects values no run could use, naming the key.
     fn validate(&self, file: &Path) -> Result<()> {
         let bad = |message: String| {
@@ -781,9 +847,6 @@ impl Config {
         }
         if !(1..=100).contains(&self.gif.quality) {
             return bad("gif.quality must be from 1 to 100".into());
-        }
-        if self.gif.delay_ms > 655_350 {
-            return bad("gif.delay_ms must be at most 655350".into());
         }
         let video = &self.video;
         if video.av1.speed > 10 {
@@ -840,9 +903,14 @@ impl Config {
         {
             return bad("limits.max_megapixels and limits.max_side must be positive".into());
         }
-        if self.limits.max_frames == 0 || self.limits.max_animation_pixels == 0 {
+        if self.limits.max_frames == 0
+            || self.limits.max_animation_pixels == 0
+            || self.limits.max_video_pixels == 0
+        {
             return bad(
-                "limits.max_frames and limits.max_animation_pixels must be positive".into(),
+                "limits.max_frames, limits.max_animation_pixels and limits.max_video_pixels \
+                 must be positive"
+                    .into(),
             );
         }
         if self.limits.max_memory.0 < 16 << 20 {
@@ -911,6 +979,33 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("limits.max_memory"), "{err}");
+    }
+
+    #[test]
+    fn video_work_has_a_positive_bound() {
+        assert_eq!(Config::default().limits.max_video_pixels, 100_000_000);
+        let c = parse("limits:\n  max_video_pixels: 5000000000\n").unwrap();
+        assert_eq!(c.limits.max_video_pixels, 5_000_000_000);
+        let err = parse("limits:\n  max_video_pixels: 0\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("limits.max_video_pixels"), "{err}");
+    }
+
+    #[test]
+    fn a_config_delay_is_judged_by_the_front_matter_rule() {
+        let err = parse("gif:\n  delay_ms: 0\n").unwrap_err().to_string();
+        assert!(
+            err.contains("`gif.delay_ms` must be a whole number of milliseconds from 1 to 655350"),
+            "{err}"
+        );
+        assert!(err.starts_with("assetmill.yml: line 2: "), "{err}");
+        let c = parse("gif:\n  delay_ms: 80\n").unwrap();
+        assert_eq!((c.gif.delay_ms, c.remarks.len()), (80, 0));
+        let c = parse("gif:\n  delay_ms: 5\n").unwrap();
+        assert_eq!(c.gif.delay_ms, 5);
+        assert_eq!(c.remarks[0].severity, crate::report::Severity::Warning);
+        assert_eq!(c.remarks[0].file, Path::new("assetmill.yml"));
     }
 
     #[test]

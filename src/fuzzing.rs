@@ -141,6 +141,7 @@ pub fn decode(data: &[u8]) {
         max_side: 4096,
         max_frames: 64,
         max_animation_pixels: 16_000_000,
+        max_video_pixels: 16_000_000,
         max_memory: ByteSize(256 << 20),
     };
     let format = image::guess_format(data).unwrap_or(ImageFormat::Png);

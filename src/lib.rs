@@ -12,6 +12,12 @@
 //!
 //! The library never prints; stages report through [`progress::Progress`]
 //! and return diagnostics.
+//!
+//! Signals are the program's: a program embedding the library under a file
+//! size limit (`ulimit -f`) should catch or ignore SIGXFSZ, as the
+//! `assetmill` command does, so that a write past the limit fails with
+//! EFBIG (reported as a write error naming the output) instead of killing
+//! the process with its temp file left behind.
 
 pub mod config;
 pub mod error;

@@ -209,6 +209,7 @@ impl Progress for Bars {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    report_file_size_limits();
     if let Some(jobs) = cli.jobs
         && let Err(e) = rayon::ThreadPoolBuilder::new()
             .num_threads(jobs.max(1))
@@ -368,6 +369,23 @@ fn stop_on_signals() -> Arc<AtomicBool> {
         let _ = signal_hook::flag::register(signal, flag.clone());
     }
     flag
+}
+
+/// Under a file size limit (`ulimit -f`) a write past it raises SIGXFSZ,
+/// whose default action kills the process with no message and leaves the
+/// temp file behind. With the signal caught, that write fails with EFBIG
+/// instead, which the library reports as a write error naming the output
+/// (its temp file removed) while the run goes on. A program embedding the
+/// library should do the same.
+fn report_file_size_limits() {
+    #[cfg(unix)]
+    {
+        // Registration fails only for forbidden signals; this is not one.
+        let _ = signal_hook::flag::register(
+            signal_hook::consts::SIGXFSZ,
+            Arc::new(AtomicBool::new(false)),
+        );
+    }
 }
 
 fn usage_error(e: &Error) -> ExitCode {

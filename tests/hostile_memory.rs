@@ -236,3 +236,209 @@ fn a_small_budget_refuses_large_frames_and_builds_small_ones() {
             .is_file()
     );
 }
+
+/// A page showing the existing GIF `figures/{name}.gif`.
+fn gif_page(site: &Site, name: &str, gif: &[u8]) {
+    site.page(
+        &format!("{name}.md"),
+        &format!(
+            "---\nimages:\n  - image_id: a\n    image_name: figures/{name}.gif\n    \
+             image_alt: A\n---\n"
+        ),
+    );
+    site.asset_bytes(&format!("figures/{name}.gif"), gif);
+}
+
+/// A GIF of `frames` whole-screen frames of `width` x `height`.
+fn screen_gif(width: u16, height: u16, frames: u16) -> Vec<u8> {
+    let palette: Vec<u8> = (0..=255u8).flat_map(|i| [i, 255 - i, i / 2]).collect();
+    let mut bytes = Vec::new();
+    {
+        let mut encoder = gif::Encoder::new(&mut bytes, width, height, &palette).unwrap();
+        for i in 0..frames {
+            let pixels: Vec<u8> = (0..u32::from(width) * u32::from(height))
+                .map(|p| ((p % u32::from(width)) / 8 + u32::from(i) * 40) as u8)
+                .collect();
+            let mut frame = gif::Frame {
+                width,
+                height,
+                delay: 10,
+                ..Default::default()
+            };
+            frame.buffer = pixels.into();
+            encoder.write_frame(&frame).unwrap();
+        }
+    }
+    bytes
+}
+
+fn asset_map(site: &Site) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(site.out().join("assets.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn an_existing_gif_is_budgeted_for_its_own_frame_count() {
+    // Two frames of 1920x1080 peak at 182 MB with both videos; the budget
+    // used to assume 40 frames ("needs about 1.2 GiB") and refuse it.
+    let site = Site::new();
+    gif_page(&site, "wide", &screen_gif(1920, 1080, 2));
+    // The MP4 alone: the estimate assumed 40 frames whatever the formats.
+    common::write(
+        &site.root().join("assetmill.yml"),
+        b"video:\n  formats: [mp4]\n",
+    );
+    let out = site.run(&["build", "--quiet"]);
+    assert!(out.status.success(), "{}", stdout(&out));
+    let map = asset_map(&site);
+    let outputs = map["assets"]["figures/wide.gif"]["outputs"]
+        .as_array()
+        .unwrap();
+    let mp4 = outputs.iter().find(|o| o["role"] == "mp4").expect("no mp4");
+    assert_eq!(mp4["frames"], 2, "{map:#}");
+    assert_eq!(
+        (&mp4["width"], &mp4["height"]),
+        (&1920.into(), &1080.into())
+    );
+    assert!(site.out().join("figures/wide.mp4").is_file());
+}
+
+#[test]
+fn videos_over_the_budget_are_refused_and_their_gif_is_still_copied() {
+    // Decoding the GIF fits 64 MiB; its videos at 1920x1080 do not. Only
+    // they are refused, naming the output; the GIF used to be refused as
+    // a whole ("header claims 1920x1080 pixels").
+    let site = site_with_bystanders();
+    gif_page(&site, "wide", &screen_gif(1920, 1080, 2));
+    common::write(
+        &site.root().join("assetmill.yml"),
+        b"limits:\n  max_memory: 64 MiB\n",
+    );
+    let out = site.run(&["build", "--quiet"]);
+    assert_clean_failure(&out);
+    let text = stdout(&out);
+    let errors: Vec<&str> = text.lines().filter(|l| l.contains(": error: ")).collect();
+    assert_eq!(errors.len(), 1, "{text}");
+    let line = errors[0];
+    assert!(
+        line.starts_with("content/wide.md:3: error: page image figures/wide.gif: out/figures/wide.webm: not made: needs about"),
+        "{line}"
+    );
+    assert!(line.contains("2 frames of 1920x1080"), "{line}");
+    assert!(line.contains("limits.max_memory (64.0 MiB)"), "{line}");
+    assert!(
+        line.contains("out/figures/wide.mp4 is not made either"),
+        "{line}"
+    );
+    assert!(site.out().join("figures/wide.gif").is_file());
+    assert!(!site.out().join("figures/wide.webm").exists());
+    assert!(!site.out().join("figures/wide.mp4").exists());
+    assert_bystanders_built(&site, true);
+}
+
+/// A 25 KB GIF: `frames` frames of one pixel each, scattered over a
+/// `side` x `side` screen.
+fn sparse_gif(side: u16, frames: u16) -> Vec<u8> {
+    let palette = [255, 0, 0, 0, 0, 255];
+    let mut bytes = Vec::new();
+    {
+        let mut encoder = gif::Encoder::new(&mut bytes, side, side, &palette).unwrap();
+        for i in 0..frames {
+            let frame = gif::Frame {
+                left: i % side,
+                top: (i * 7) % side,
+                width: 1,
+                height: 1,
+                delay: 10,
+                buffer: vec![(i % 2) as u8].into(),
+                ..Default::default()
+            };
+            encoder.write_frame(&frame).unwrap();
+        }
+    }
+    bytes
+}
+
+#[test]
+fn a_tiny_gif_of_many_frames_on_a_large_screen_is_refused_its_videos() {
+    // 999 one-pixel frames on a 1000x1000 screen: decoding costs a pixel a
+    // frame, but each video would convert, encode and measure 999 million
+    // pixels (12 minutes and 750 MB, within every limit there was).
+    let site = site_with_bystanders();
+    let gif = sparse_gif(1000, 999);
+    assert!(gif.len() < 30_000, "{}", gif.len());
+    gif_page(&site, "sparse", &gif);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_assetmill"))
+        .args(["build", "--quiet"])
+        .current_dir(site.root())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > std::time::Duration::from_secs(120) {
+            child.kill().unwrap();
+            panic!("still encoding after {:?}", started.elapsed());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_clean_failure(&out);
+    let text = stdout(&out);
+    let errors: Vec<&str> = text.lines().filter(|l| l.contains(": error: ")).collect();
+    assert_eq!(
+        errors,
+        [
+            "content/sparse.md:3: error: page image figures/sparse.gif: out/figures/sparse.webm: \
+         not made: 999 frames of 1000x1000 are 999000000 pixels to encode, over \
+         limits.max_video_pixels (100000000); raise limits.max_video_pixels, or set \
+         `video.formats: []` to make no videos; out/figures/sparse.mp4 is not made either"
+        ],
+        "{text}"
+    );
+    // The GIF itself is valid and cheap: it is copied as it is.
+    assert_eq!(
+        std::fs::read(site.out().join("figures/sparse.gif")).unwrap(),
+        gif
+    );
+    assert!(!site.out().join("figures/sparse.webm").exists());
+    assert!(!site.out().join("figures/sparse.mp4").exists());
+    assert_bystanders_built(&site, true);
+}
+
+#[test]
+fn the_video_work_bound_applies_to_assembled_animations_too() {
+    // 4 frames of 64x48 shown forward and back (6 frames): 18432 pixels
+    // per video, over a bound of 15000; the GIF and sheet are still made.
+    let site = site_with_bystanders();
+    common::write(
+        &site.root().join("assetmill.yml"),
+        b"gif:\n  pingpong: true\nlimits:\n  max_video_pixels: 15000\n",
+    );
+    let out = site.run(&["build", "--quiet"]);
+    assert_clean_failure(&out);
+    let text = stdout(&out);
+    let errors: Vec<&str> = text.lines().filter(|l| l.contains(": error: ")).collect();
+    assert_eq!(errors.len(), 1, "{text}");
+    assert!(
+        errors[0].contains(
+            "page image muscles/gif/Arm-Biceps.gif: out/muscles/gif/Arm-Biceps.webm: not made: \
+             6 frames of 64x48 are 18432 pixels to encode, over limits.max_video_pixels (15000)"
+        ),
+        "{}",
+        errors[0]
+    );
+    assert!(!site.out().join("muscles/gif/Arm-Biceps.webm").exists());
+    assert!(!site.out().join("muscles/gif/Arm-Biceps.mp4").exists());
+    assert_bystanders_built(&site, true);
+
+    // Within the bound (forward only: 12288 pixels), they are made.
+    common::write(
+        &site.root().join("assetmill.yml"),
+        b"limits:\n  max_video_pixels: 15000\n",
+    );
+    let out = site.run(&["build", "--quiet"]);
+    assert!(out.status.success(), "{}", stdout(&out));
+    assert!(site.out().join("muscles/gif/Arm-Biceps.webm").is_file());
+    assert!(site.out().join("muscles/gif/Arm-Biceps.mp4").is_file());
+}

@@ -511,3 +511,70 @@ fn sigterm_stops_promptly_keeps_finished_work_and_leaves_no_temp_files() {
         strip(tree(&clean.out()), &clean.out())
     );
 }
+
+/// Under `ulimit -f` a write past the limit used to kill the process with
+/// SIGXFSZ: no message, no summary, a temp file left in `out/`. Now that
+/// write fails (EFBIG) and is reported on the output it was for, and the
+/// rest of the build goes on.
+#[cfg(unix)]
+#[test]
+fn a_file_size_limit_is_a_write_error_naming_the_output() {
+    let site = Site::new();
+    site.page("muscles/arm.md", &muscle_page("Arm-Biceps", 3));
+    site.frames("Arm-Biceps", 3, 64, 48);
+    site.page(
+        "methods.md",
+        "---\nimages:\n  - image_id: noise\n    image_name: figures/noise.jpg\n    image_alt: Noise\n---\n",
+    );
+    // A JPEG is copied as it is: noise makes it about 1.5 MB, far over the
+    // limit, while every other output stays far under it.
+    let mut state = 12345u32;
+    let noise = image::RgbImage::from_fn(1200, 1000, |_, _| {
+        state = state.wrapping_mul(1_103_515_245).wrapping_add(12345);
+        let [a, b, c, _] = state.to_le_bytes();
+        image::Rgb([a, b, c])
+    });
+    let jpeg = common::jpeg_bytes(&noise);
+    assert!(jpeg.len() > 1 << 20, "{}", jpeg.len());
+    site.asset_bytes("figures/noise.jpg", &jpeg);
+    // 400 blocks: 200 KB in sh's 512-byte blocks (400 KB in 1 KiB ones).
+    let run = Command::new("sh")
+        .args([
+            "-c",
+            "ulimit -f 400 && exec \"$0\" build --format json",
+            env!("CARGO_BIN_EXE_assetmill"),
+        ])
+        .current_dir(site.root())
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(1), "{run:?}\n{}", text(&run));
+    let doc = json(&run);
+    let messages: Vec<String> = doc["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["message"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    let failed: Vec<&String> = messages
+        .iter()
+        .filter(|m| m.contains("File too large"))
+        .collect();
+    assert_eq!(failed.len(), 1, "{messages:#?}");
+    assert!(
+        failed[0].contains("cannot write") && failed[0].contains("out/figures/noise.jpg"),
+        "{}",
+        failed[0]
+    );
+    assert!(
+        !failed[0].contains(".tmp"),
+        "names a temp file: {}",
+        failed[0]
+    );
+    assert!(doc["summary"]["built"].as_u64().unwrap() > 0, "{doc}");
+    let left = tree(&site.out());
+    assert!(!site.out().join("figures/noise.jpg").exists());
+    assert!(left.keys().all(|p| !p.to_string_lossy().ends_with(".tmp")));
+    for out in ["muscles/gif/Arm-Biceps.gif", "assets.json"] {
+        assert!(site.out().join(out).is_file(), "{out} was not written");
+    }
+}

@@ -257,6 +257,77 @@ fn bad_timing_values_are_errors_at_their_line() {
     );
 }
 
+/// Every diagnostic about the configuration file: (severity, message).
+fn about_config(doc: &Value) -> Vec<(String, String)> {
+    doc["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["file"].as_str().unwrap().ends_with("assetmill.yml"))
+        .map(|d| {
+            (
+                d["severity"].as_str().unwrap().to_owned(),
+                d["message"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_config_delay_follows_the_front_matter_rule() {
+    // `gif.delay_ms: 0` used to be accepted silently (and shown for 100
+    // ms) while `image_delay_ms: 0` was an error: one rule, one message.
+    for value in ["0", "-5", "80.0", "655351", "fast"] {
+        let text = page(NAME, &[&format!("image_delay_ms: {value}")], None);
+        let (code, doc) = run(&site(&text, ""), "check");
+        assert_eq!(code, 1, "{value}: {doc:#}");
+        let line = line_of(&text, "image_delay_ms") as u64;
+        let diags = about_page(&doc);
+        let (_, _, page_message) = diags
+            .iter()
+            .find(|(s, l, _)| s == "error" && *l == line)
+            .unwrap_or_else(|| panic!("{value}: {diags:#?}"));
+        let site = site(
+            &page(NAME, &[], None),
+            &format!("gif:\n  delay_ms: {value}\n"),
+        );
+        let out = site.run(&["check"]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{value}: {stderr}");
+        assert!(
+            stderr.starts_with("error: assetmill.yml: line 2: ")
+                && stderr.contains(&page_message.replace("image_delay_ms", "gif.delay_ms")),
+            "{value}: {stderr}\nwanted: {page_message}"
+        );
+    }
+    // What a delay that is taken does: the same note or warning, on the
+    // configuration file.
+    for (value, severity) in [("85", "note"), ("5", "warning")] {
+        let text = page(NAME, &[&format!("image_delay_ms: {value}")], None);
+        let (code, doc) = run(&site(&text, ""), "check");
+        assert_eq!(code, 0, "{doc:#}");
+        let from_page: Vec<String> = about_page(&doc)
+            .into_iter()
+            .filter(|(s, _, _)| s == severity)
+            .map(|(_, _, m)| m.replace("image_delay_ms", "gif.delay_ms"))
+            .collect();
+        assert_eq!(from_page.len(), 1, "{doc:#}");
+        let site = site(
+            &page(NAME, &[], None),
+            &format!("gif:\n  delay_ms: {value}\n"),
+        );
+        for command in ["check", "build"] {
+            let (code, doc) = run(&site, command);
+            assert_eq!(code, 0, "{command}: {doc:#}");
+            assert_eq!(
+                about_config(&doc),
+                [(severity.to_owned(), from_page[0].clone())],
+                "{command}"
+            );
+        }
+    }
+}
+
 #[test]
 fn two_pages_giving_one_gif_different_timings_is_an_error() {
     let site = site(&page(NAME, &["image_delay_ms: 80"], None), "");

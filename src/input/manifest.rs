@@ -9,6 +9,7 @@ use crate::config::Loop;
 use crate::error::Error;
 use crate::frontmatter::{self, Located, Node};
 use crate::liquid::{self, Include};
+use crate::plan::timing;
 use crate::report::Diagnostic;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -73,9 +74,6 @@ impl ImageTiming {
         *self == ImageTiming::default()
     }
 }
-
-/// The longest delay a GIF can store: 65,535 hundredths of a second.
-pub const MAX_DELAY_MS: u32 = 655_350;
 
 /// An entry of `gallery:`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -357,53 +355,34 @@ impl EntryReader<'_> {
         Some((self.text(fields, key)?, line))
     }
 
-    /// A delay in milliseconds (`delay_ms`, `image_delay_ms`): a whole
-    /// number from 1 to [`MAX_DELAY_MS`]. GIF stores hundredths of a
-    /// second, so a delay that is not a multiple of 10 is rounded up (a
-    /// note says so), and one under 20 ms is shown by browsers for 100 ms
-    /// (a warning says so).
+    /// A delay in milliseconds (`delay_ms`, `image_delay_ms`), judged by
+    /// [`timing::delay`], the rule the config's `gif.delay_ms` follows too;
+    /// its note or warning is reported at the line.
     fn delay(&mut self, fields: &[(String, Located)], key: &str) -> Option<u32> {
         let (text, line) = self.scalar(fields, key)?;
-        let ms = match count(&text) {
-            Some(ms) if (1..=MAX_DELAY_MS).contains(&ms) => ms,
-            _ => {
-                self.error(
-                    line,
-                    format!(
-                        "`{key}` must be a whole number of milliseconds from 1 to \
-                         {MAX_DELAY_MS}, like `{key}: 80`; found `{text}`"
-                    ),
-                );
-                return None;
+        match timing::delay(key, &text) {
+            Ok(delay) => {
+                if let Some((severity, message)) = delay.remark {
+                    self.diags.push(Diagnostic::new(
+                        severity,
+                        self.path,
+                        Some(line + self.offset),
+                        message,
+                    ));
+                }
+                Some(delay.ms)
             }
-        };
-        let stored = ms.div_ceil(10) * 10;
-        if stored < 20 {
-            self.diags.push(Diagnostic::warning(
-                self.path,
-                Some(line + self.offset),
-                format!(
-                    "`{key}: {ms}`: browsers show a GIF frame delayed by less than 20 ms for \
-                     100 ms, and the videos and atlas follow the GIF; write 20 or more"
-                ),
-            ));
-        } else if stored != ms {
-            self.diags.push(Diagnostic::note(
-                self.path,
-                Some(line + self.offset),
-                format!(
-                    "`{key}: {ms}` is stored as {stored} ms: GIF delays are whole hundredths \
-                     of a second, so delays are rounded up to the next 10 ms"
-                ),
-            ));
+            Err(message) => {
+                self.error(line, message);
+                None
+            }
         }
-        Some(ms)
     }
 
     /// `image_loop`: a play count from 1 to 65535, or `forever`.
     fn repeat(&mut self, fields: &[(String, Located)], key: &str) -> Option<Loop> {
         let (text, line) = self.scalar(fields, key)?;
-        match count(&text) {
+        match timing::whole_number(&text) {
             Some(n @ 1..=65_535) => Some(Loop::Times(n as u16)),
             _ if text.trim() == "forever" => Some(Loop::Forever),
             _ => {
@@ -458,15 +437,6 @@ impl EntryReader<'_> {
             .push(Diagnostic::error(self.path, Some(line), message));
         None
     }
-}
-
-/// A whole number written with ASCII digits only (no sign, no `1e3`).
-fn count(text: &str) -> Option<u32> {
-    let text = text.trim();
-    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    text.parse().ok()
 }
 
 fn extra(fields: &[(String, Located)], known: &[&str]) -> BTreeMap<String, serde_json::Value> {

@@ -1,48 +1,65 @@
-//! The memory budget (`limits.max_memory`): before anything is decoded,
-//! every unit's peak is estimated from image headers (or the cached facts
-//! of a source) and the outputs it will make; outputs that alone cannot fit
-//! are refused with an error, and units are grouped into waves whose
-//! estimates sum to no more than the budget. Waves are decided up front and
-//! run one after another: nothing ever waits on a semaphore inside rayon,
-//! where nested parallel work and work stealing could deadlock.
+//! The budgets of a unit, decided before anything is decoded: memory
+//! (`limits.max_memory`) and video work (`limits.max_video_pixels`).
+//!
+//! Memory: every unit's peak is estimated from header facts (a source's
+//! size and, for a GIF, its frame count and largest frame from the block
+//! walk; or the cached facts of a source) and the outputs it will make;
+//! outputs that alone cannot fit are refused with an error, and units are
+//! grouped into waves whose estimates sum to no more than the budget.
+//! Waves are decided up front and run one after another: nothing ever
+//! waits on a semaphore inside rayon, where nested parallel work and work
+//! stealing could deadlock.
 //!
 //! A unit streams its frames (see [`super::work`]): `lanes` frames are in
 //! flight at once, each decoded, turned into its outputs and dropped. With
-//! `P` a full frame's pixels, `B` its file size, `G` a GIF frame's pixels,
-//! `n` the frame count, `S` the sprite sheet's RGBA bytes and `T` the
-//! thread count, the estimate is
+//! `P` a full frame's pixels, `L` its largest GIF frame's, `B` its file
+//! size, `G` a GIF frame's pixels, `n` the frame count, `m` the frames a
+//! video shows, `S` the sprite sheet's RGBA bytes and `T` the thread
+//! count, the estimate is
 //!
 //! ```text
-//! frame  = B + 4P x FRAME_FACTOR          decoded pixels, RGBA copy, the
+//! frame  = B + 4 max(P, L) x FRAME_FACTOR decoded pixels, RGBA copy, the
 //!                                         resizer's premultiplied copy or
 //!          + 4t x (1 + PNG_FACTOR)        oxipng's working set; thumbnail
 //!                                         (t pixels) and its encoding
+//!          + 4P + 4L + clips(P, n)        an existing GIF's videos: its
+//!                                         frames composited again, and
+//!                                         the encoders
 //! frames = lanes x frame + 4G x n + S     frames in flight, GIF-size frames
 //!                                         kept for the GIF, the sheet
 //! gif    = 4G x n + S + G x n + 16G x T + 48G + 15 min(Gn, 2^20)
 //!                                         palette indices, frames being
 //!                                         mapped, palette probe, samples
-//! video  = 15 G x min(n, 40)              AV1 and H.264 encoders, running
-//!                                         beside the GIF encoder
+//! video  = clips(G, m)                    running beside the GIF encoder
 //! sprite = S + S x PNG_FACTOR             the sheet and oxipng on it
 //! peak   = max(frames, gif + video, sprite)
 //! ```
 //!
-//! so the peak of a build is about `waves' sum <= max_memory`, and grows
-//! with frame size and thread count (lanes <= threads), not frame count.
-//! `lanes` is the most (up to the thread count) whose peak fits the budget;
-//! a source whose `frame` alone exceeds it is refused (its pages get the
-//! error), then the GIF and then the sprite sheet of an animation are
-//! refused if adding them to one lane does not fit. A wave holds at most
-//! two units per thread. The process's own baseline (code, thread stacks,
-//! the plan) comes on top.
+//! where `clips` sums [`video::clip_bytes`] over the videos made: a fixed
+//! part and one per pixel, and one per frame the AV1 encoder holds (up to
+//! its lookahead and reordering, not the clip's length). So the peak of a
+//! build is about `waves' sum <= max_memory`, and grows with frame size
+//! and thread count (lanes <= threads), not frame count. `lanes` is the
+//! most (up to the thread count) whose peak fits the budget; a source
+//! whose decoding alone exceeds it is refused (its pages get the error),
+//! then an existing GIF's videos, the GIF and videos of an animation, and
+//! then its sprite sheet are refused if adding them to one lane does not
+//! fit. A wave holds at most two units per thread. The process's own
+//! baseline (code, thread stacks, the plan) comes on top.
+//!
+//! Work: a video whose frames hold more pixels than
+//! `limits.max_video_pixels` (frame area times the frames it shows) is
+//! refused before anything runs, whatever its file size: a 25 KB GIF of
+//! 999 one-pixel frames on a 1000x1000 screen is 999 million pixels to
+//! convert, encode, decode and measure for each video.
 
 use super::Unit;
 use super::keys::{Owner, Planned};
-use super::work::{UnitResult, Worker};
+use super::work::{UnitResult, Worker, video_format};
 use crate::assetmap::Role;
-use crate::config::ByteSize;
+use crate::config::{ByteSize, Config};
 use crate::error::Error;
+use crate::stages::video;
 use crate::{decode, resize, sprite};
 use rayon::prelude::*;
 use std::path::Path;
@@ -64,17 +81,6 @@ const GIF_PROBE_BYTES: u64 = 48;
 /// taken, as [`crate::animate`] does.
 const GIF_SAMPLE_BYTES: u64 = 15;
 const GIF_SAMPLES: u64 = 1 << 20;
-/// Bytes per video pixel per frame the encoders hold (rav1e's source
-/// planes, reconstructions and lookahead analysis for at most
-/// `AV1_FRAMES_HELD` frames; OpenH264's few frames; both muxed files),
-/// plus 3 for the RGB reference each frame keeps until its decoded picture
-/// comes back to be measured (`video::Clip`; for the WebM, as long as
-/// rav1e holds the frame). Measured before the references: 16 frames of
-/// 480x480 add 35 MB of peak RSS (9.5 B/px/frame) with both videos, 3 MB
-/// with the MP4 alone.
-pub(super) const VIDEO_BYTES: u64 = 15;
-pub(super) const AV1_FRAMES_HELD: u64 = 40;
-
 /// What the budget decided for one unit, before it runs.
 pub(super) struct UnitBudget {
     /// Frames the unit decodes at once.
@@ -144,31 +150,76 @@ impl Needs {
 }
 
 /// Bytes one source in flight needs: its file plus `FRAME_FACTOR` RGBA
-/// copies of its pixels, plus for a gallery frame its thumbnail (also its
-/// sprite cell) and that thumbnail's PNG encoding.
-pub(super) fn frame_bytes(
-    width: u32,
-    height: u32,
-    file_bytes: u64,
-    thumb: Option<(u32, u32)>,
-) -> u64 {
+/// copies of its pixels (of its largest frame, for a GIF with a frame
+/// larger than its screen), plus for a gallery frame its thumbnail (also
+/// its sprite cell) and that thumbnail's PNG encoding.
+pub(super) fn frame_bytes(p: &Probe, thumb: Option<(u32, u32)>) -> u64 {
     let thumb = thumb.map_or(0, |(w, h)| rgba(w, h).saturating_mul(1 + PNG_FACTOR));
-    rgba(width, height)
-        .saturating_mul(FRAME_FACTOR)
-        .saturating_add(file_bytes)
+    let pixels = (u64::from(p.width) * u64::from(p.height)).max(p.largest);
+    pixels
+        .saturating_mul(4 * FRAME_FACTOR)
+        .saturating_add(p.bytes)
         .saturating_add(thumb)
+}
+
+/// Bytes the videos of an existing GIF need beside its decoded frame: the
+/// GIF composited again, frame by frame (a screen-size canvas and the
+/// largest frame's pixels), into the encoder of each of `formats`.
+pub(super) fn gif_video_bytes(p: &Probe, formats: &[video::Format], config: &Config) -> u64 {
+    let composite = rgba(p.width, p.height).saturating_add(p.largest.saturating_mul(4));
+    clips_bytes(formats, (p.width, p.height), p.frames, config).saturating_add(composite)
+}
+
+/// Bytes the encoders of `formats` need for videos of `frames` frames of
+/// `size`, made side by side.
+fn clips_bytes(formats: &[video::Format], size: (u32, u32), frames: u64, config: &Config) -> u64 {
+    formats
+        .iter()
+        .map(|&f| video::clip_bytes(f, size, frames, &config.video))
+        .fold(0, u64::saturating_add)
 }
 
 /// Outputs encoded from the kept GIF-size frames, what encodes them, its
 /// bytes, and where those go in [`Needs`].
-type ClipEncoder = (&'static [Role], &'static str, u64, fn(&mut Needs, u64));
+type ClipEncoder = (Vec<String>, &'static str, u64, fn(&mut Needs, u64));
 
-/// Bytes the video encoders need for `frames` frames of `width` x `height`.
-pub(super) fn video_bytes(width: u32, height: u32, frames: u64) -> u64 {
-    let pixels = u64::from(width) * u64::from(height);
-    pixels
-        .saturating_mul(VIDEO_BYTES)
-        .saturating_mul(frames.clamp(1, AV1_FRAMES_HELD))
+/// The pixels a video of `frames` frames of `width` x `height` encodes,
+/// which `limits.max_video_pixels` bounds.
+pub(super) fn video_pixels((width, height): (u32, u32), frames: u64) -> u64 {
+    (u64::from(width) * u64::from(height)).saturating_mul(frames)
+}
+
+/// The error of videos whose work is over `limits.max_video_pixels`, on
+/// the first of `paths`.
+fn work_refusal(config: &Config, paths: &[String], size: (u32, u32), frames: u64) -> Error {
+    let limit = config.limits.max_video_pixels;
+    Error::Encode {
+        path: config.out.join(&paths[0]),
+        message: format!(
+            "not made: {frames} frames of {}x{} are {} pixels to encode, over \
+             limits.max_video_pixels ({limit}); raise limits.max_video_pixels, or set \
+             `video.formats: []` to make no videos{}",
+            size.0,
+            size.1,
+            video_pixels(size, frames),
+            not_either(config, &paths[1..])
+        ),
+    }
+}
+
+/// `; X is not made either` for outputs refused with the one named.
+fn not_either(config: &Config, others: &[String]) -> String {
+    match others {
+        [] => String::new(),
+        [one] => format!("; {} is not made either", config.out.join(one).display()),
+        many => format!(
+            "; {} are not made either",
+            many.iter()
+                .map(|p| config.out.join(p).display().to_string())
+                .collect::<Vec<_>>()
+                .join(" and ")
+        ),
+    }
 }
 
 fn rgba(width: u32, height: u32) -> u64 {
@@ -241,29 +292,64 @@ fn plan(worker: &Worker<'_>, unit: &Unit, planned: &[Planned], threads: usize) -
 
     let mut needs = Needs::default();
     let mut refused_sources = Vec::new();
+    let mut refused = Vec::new();
     for (s, p) in &probes {
         let Some(p) = p else { continue };
         let thumb = plan.sources[*s]
             .is_frame()
             .then(|| resize::fit_width(p.width, p.height, config.thumbs.width));
-        let mut bytes = frame_bytes(p.width, p.height, p.bytes, thumb);
-        let makes_video = planned.iter().any(|q| {
-            q.owner == Owner::Source(*s)
-                && matches!(q.role, Role::Webm | Role::Mp4)
-                && q.stale.is_some()
-        });
-        if makes_video {
-            // An existing GIF streams its frames into the encoders.
-            bytes = bytes.saturating_add(video_bytes(p.width, p.height, AV1_FRAMES_HELD));
+        let frame = frame_bytes(p, thumb);
+        if frame > budget {
+            refused_sources.push((*s, source_refusal(&plan.sources[*s].path, p, frame, budget)));
+            continue;
         }
-        if bytes > budget {
-            refused_sources.push((*s, source_refusal(&plan.sources[*s].path, p, bytes, budget)));
-        } else {
-            needs.frame = needs.frame.max(bytes);
+        // An existing GIF streams its frames into its videos' encoders, in
+        // the lane that decoded it; they are refused on their own.
+        let videos: Vec<&Planned> = planned
+            .iter()
+            .filter(|q| {
+                q.owner == Owner::Source(*s)
+                    && matches!(q.role, Role::Webm | Role::Mp4)
+                    && q.stale.is_some()
+            })
+            .collect();
+        let mut bytes = frame;
+        if !videos.is_empty() {
+            let paths: Vec<String> = videos.iter().map(|q| q.path.clone()).collect();
+            let formats: Vec<video::Format> = videos.iter().map(|q| video_format(q.role)).collect();
+            let size = (p.width, p.height);
+            let with = frame.saturating_add(gif_video_bytes(p, &formats, config));
+            if video_pixels(size, p.frames) > config.limits.max_video_pixels {
+                refused.push(Refusal {
+                    error: work_refusal(config, &paths, size, p.frames),
+                    paths,
+                });
+            } else if with > budget {
+                refused.push(Refusal {
+                    error: Error::Encode {
+                        path: config.out.join(&paths[0]),
+                        message: format!(
+                            "not made: needs about {} of memory ({} frames of {}x{} and the \
+                             video encoders), over limits.max_memory ({}); raise \
+                             limits.max_memory, or set `video.formats: []` to make no \
+                             videos{}",
+                            ByteSize(with),
+                            p.frames,
+                            size.0,
+                            size.1,
+                            ByteSize(budget),
+                            not_either(config, &paths[1..])
+                        ),
+                    },
+                    paths,
+                });
+            } else {
+                bytes = with;
+            }
         }
+        needs.frame = needs.frame.max(bytes);
     }
 
-    let mut refused = Vec::new();
     let mut animation = None;
     if let Unit::Animation(a) = *unit {
         let stale: Vec<&Planned> = planned
@@ -332,19 +418,39 @@ fn plan(worker: &Worker<'_>, unit: &Unit, planned: &[Planned], threads: usize) -
                 .saturating_add(
                     (g.saturating_mul(u64::from(count))).min(GIF_SAMPLES) * GIF_SAMPLE_BYTES,
                 );
-            let clips: [ClipEncoder; 2] = [
-                (&[Role::Gif], "the GIF encoder", gif_encode, |n, b| {
-                    n.gif_encode = b
-                }),
-                (
-                    &[Role::Webm, Role::Mp4],
+            // A video shows every frame of the play order (ping-pong goes
+            // back through the gallery).
+            let shown = plan.animations[a].timing(&config.gif).sequence.len() as u64;
+            let video_paths: Vec<String> = [Role::Webm, Role::Mp4]
+                .into_iter()
+                .filter_map(path_of)
+                .collect();
+            let formats: Vec<video::Format> = [Role::Webm, Role::Mp4]
+                .into_iter()
+                .filter(|&r| path_of(r).is_some())
+                .map(video_format)
+                .collect();
+            let mut clips: Vec<ClipEncoder> = vec![(
+                path_of(Role::Gif).into_iter().collect(),
+                "the GIF encoder",
+                gif_encode,
+                |n, b| n.gif_encode = b,
+            )];
+            match video_paths.first() {
+                Some(_) if video_pixels((gw, gh), shown) > config.limits.max_video_pixels => {
+                    refused.push(Refusal {
+                        error: work_refusal(config, &video_paths, (gw, gh), shown),
+                        paths: video_paths,
+                    });
+                }
+                _ => clips.push((
+                    video_paths,
                     "the video encoders",
-                    video_bytes(gw, gh, u64::from(count)),
+                    clips_bytes(&formats, (gw, gh), shown, config),
                     |n, b| n.video_encode = b,
-                ),
-            ];
-            for (roles, encoder, bytes, set) in clips {
-                let paths: Vec<String> = roles.iter().copied().filter_map(path_of).collect();
+                )),
+            }
+            for (paths, encoder, bytes, set) in clips {
                 let Some(first) = paths.first() else { continue };
                 let mut with = needs;
                 with.gif_frames = rgba(gw, gh).saturating_mul(u64::from(count));
@@ -357,9 +463,10 @@ fn plan(worker: &Worker<'_>, unit: &Unit, planned: &[Planned], threads: usize) -
                             message: format!(
                                 "needs about {} of memory ({count} frames of {gw}x{gh} and \
                                  {encoder}), over limits.max_memory ({}); raise \
-                                 limits.max_memory or lower gif.width",
+                                 limits.max_memory or lower gif.width{}",
                                 ByteSize(need),
-                                ByteSize(budget)
+                                ByteSize(budget),
+                                not_either(config, &paths[1..])
                             ),
                         },
                         paths,
@@ -467,44 +574,69 @@ fn source_refusal(path: &Path, p: &Probe, need: u64, budget: u64) -> Error {
     }
 }
 
-/// What a source's header says, without decoding it.
-#[derive(Debug, Clone, Copy)]
-struct Probe {
-    width: u32,
-    height: u32,
-    bytes: u64,
+/// What a source's header says, without decoding it: the facts its
+/// estimate is a function of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Probe {
+    /// The image's (a GIF's screen's) size.
+    pub width: u32,
+    pub height: u32,
+    /// The file's size.
+    pub bytes: u64,
+    /// Frames: a GIF's from its block walk, 1 for other images.
+    pub frames: u64,
+    /// The largest frame's pixels (a GIF frame may be larger than its
+    /// screen).
+    pub largest: u64,
 }
 
-/// Reads a source's dimensions from the cache or its header. `None` when
-/// they cannot be known cheaply or decoding will refuse the file before
-/// allocating its pixels (unreadable, over the pixel limits, a file larger
-/// than the budget): those cost nothing here and get decoding's own error.
+impl Probe {
+    /// A still image.
+    fn still(width: u32, height: u32, bytes: u64) -> Probe {
+        Probe {
+            width,
+            height,
+            bytes,
+            frames: 1,
+            largest: u64::from(width) * u64::from(height),
+        }
+    }
+}
+
+/// Reads a source's facts from its GIF block walk, the cache or its
+/// header. `None` when they cannot be known cheaply or decoding will refuse
+/// the file before allocating its pixels (unreadable, over the pixel
+/// limits, a file larger than the budget): those cost nothing here and get
+/// decoding's own error.
 fn probe(worker: &Worker<'_>, s: usize) -> Option<Probe> {
     let limits = &worker.config.limits;
-    if let Some(info) = worker.cached_info[s] {
-        return Some(Probe {
-            width: info.width,
-            height: info.height,
-            bytes: info.bytes,
-        });
-    }
     let source = &worker.plan.sources[s];
+    let gif = decode::format_for_extension(&source.path) == Some(image::ImageFormat::Gif);
+    if let (Some(info), false) = (worker.cached_info[s], gif) {
+        return Some(Probe::still(info.width, info.height, info.bytes));
+    }
     worker.guard.check(source).ok()?;
     let file = crate::fsread::open_regular(&source.path).ok()?;
     let bytes = file.metadata().ok()?.len();
     if bytes > limits.max_memory.0 {
         return None;
     }
-    let reader = image::ImageReader::new(std::io::BufReader::new(file))
-        .with_guessed_format()
-        .ok()?;
+    let file = std::io::BufReader::new(file);
+    if gif {
+        // The walk reads the file block by block and decodes nothing (the
+        // cache keeps no frame sizes).
+        let layout = decode::gif_layout(&source.path, file, limits).ok()?;
+        let (width, height) = (u32::from(layout.width), u32::from(layout.height));
+        return Some(Probe {
+            frames: layout.frames,
+            largest: layout.largest,
+            ..Probe::still(width, height, bytes)
+        });
+    }
+    let reader = image::ImageReader::new(file).with_guessed_format().ok()?;
     let (width, height) = reader.into_dimensions().ok()?;
     decode::check_limits(&source.path, width, height, limits).ok()?;
-    Some(Probe {
-        width,
-        height,
-        bytes,
-    })
+    Some(Probe::still(width, height, bytes))
 }
 
 #[cfg(test)]
@@ -583,11 +715,54 @@ mod tests {
     fn frame_estimates_scale_with_pixels() {
         // A 5000x5000 frame: 100 MB of RGBA, four copies in flight, and
         // its 256 px thumbnail with the encoder's working set.
-        assert_eq!(frame_bytes(5000, 5000, 1000, None), 400_000_000 + 1000);
+        let big = Probe::still(5000, 5000, 1000);
+        assert_eq!(frame_bytes(&big, None), 400_000_000 + 1000);
         assert_eq!(
-            frame_bytes(5000, 5000, 1000, Some((256, 256))),
+            frame_bytes(&big, Some((256, 256))),
             400_000_000 + 1000 + 256 * 256 * 4 * 4
         );
-        assert_eq!(frame_bytes(u32::MAX, u32::MAX, 1, None), u64::MAX);
+        assert_eq!(
+            frame_bytes(&Probe::still(u32::MAX, u32::MAX, 1), None),
+            u64::MAX
+        );
+        // A GIF frame larger than its screen is decoded whole.
+        let oversize = Probe {
+            largest: 4000 * 4000,
+            ..Probe::still(10, 10, 1000)
+        };
+        assert_eq!(frame_bytes(&oversize, None), 256_000_000 + 1000);
+    }
+
+    fn gif(width: u32, height: u32, frames: u64) -> Probe {
+        Probe {
+            frames,
+            ..Probe::still(width, height, 5_000_000)
+        }
+    }
+
+    #[test]
+    fn an_existing_gif_is_estimated_from_its_own_frame_count() {
+        let config = Config::default();
+        let both = [video::Format::Webm, video::Format::Mp4];
+        let need = |p: &Probe| frame_bytes(p, None) + gif_video_bytes(p, &both, &config);
+        // Two frames of 1920x1080 peak at 182 MB (measured): under the
+        // default 1 GiB, where 40 assumed frames made 1.2 GiB.
+        let two = need(&gif(1920, 1080, 2));
+        assert!(two > 182_000_000 && two < 400_000_000, "{two}");
+        // More frames cost more, up to what the AV1 encoder holds.
+        assert!(need(&gif(1920, 1080, 16)) > two);
+        let held = need(&gif(480, 360, 64));
+        assert!(held > 128_000_000, "{held}"); // measured 132 MB
+        assert!(need(&gif(480, 360, 999)) - held < 64 * 999 * 1024);
+        // The 999 one-pixel frames on a 1000x1000 screen: 666 MB measured.
+        let tiny = Probe {
+            largest: 1,
+            ..gif(1000, 1000, 999)
+        };
+        assert!(need(&tiny) > 666_000_000, "{}", need(&tiny));
+        // The work is 999 million pixels per video.
+        assert_eq!(video_pixels((1000, 1000), 999), 999_000_000);
+        assert!(video_pixels((1000, 1000), 999) > config.limits.max_video_pixels);
+        assert!(video_pixels((600, 600), 40) < config.limits.max_video_pixels);
     }
 }

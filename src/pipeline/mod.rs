@@ -742,6 +742,7 @@ fn finish(
         &|a| scope.animations[a],
     ));
     if scope.pages() {
+        diagnostics.extend(config.remarks.iter().cloned());
         diagnostics.extend(sizes::unknown_pages(config, manifest));
     }
     made.sort_by(|a, b| a.0.path.cmp(&b.0.path));
@@ -1001,6 +1002,7 @@ fn dry_run(
     }
     let mut diagnostics: Vec<Diagnostic> = Vec::new();
     if fresh.scope.pages() {
+        diagnostics.extend(fresh.config.remarks.iter().cloned());
         diagnostics.extend(manifest.diagnostics.iter().cloned());
         diagnostics.extend(plan.diagnostics.iter().cloned());
     }

@@ -175,6 +175,13 @@ impl Worker<'_> {
             _ => None,
         };
 
+        // What the budget refused (an existing GIF's videos, say) is not
+        // made; its error is reported above.
+        let to_make: Vec<Planned> = planned
+            .iter()
+            .filter(|p| !refused_paths.contains(&p.path.as_str()))
+            .cloned()
+            .collect();
         // Stream the sources through a few lanes; each lane holds one
         // source at a time, so at most `lanes` full frames exist at once
         // even when a waiting thread steals another lane.
@@ -187,7 +194,7 @@ impl Worker<'_> {
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(&s) = to_decode.get(i) else { break };
-                    mine.push((s, self.frame(unit, s, &planned, targets.as_ref(), notes)));
+                    mine.push((s, self.frame(unit, s, &to_make, targets.as_ref(), notes)));
                 }
                 mine
             })
@@ -892,7 +899,7 @@ fn png_ssim(bytes: &[u8], reference: &RgbaImage) -> Option<f64> {
         .then(|| assetmap::ssim_figure(ssim::mean_ssim(&decoded, reference)))
 }
 
-fn video_format(role: Role) -> video::Format {
+pub(super) fn video_format(role: Role) -> video::Format {
     match role {
         Role::Webm => video::Format::Webm,
         _ => video::Format::Mp4,

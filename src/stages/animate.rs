@@ -492,6 +492,7 @@ fn bounds(len: usize, width: u32, keep: impl Fn(usize) -> bool) -> Option<(u32, 
         let (x, y) = ((i as u32) % width, (i as u32) / width);
         (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
     }
+    // Lazily: with nothing kept, `x1 - x0` would underflow.
     (x0 != u32::MAX).then(|| (x0, y0, x1 - x0 + 1, y1 - y0 + 1))
 }
 

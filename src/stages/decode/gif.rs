@@ -30,10 +30,16 @@ pub struct Layout {
     pub largest: u64,
 }
 
-/// Walks a GIF's blocks up to the trailer. Linear in the file size: data
-/// sub-blocks are skipped by their length byte.
-pub fn walk(bytes: &[u8]) -> Result<Layout, String> {
-    let mut r = Bytes { bytes, pos: 0 };
+/// Walks a GIF's blocks up to the trailer, reading them from `reader` (the
+/// file's bytes, or the file itself: nothing is kept but one block).
+/// Linear in the file size: data sub-blocks are skipped by their length
+/// byte.
+pub fn walk(reader: impl std::io::Read) -> Result<Layout, String> {
+    let mut r = Bytes {
+        reader,
+        pos: 0,
+        block: Vec::new(),
+    };
     let signature = r.take(6, "header")?;
     if signature != b"GIF87a" && signature != b"GIF89a" {
         return Err("not a GIF87a or GIF89a header".to_owned());
@@ -49,7 +55,8 @@ pub fn walk(bytes: &[u8]) -> Result<Layout, String> {
         largest: 0,
     };
     if screen[4] & 0x80 != 0 {
-        r.take(3 << ((screen[4] & 7) + 1), "global colour table")?;
+        let table = 3 << ((screen[4] & 7) + 1);
+        r.take(table, "global colour table")?;
     }
     loop {
         let at = r.pos;
@@ -62,8 +69,9 @@ pub fn walk(bytes: &[u8]) -> Result<Layout, String> {
                 let d = r.take(9, "image descriptor")?;
                 let width = u16::from_le_bytes([d[4], d[5]]);
                 let height = u16::from_le_bytes([d[6], d[7]]);
-                if d[8] & 0x80 != 0 {
-                    r.take(3 << ((d[8] & 7) + 1), "local colour table")?;
+                let local = d[8];
+                if local & 0x80 != 0 {
+                    r.take(3 << ((local & 7) + 1), "local colour table")?;
                 }
                 r.take(1, "LZW code size")?;
                 r.skip_sub_blocks("image data")?;
@@ -80,19 +88,25 @@ pub fn walk(bytes: &[u8]) -> Result<Layout, String> {
     }
 }
 
-struct Bytes<'a> {
-    bytes: &'a [u8],
-    pos: usize,
+/// A reader taken one block (at most 768 bytes) at a time.
+struct Bytes<R> {
+    reader: R,
+    pos: u64,
+    block: Vec<u8>,
 }
 
-impl<'a> Bytes<'a> {
-    fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8], String> {
-        let slice = self
-            .bytes
-            .get(self.pos..self.pos.saturating_add(n))
-            .ok_or_else(|| format!("file ends inside the {what} at byte {}", self.pos))?;
-        self.pos += n;
-        Ok(slice)
+impl<R: std::io::Read> Bytes<R> {
+    fn take(&mut self, n: usize, what: &str) -> Result<&[u8], String> {
+        self.block.resize(n, 0);
+        self.reader.read_exact(&mut self.block).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::UnexpectedEof {
+                format!("file ends inside the {what} at byte {}", self.pos)
+            } else {
+                format!("cannot read the {what} at byte {}: {e}", self.pos)
+            }
+        })?;
+        self.pos += n as u64;
+        Ok(&self.block)
     }
 
     fn skip_sub_blocks(&mut self, what: &str) -> Result<(), String> {
@@ -315,7 +329,7 @@ mod tests {
             frame(0, 0, 12, 10, DisposalMethod::Any, |x, _| (x % 4) as u8),
         ];
         let bytes = gif_bytes(12, 10, &frames);
-        let layout = walk(&bytes).unwrap();
+        let layout = walk(&bytes[..]).unwrap();
         assert_eq!(layout.frames, 6);
         assert_eq!((layout.width, layout.height), (12, 10));
         let mut ours = Vec::new();
@@ -349,7 +363,7 @@ mod tests {
             frame(2, 2, 40, 40, DisposalMethod::Background, |_, _| 2),
         ];
         let bytes = gif_bytes(4, 4, &frames);
-        let layout = walk(&bytes).unwrap();
+        let layout = walk(&bytes[..]).unwrap();
         assert_eq!((layout.widest, layout.tallest), (40, 40));
         let mut last = None;
         let n = composite(&bytes, &layout, 100, |c, _| last = Some(c.clone())).unwrap();
@@ -368,7 +382,7 @@ mod tests {
         let trailer = junk.len() - 1;
         junk[trailer] = 0x99;
         junk.push(0x3B);
-        let err = walk(&junk).unwrap_err();
+        let err = walk(&junk[..]).unwrap_err();
         assert!(err.contains("unknown block type 0x99"), "{err}");
     }
 
@@ -378,7 +392,7 @@ mod tests {
             .map(|_| frame(0, 0, 2, 2, DisposalMethod::Keep, |_, _| 1))
             .collect();
         let bytes = gif_bytes(2, 2, &frames);
-        let layout = walk(&bytes).unwrap();
+        let layout = walk(&bytes[..]).unwrap();
         let err = composite(&bytes, &layout, 3, |_, _| {}).unwrap_err();
         assert!(err.contains("more than 3 frames"), "{err}");
     }

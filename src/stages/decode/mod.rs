@@ -16,6 +16,8 @@
 mod animated;
 mod gif;
 
+pub use gif::Layout as GifLayout;
+
 use crate::config::Limits;
 use crate::error::{Error, Result};
 use image::{DynamicImage, ImageFormat, ImageReader, RgbaImage};
@@ -390,19 +392,13 @@ fn decode_gif(path: &Path, bytes: &[u8], limits: &Limits) -> Result<(DynamicImag
     Ok((DynamicImage::ImageRgba8(first), frames))
 }
 
-/// Streams a GIF's frames as browsers show them: each composited screen
-/// (RGBA, the GIF's own size) with how long it is shown, in milliseconds.
-/// A stored delay of 0 or 1 centisecond is shown for 100 ms, as Chromium,
-/// Firefox and Safari do. The limits are judged from the block walk before
-/// any pixel is decoded. Returns the number of frames.
-pub fn gif_frames(
-    path: &Path,
-    bytes: &[u8],
-    limits: &Limits,
-    mut shown: impl FnMut(&RgbaImage, u32),
-) -> Result<u32> {
+/// A GIF's block walk (screen, frame count, frame sizes) over `reader`
+/// (its bytes, or the file), judged against the limits: what decoding it
+/// will cost, known before any pixel is decoded. Decoding and the memory
+/// budget both judge a GIF by it.
+pub fn gif_layout(path: &Path, reader: impl std::io::Read, limits: &Limits) -> Result<GifLayout> {
     let layout =
-        gif::walk(bytes).map_err(|m| Error::decode(path, format!("malformed GIF: {m}")))?;
+        gif::walk(reader).map_err(|m| Error::decode(path, format!("malformed GIF: {m}")))?;
     if layout.frames == 0 {
         return Err(Error::decode(path, "GIF has no frames"));
     }
@@ -429,6 +425,22 @@ pub fn gif_frames(
             ),
         ));
     }
+    Ok(layout)
+}
+
+/// Streams a GIF's frames as browsers show them: each composited screen
+/// (RGBA, the GIF's own size) with how long it is shown, in milliseconds.
+/// A stored delay of 0 or 1 centisecond is shown for 100 ms, as Chromium,
+/// Firefox and Safari do. The limits are judged from the block walk
+/// ([`gif_layout`]) before any pixel is decoded. Returns the number of
+/// frames.
+pub fn gif_frames(
+    path: &Path,
+    bytes: &[u8],
+    limits: &Limits,
+    mut shown: impl FnMut(&RgbaImage, u32),
+) -> Result<u32> {
+    let layout = gif_layout(path, bytes, limits)?;
     let frames = gif::composite(bytes, &layout, layout.frames, |screen, delay| {
         shown(screen, shown_ms(delay))
     })

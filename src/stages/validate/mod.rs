@@ -52,7 +52,8 @@ pub fn validate(
         })
         .collect();
     progress.finish("check");
-    let diagnostics = diagnose(manifest, plan, &infos);
+    let mut diagnostics = config.remarks.clone();
+    diagnostics.extend(diagnose(manifest, plan, &infos));
     let images = plan.sources.len() + plan.animations.len();
     let report = Report::new(diagnostics, manifest.pages.len(), images);
     (infos, report)
