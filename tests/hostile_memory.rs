@@ -252,24 +252,9 @@ fn gif_page(site: &Site, name: &str, gif: &[u8]) {
 /// A GIF of `frames` whole-screen frames of `width` x `height`.
 fn screen_gif(width: u16, height: u16, frames: u16) -> Vec<u8> {
     let palette: Vec<u8> = (0..=255u8).flat_map(|i| [i, 255 - i, i / 2]).collect();
-    let mut bytes = Vec::new();
-    {
-        let mut encoder = gif::Encoder::new(&mut bytes, width, height, &palette).unwrap();
-        for i in 0..frames {
-            let pixels: Vec<u8> = (0..u32::from(width) * u32::from(height))
-                .map(|p| ((p % u32::from(width)) / 8 + u32::from(i) * 40) as u8)
-                .collect();
-            let mut frame = gif::Frame {
-                width,
-                height,
-                delay: 10,
-                ..Default::default()
-            };
-            frame.buffer = pixels.into();
-            encoder.write_frame(&frame).unwrap();
-        }
-    }
-    bytes
+    common::indexed_gif(width, height, u32::from(frames), &palette, |x, _, i| {
+        (x / 8 + i * 40) as u8
+    })
 }
 
 fn asset_map(site: &Site) -> serde_json::Value {

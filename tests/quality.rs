@@ -147,28 +147,10 @@ fn mean(values: impl IntoIterator<Item = f64>) -> f64 {
 /// An animated GIF of `frames` frames (an existing one, used as a page
 /// image), each frame a shifted pattern.
 fn existing_gif(width: u16, height: u16, frames: u32) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    {
-        let palette: Vec<u8> = (0..=255u8).flat_map(|i| [i, 255 - i, i / 3]).collect();
-        let mut encoder = gif::Encoder::new(&mut bytes, width, height, &palette).unwrap();
-        for i in 0..frames {
-            let pixels: Vec<u8> = (0..u32::from(width) * u32::from(height))
-                .map(|p| {
-                    let (x, y) = (p % u32::from(width), p / u32::from(width));
-                    ((x * 3 + y * 2 + i * 20) % 256) as u8
-                })
-                .collect();
-            let mut frame = gif::Frame {
-                width,
-                height,
-                delay: 10,
-                ..Default::default()
-            };
-            frame.buffer = pixels.into();
-            encoder.write_frame(&frame).unwrap();
-        }
-    }
-    bytes
+    let palette: Vec<u8> = (0..=255u8).flat_map(|i| [i, 255 - i, i / 3]).collect();
+    common::indexed_gif(width, height, frames, &palette, |x, y, i| {
+        ((x * 3 + y * 2 + i * 20) % 256) as u8
+    })
 }
 
 /// A site with an opaque gallery (resized for the GIF), a transparent one

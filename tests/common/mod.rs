@@ -147,6 +147,37 @@ pub fn jpeg_bytes(image: &RgbImage) -> Vec<u8> {
     out.into_inner()
 }
 
+/// A GIF of `frames` whole-screen frames of `width` x `height`, 100 ms
+/// each, drawn with `palette` (RGB triples): `pixel(x, y, frame)` is each
+/// pixel's palette index.
+pub fn indexed_gif(
+    width: u16,
+    height: u16,
+    frames: u32,
+    palette: &[u8],
+    pixel: impl Fn(u32, u32, u32) -> u8,
+) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    {
+        let mut encoder = gif::Encoder::new(&mut bytes, width, height, palette).unwrap();
+        let w = u32::from(width);
+        for i in 0..frames {
+            let pixels: Vec<u8> = (0..w * u32::from(height))
+                .map(|p| pixel(p % w, p / w, i))
+                .collect();
+            let mut frame = gif::Frame {
+                width,
+                height,
+                delay: 10,
+                ..Default::default()
+            };
+            frame.buffer = pixels.into();
+            encoder.write_frame(&frame).unwrap();
+        }
+    }
+    bytes
+}
+
 /// A small valid PNG whose header is rewritten to claim `width`x`height`.
 pub fn png_header_bomb(width: u32, height: u32) -> Vec<u8> {
     let mut bytes = png_bytes(&frame(4, 4, 0));
