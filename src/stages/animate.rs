@@ -492,7 +492,8 @@ fn bounds(len: usize, width: u32, keep: impl Fn(usize) -> bool) -> Option<(u32, 
         let (x, y) = ((i as u32) % width, (i as u32) / width);
         (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
     }
-    (x0 != u32::MAX).then_some((x0, y0, x1 - x0 + 1, y1 - y0 + 1))
+    // Lazily: with nothing kept, `x1 - x0` would underflow.
+    (x0 != u32::MAX).then(|| (x0, y0, x1 - x0 + 1, y1 - y0 + 1))
 }
 
 fn crop(
@@ -593,6 +594,13 @@ mod tests {
                 Rgba([230, 230, (200 + y / 4) as u8, background_alpha])
             }
         })
+    }
+
+    #[test]
+    fn bounds_of_nothing_is_none() {
+        assert_eq!(bounds(6, 3, |_| false), None);
+        assert_eq!(bounds(6, 3, |i| i == 4), Some((1, 1, 1, 1)));
+        assert_eq!(bounds(6, 3, |i| i == 0 || i == 5), Some((0, 0, 3, 2)));
     }
 
     #[test]
