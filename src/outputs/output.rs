@@ -77,13 +77,29 @@ impl OutDir {
 
     /// Writes `bytes` at `rel` atomically; returns the final path.
     pub fn write(&self, rel: &str, bytes: &[u8]) -> Result<PathBuf> {
+        self.write_with(rel, &mut |file| {
+            file.write_all(bytes)
+                .map_err(|e| write_error(&self.root.join(rel), e))
+        })
+    }
+
+    /// Writes `rel` atomically from what `fill` writes into the temp file
+    /// (for a file streamed from elsewhere); returns the final path. When
+    /// `fill` fails, the temp file is removed and nothing is renamed into
+    /// place.
+    pub fn write_with(
+        &self,
+        rel: &str,
+        fill: &mut dyn FnMut(&mut std::fs::File) -> Result<()>,
+    ) -> Result<PathBuf> {
         let path = self.path(rel)?;
         let dir = path.parent().unwrap_or(&self.root).to_owned();
         let known = self.lock_verified().contains(&dir);
-        if known {
-            write_temp_and_rename(&path, &dir, bytes)?;
-        } else {
-            write_atomic(&path, bytes, Some(&self.canonical))?;
+        if !known {
+            prepare_dir(&dir, Some(&self.canonical), &path)?;
+        }
+        fill_temp_and_rename(&path, &dir, fill)?;
+        if !known {
             self.lock_verified().insert(dir);
         }
         Ok(path)
@@ -218,6 +234,15 @@ fn remove_inside(root: &Path, rel: &str, dry_run: bool) -> Result<Removal> {
 /// `inside`, the destination folder must resolve to a path inside it.
 pub fn write_atomic(path: &Path, bytes: &[u8], inside: Option<&Path>) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
+    prepare_dir(dir, inside, path)?;
+    fill_temp_and_rename(path, dir, &mut |file| {
+        file.write_all(bytes).map_err(|e| write_error(path, e))
+    })
+}
+
+/// Creates `dir` (the folder of `path`) if needed; with `inside`, it must
+/// resolve to a path inside it.
+fn prepare_dir(dir: &Path, inside: Option<&Path>, path: &Path) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     if let Some(root) = inside {
         let real = std::fs::canonicalize(dir).map_err(|e| Error::io(dir, e))?;
@@ -231,22 +256,31 @@ pub fn write_atomic(path: &Path, bytes: &[u8], inside: Option<&Path>) -> Result<
             });
         }
     }
-    write_temp_and_rename(path, dir, bytes)
+    Ok(())
 }
 
-/// The write itself: a temp file in `dir`, then a rename over `path`. Every
-/// failure (a full disk, say) names the file it was for, not the temp file,
-/// and the temp file is removed.
-fn write_temp_and_rename(path: &Path, dir: &Path, bytes: &[u8]) -> Result<()> {
-    // tempfile adds the temp file's name to its errors; the message names
-    // the output instead.
-    let failed = |source: std::io::Error| Error::Write {
+/// A failed write of the output `path`: the error names it, not the temp
+/// file (tempfile adds the temp file's name to its errors), with the OS's
+/// own error.
+pub fn write_error(path: &Path, source: std::io::Error) -> Error {
+    Error::Write {
         path: path.to_owned(),
         source: match os_error_code(&source) {
             Some(code) => std::io::Error::from_raw_os_error(code),
             None => std::io::Error::new(source.kind(), source.kind().to_string()),
         },
-    };
+    }
+}
+
+/// The write itself: a temp file in `dir` that `fill` writes, then a rename
+/// over `path`. Every failure (a full disk, say) names the file it was for,
+/// and the temp file is removed.
+fn fill_temp_and_rename(
+    path: &Path,
+    dir: &Path,
+    fill: &mut dyn FnMut(&mut std::fs::File) -> Result<()>,
+) -> Result<()> {
+    let failed = |source: std::io::Error| write_error(path, source);
     let mut builder = tempfile::Builder::new();
     builder.prefix(TEMP_PREFIX).suffix(TEMP_SUFFIX);
     // Outputs are published files: readable by all, like any file a site
@@ -255,7 +289,7 @@ fn write_temp_and_rename(path: &Path, dir: &Path, bytes: &[u8]) -> Result<()> {
     builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
     let mut temp = builder.tempfile_in(dir).map_err(failed)?;
     // The file itself, not tempfile's wrapper, so errors stay the OS's own.
-    temp.as_file_mut().write_all(bytes).map_err(failed)?;
+    fill(temp.as_file_mut())?;
     temp.persist(path).map_err(|e| failed(e.error))?;
     Ok(())
 }

@@ -295,6 +295,12 @@ pub fn build(config: &Config, options: BuildOptions, progress: &dyn Progress) ->
     let started = Instant::now();
     let manifest = manifest::read_site(&config.content);
     guard::refuse_overlaps(config, &manifest)?;
+    let plan = plan::plan(&manifest, &config.images);
+    let owner = owners(&plan);
+    let units = units(&plan, &owner);
+    if let Some(wanted) = options.shard {
+        shard::refuse_count(wanted, units.len(), &config.content)?;
+    }
     let _lock = if options.dry_run {
         None
     } else {
@@ -307,10 +313,8 @@ pub fn build(config: &Config, options: BuildOptions, progress: &dyn Progress) ->
         remove_temp_files(&out);
         out
     };
-    let old = Cache::load(&config.out);
-    let plan = plan::plan(&manifest, &config.images);
-    let owner = owners(&plan);
-    let (scope, units) = Scope::select(config, &plan, &owner, units(&plan, &owner), options.shard);
+    let old = Cache::load_noting(&config.out, &|m| progress.note(m));
+    let (scope, units) = Scope::select(config, &plan, &owner, units, options.shard);
     if let Some(stamp) = &scope.stamp {
         shard::refuse_full_cache(&config.out, &old, stamp)?;
     }
@@ -353,7 +357,7 @@ pub fn build(config: &Config, options: BuildOptions, progress: &dyn Progress) ->
         })
         .collect();
     let all_paths: BTreeSet<String> = planned.iter().flatten().map(|p| p.path.clone()).collect();
-    let map_path = config.asset_map.path.to_string_lossy().replace('\\', "/");
+    let map_path = map_path(config);
     guard::refuse_map_collisions(config, &map_path, &all_paths)?;
 
     let decode_sets: Vec<Vec<usize>> = units
@@ -418,7 +422,7 @@ pub fn build(config: &Config, options: BuildOptions, progress: &dyn Progress) ->
     };
     progress.start("pages", units.len() as u64);
     progress.start("frames", to_decode as u64);
-    let mut checkpoint = Checkpoint::new(&pending, &plan, &hashes);
+    let mut checkpoint = Checkpoint::new(pending, &plan, &hashes);
     // Units run in waves sized to the memory budget (see budget.rs); between
     // waves the cache is checkpointed and a stop request is honoured.
     let jobs: Vec<(&Unit, Vec<Planned>)> = units.iter().zip(planned).collect();
@@ -576,11 +580,11 @@ impl<'a> Checkpoint<'a> {
     /// Saving costs a serialization of the cache; at most this often.
     const EVERY: Duration = Duration::from_millis(500);
 
-    fn new(pending: &Cache, plan: &'a Plan, hashes: &'a [Option<String>]) -> Self {
+    fn new(pending: Cache, plan: &'a Plan, hashes: &'a [Option<String>]) -> Self {
         Checkpoint {
             plan,
             hashes,
-            cache: pending.clone(),
+            cache: pending,
             recorded: 0,
             last: Instant::now(),
         }
@@ -1120,6 +1124,12 @@ fn asset_map(
         version: assetmap::SCHEMA_VERSION,
         assets,
     }
+}
+
+/// The asset map's path inside the output folder, `/`-separated, as the
+/// cache records it.
+pub(crate) fn map_path(config: &Config) -> String {
+    config.asset_map.path.to_string_lossy().replace('\\', "/")
 }
 
 /// A page's path relative to the content folder, `/`-separated.
