@@ -613,6 +613,26 @@ fn build_distrusts_a_cache_over_the_limits() {
     let o = run(&site, &["build", "--format", "json"]);
     let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(doc["summary"]["decoded"], 0, "{doc}");
+
+    // An output in that restored folder swapped for a sparse 64 GiB file
+    // is told apart by its size, without reading it, and made again.
+    let gif = site.out().join("muscles/gif/Arm-M1.gif");
+    let recorded = std::fs::metadata(&gif).unwrap().len();
+    std::fs::File::create(&gif)
+        .unwrap()
+        .set_len(64 << 30)
+        .unwrap();
+    let o = run(&site, &["build", "--format", "json"]);
+    ok(&o);
+    let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let change = doc["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["path"] == "muscles/gif/Arm-M1.gif")
+        .unwrap_or_else(|| panic!("{doc}"));
+    assert_eq!(change["reason"], "output-altered");
+    assert_eq!(std::fs::metadata(&gif).unwrap().len(), recorded);
 }
 
 #[test]
