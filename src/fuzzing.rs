@@ -4,6 +4,7 @@
 //! return without panicking, whatever they hold; the checks inside are the
 //! properties the fuzzers look for beyond "no panic".
 
+use crate::cache::{Budget, Cache, LoadError};
 use crate::config::{ByteSize, Config, Limits};
 use crate::decode;
 use crate::liquid::Include;
@@ -15,11 +16,13 @@ use std::path::Path;
 pub type Target = fn(&[u8]);
 
 /// The fuzz targets, by name (the folder names under `tests/fuzz/`).
-pub const TARGETS: [(&str, Target); 4] = [
+pub const TARGETS: [(&str, Target); 6] = [
     ("frontmatter", frontmatter),
     ("config", config),
     ("paths", paths),
     ("decode", decode),
+    ("cache", cache),
+    ("merge", merge),
 ];
 
 /// A page's text: splitting, YAML parsing, manifest entries.
@@ -162,5 +165,175 @@ pub fn decode(data: &[u8]) {
         assert_eq!(pixels, (info.width, info.height));
         let canvas = u64::from(info.width) * u64::from(info.height);
         assert!(u64::from(info.frames) * canvas <= limits.max_animation_pixels);
+    }
+}
+
+/// A cache file's bytes (`out/.assetmill/cache.json`, restored from a CI
+/// cache, or a shard folder's), read under a small budget.
+///
+/// Beyond "no panic": a cache over the budget is refused and spends none
+/// of it; an accepted one spent exactly its bytes and at most the values
+/// allowed; a larger budget reads the same cache (the budget decides only
+/// whether, never what); and what is accepted survives being written and
+/// read back unchanged.
+pub fn cache(data: &[u8]) {
+    let small = Budget {
+        bytes: 4 << 10,
+        values: 256,
+    };
+    let mut budget = small;
+    let parsed = Cache::parse(data, &mut budget);
+    let again = Cache::parse(data, &mut { Budget::CACHE });
+    match &parsed {
+        Err(e) => {
+            assert_eq!(budget, small, "a refused cache spent the budget: {e}");
+            assert!(!e.to_string().is_empty());
+            match e {
+                LoadError::TooBig { bytes, .. } => assert!(*bytes > small.bytes),
+                LoadError::TooManyValues { limit } => assert_eq!(*limit, small.values),
+                // The budget decides only whether: a larger one finds the
+                // same fault.
+                LoadError::Malformed(_) => assert!(again.is_err(), "{e}"),
+                LoadError::Unreadable(_) => panic!("parsing read a file: {e}"),
+            }
+        }
+        Ok(cache) => {
+            assert_eq!(budget.bytes, small.bytes - data.len() as u64);
+            assert!(budget.values < small.values);
+            assert_eq!(
+                again.as_ref().ok(),
+                Some(cache),
+                "a larger budget reads otherwise"
+            );
+            let json = serde_json::to_string_pretty(cache).expect("a cache serializes");
+            let back = Cache::parse(json.as_bytes(), &mut { Budget::CACHE })
+                .unwrap_or_else(|e| panic!("a written cache is refused: {e}\n{json}"));
+            assert_eq!(&back, cache, "a cache changes when written and read back");
+        }
+    }
+}
+
+/// The pages of the site [`merge`] checks shard caches against: two
+/// 3-frame muscles, a region assembling its own GIF from their frames, a
+/// lone figure and an existing GIF shown as a page image (which gets its
+/// videos). Its units: the three animations, the figure and the GIF.
+pub const MERGE_SITE: [(&str, &str); 5] = [
+    (
+        "content/muscles/a.md",
+        "---\nimages:\n  - image_id: a\n    image_name: muscles/gif/a.gif\ngallery:\n  \
+         - image_url: muscles/png/a-1.png\n  - image_url: muscles/png/a-2.png\n  \
+         - image_url: muscles/png/a-3.png\n---\n",
+    ),
+    (
+        "content/muscles/b.md",
+        "---\nimages:\n  - image_id: b\n    image_name: muscles/gif/b.gif\ngallery:\n  \
+         - image_url: muscles/png/b-1.png\n  - image_url: muscles/png/b-2.png\n  \
+         - image_url: muscles/png/b-3.png\n---\n",
+    ),
+    (
+        "content/regions/arm.md",
+        "---\nimages:\n  - image_id: arm\n    image_name: regions/arm.gif\ngallery:\n  \
+         - image_url: muscles/png/a-1.png\n  - image_url: muscles/png/b-1.png\n---\n",
+    ),
+    (
+        "content/figures.md",
+        "---\nimages:\n  - image_id: fig\n    image_name: figures/one.png\n---\n",
+    ),
+    (
+        "content/loop.md",
+        "---\nimages:\n  - image_id: loop\n    image_name: figures/loop.gif\n---\n",
+    ),
+];
+
+/// The configuration of [`MERGE_SITE`], rooted at `root`.
+pub fn merge_site_config(root: &Path) -> Config {
+    Config::for_site(root)
+}
+
+/// A shard folder's cache file, checked by `merge` against the split of
+/// [`MERGE_SITE`] that its stamp names: as it is, and with this version's
+/// stamp digests put in (so the fuzzer reaches the records from seeds of
+/// any version).
+///
+/// Beyond "no panic": a stamp with more shards than units is refused; an
+/// accepted folder is the shard its stamp says, of this version and split;
+/// every record it keeps is for an output that the split assigns to that
+/// shard, with that output's role and path, a plain path inside the output
+/// folder and outside `.assetmill/`, and never the asset map; and checking
+/// is deterministic.
+pub fn merge(data: &[u8]) {
+    use crate::pipeline::merge::Layout;
+    use std::sync::OnceLock;
+    static CONFIG: OnceLock<Config> = OnceLock::new();
+    static MANIFEST: OnceLock<crate::manifest::Manifest> = OnceLock::new();
+    let config = CONFIG.get_or_init(|| merge_site_config(Path::new("site")));
+    let manifest = MANIFEST.get_or_init(|| {
+        let pages = MERGE_SITE
+            .iter()
+            .filter_map(|(path, text)| crate::manifest::read_page(Path::new(path), text).0)
+            .collect();
+        crate::manifest::Manifest {
+            pages,
+            ..Default::default()
+        }
+    });
+    let layout = Layout::new(config, manifest);
+    let Ok(cache) = Cache::parse(data, &mut { Budget::CACHE }) else {
+        return;
+    };
+    let Some(stamp) = cache.shard.clone() else {
+        let mut copy = cache.clone();
+        if let Ok(split) = layout.split(1) {
+            assert!(split.check(Path::new("shard"), &mut copy).is_err());
+        }
+        return;
+    };
+    let split = match layout.split(stamp.shard.count) {
+        Ok(split) => split,
+        Err(why) => {
+            assert!(stamp.shard.count > 5, "{why}");
+            assert!(why.contains(&stamp.shard.count.to_string()), "{why}");
+            return;
+        }
+    };
+    let mut ours = cache.clone();
+    ours.version = env!("CARGO_PKG_VERSION").to_owned();
+    if let Some(s) = ours.shard.as_mut() {
+        (s.split, s.options) = split.digests();
+    }
+    for variant in [cache, ours] {
+        let mut checked = variant.clone();
+        let result = split.check(Path::new("shard"), &mut checked);
+        let mut twice = variant.clone();
+        let again = split.check(Path::new("shard"), &mut twice);
+        assert_eq!(
+            result.as_ref().map_err(|e| e.to_string()),
+            again.as_ref().map_err(|e| e.to_string()),
+            "not deterministic"
+        );
+        let Ok(shard) = result else {
+            continue;
+        };
+        assert_eq!(shard, stamp.shard);
+        assert_eq!(variant.version, env!("CARGO_PKG_VERSION"));
+        let kept = checked
+            .shard
+            .as_ref()
+            .expect("an accepted folder has a stamp");
+        assert_eq!((kept.split.clone(), kept.options.clone()), split.digests());
+        for (path, record) in &checked.outputs {
+            assert_eq!(
+                split.assigned(path),
+                Some((shard.index, record.file.role)),
+                "{path} kept for shard {shard}"
+            );
+            assert_eq!(&record.file.path, path);
+            assert!(!path.starts_with(".assetmill"), "{path}");
+            assert_ne!(path, split.map_path(), "the shard's asset map is kept");
+            assert!(
+                crate::output::inside(Path::new("out"), path).is_ok(),
+                "{path} is not a plain path"
+            );
+        }
     }
 }

@@ -325,7 +325,7 @@ fn merge_refuses_missing_overlapping_and_mismatched_shards() {
     refused(&["shard-1", "shard-2", "newer"], "other pages");
     std::fs::remove_file(site.content().join("muscles/Arm-M9.md")).unwrap();
 
-    // Two shards that both claim an output.
+    // Two shards that both claim an output: the split assigns it to one.
     let cache_of = |dir: &str| site.root().join(dir).join(".assetmill/cache.json");
     let one: Value = serde_json::from_slice(&std::fs::read(cache_of("shard-1")).unwrap()).unwrap();
     let mut two: Value =
@@ -338,7 +338,10 @@ fn merge_refuses_missing_overlapping_and_mismatched_shards() {
         .unwrap();
     two["outputs"][path] = record.clone();
     common::write(&cache_of("shard-2"), two.to_string().as_bytes());
-    refused(&["shard-1", "shard-2", "shard-3"], "the shards overlap");
+    refused(
+        &["shard-1", "shard-2", "shard-3"],
+        "which the split assigns to shard 1/3, not to shard 2/3",
+    );
 
     // A shard file changed after its build.
     let dirs = shard_dirs(&site, 3);
@@ -362,6 +365,274 @@ fn merge_refuses_missing_overlapping_and_mismatched_shards() {
     let o = run(&site, &["build", "--shard", "1/3"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("holds a full build"), "{}", stderr(&o));
+}
+
+/// Copies every file of the shard folders `dirs` into fresh folders named
+/// `{name}-1`, `{name}-2`, … and returns those names.
+fn copy_shards(site: &Site, dirs: &[String], name: &str) -> Vec<String> {
+    dirs.iter()
+        .enumerate()
+        .map(|(i, dir)| {
+            let copy = format!("{name}-{}", i + 1);
+            for (rel, bytes) in tree(&site.root().join(dir)) {
+                common::write(&site.root().join(&copy).join(rel), &bytes);
+            }
+            copy
+        })
+        .collect()
+}
+
+/// A shard folder's cache, as JSON.
+fn shard_cache(site: &Site, dir: &str) -> Value {
+    let path = site.root().join(dir).join(".assetmill/cache.json");
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+fn set_shard_cache(site: &Site, dir: &str, cache: &Value) {
+    let path = site.root().join(dir).join(".assetmill/cache.json");
+    common::write(
+        &path,
+        serde_json::to_string_pretty(cache).unwrap().as_bytes(),
+    );
+}
+
+/// The path of a recorded output of shard folder `dir` that ends in `ext`.
+fn recorded(site: &Site, dir: &str, ext: &str) -> String {
+    shard_cache(site, dir)["outputs"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .find(|p| p.ends_with(ext) && !p.starts_with("assets"))
+        .unwrap_or_else(|| panic!("{dir} records no {ext}"))
+        .clone()
+}
+
+/// Adds a record for `rel` to shard folder `dir`'s cache, describing
+/// `bytes`, and puts those bytes there.
+fn plant_record(site: &Site, dir: &str, rel: &str, bytes: &[u8]) {
+    let mut cache = shard_cache(site, dir);
+    let (_, template) = cache["outputs"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .find(|(p, _)| p.ends_with(".png"))
+        .unwrap();
+    let mut record = template.clone();
+    record["file"]["path"] = rel.into();
+    record["file"]["bytes"] = bytes.len().into();
+    record["file"]["hash"] = assetmill::assetmap::hash(bytes).into();
+    cache["outputs"][rel] = record;
+    set_shard_cache(site, dir, &cache);
+    common::write(&site.root().join(dir).join(rel), bytes);
+}
+
+/// A shard folder is a CI artifact that anyone who can open a pull request
+/// can shape. Each shaping below is refused, exit 1, naming what is wrong,
+/// and the merge's output folder (which holds an earlier merge and a file
+/// of the user's) is left exactly as it was: not a byte, not a timestamp.
+#[test]
+fn merge_refuses_shard_folders_shaped_against_the_output_folder() {
+    let site = site();
+    let clean = shard_dirs(&site, 3);
+    let refs: Vec<&str> = clean.iter().map(String::as_str).collect();
+    ok(&merge(&site, "merged", &refs));
+    let out = site.root().join("merged");
+    common::write(&out.join("notes.txt"), b"the user's own notes");
+    let secret = site.root().join("secret.txt");
+    common::write(&secret, b"a file outside every shard folder");
+    let mut attacks = 0;
+    let mut refused = |name: &str, tamper: &dyn Fn(&[String]), expect: &[&str]| {
+        attacks += 1;
+        let dirs = copy_shards(&site, &clean, name);
+        tamper(&dirs);
+        let before = common::snapshot(&out);
+        let refs: Vec<&str> = dirs.iter().map(String::as_str).collect();
+        let started = std::time::Instant::now();
+        let o = merge(&site, "merged", &refs);
+        assert_eq!(o.status.code(), Some(1), "{name}: {}", stderr(&o));
+        for e in expect {
+            assert!(
+                stderr(&o).contains(e),
+                "{name}: {e:?} not in {}",
+                stderr(&o)
+            );
+        }
+        assert!(
+            common::snapshot(&out) == before,
+            "{name}: the refused merge changed the output folder"
+        );
+        assert!(
+            started.elapsed().as_secs() < 20,
+            "{name}: took {:?}",
+            started.elapsed()
+        );
+    };
+
+    // A recorded file replaced by a sparse 64 GiB one: refused by its size,
+    // before a byte of it is read.
+    refused(
+        "sparse",
+        &|dirs| {
+            let rel = recorded(&site, &dirs[0], ".gif");
+            let file = std::fs::File::create(site.root().join(&dirs[0]).join(rel)).unwrap();
+            file.set_len(64 << 30).unwrap();
+        },
+        &["68719476736 bytes", "shard 1/3 recorded"],
+    );
+    // A recorded file replaced by a link to a file outside the shard
+    // folder, its record rewritten to match: the link is not followed.
+    refused(
+        "file-link",
+        &|dirs| {
+            let rel = recorded(&site, &dirs[0], ".png");
+            let secret_bytes = std::fs::read(&secret).unwrap();
+            plant_record(&site, &dirs[0], &rel, &secret_bytes);
+            let path = site.root().join(&dirs[0]).join(&rel);
+            std::fs::remove_file(&path).unwrap();
+            std::os::unix::fs::symlink(&secret, &path).unwrap();
+        },
+        &["symbolic link"],
+    );
+    // A folder of the shard replaced by a link to a copy elsewhere: every
+    // file intact, but reached through a link.
+    refused(
+        "folder-link",
+        &|dirs| {
+            let rel = recorded(&site, &dirs[0], ".png");
+            let top = rel.split('/').next().unwrap();
+            let folder = site.root().join(&dirs[0]).join(top);
+            let elsewhere = site.root().join("elsewhere");
+            std::fs::rename(&folder, &elsewhere).unwrap();
+            std::os::unix::fs::symlink(&elsewhere, &folder).unwrap();
+        },
+        &["symbolic link"],
+    );
+    // A record for a file of the user's in the output folder, and for the
+    // lock: no output the split assigns to that shard.
+    refused(
+        "notes",
+        &|dirs| plant_record(&site, &dirs[1], "notes.txt", b"overwritten"),
+        &["notes.txt", "shard 2/3"],
+    );
+    refused(
+        "lock",
+        &|dirs| plant_record(&site, &dirs[1], ".assetmill/lock", b"999999"),
+        &[".assetmill/lock"],
+    );
+    // Every shard stamped as one of 4294967295: more shards than units.
+    refused(
+        "many-shards",
+        &|dirs| {
+            for dir in dirs {
+                let mut cache = shard_cache(&site, dir);
+                cache["shard"]["shard"]["count"] = 4294967295u32.into();
+                set_shard_cache(&site, dir, &cache);
+            }
+        },
+        &["4294967295", "units"],
+    );
+    // A cache file padded past the size a cache may have.
+    refused(
+        "big-cache",
+        &|dirs| {
+            let path = site.root().join(&dirs[1]).join(".assetmill/cache.json");
+            let mut bytes = std::fs::read(&path).unwrap();
+            bytes.resize(bytes.len() + (40 << 20), b' ');
+            common::write(&path, &bytes);
+        },
+        &["cache.json", "over the limit"],
+    );
+    // A cache file within that size whose parse would cost many times it:
+    // four million values in an unused settings entry.
+    refused(
+        "dense-cache",
+        &|dirs| {
+            let mut cache = shard_cache(&site, &dirs[2]);
+            cache["settings"]["padding"] = serde_json::json!({ "x": [] });
+            let text = serde_json::to_string(&cache).unwrap();
+            let text = text.replacen("\"x\":[]", &format!("\"x\":[{}0]", "0,".repeat(4 << 20)), 1);
+            common::write(
+                &site.root().join(&dirs[2]).join(".assetmill/cache.json"),
+                text.as_bytes(),
+            );
+        },
+        &["cache.json", "values"],
+    );
+    assert_eq!(attacks, 8);
+    // The clean shards still merge, and the user's file is left alone.
+    ok(&merge(&site, "merged", &refs));
+    assert_eq!(
+        std::fs::read(out.join("notes.txt")).unwrap(),
+        b"the user's own notes"
+    );
+}
+
+/// `--shard I/N` with more shards than the site has units of work is bad
+/// usage (exit 2), refused before anything is written or allocated per shard.
+#[test]
+fn build_refuses_more_shards_than_units() {
+    let site = site();
+    // Five muscles, the region and the figure: seven units.
+    ok(&run(
+        &site,
+        &["build", "-q", "--shard", "7/7", "--out", "s7"],
+    ));
+    for shard in ["1/8", "1/4294967295"] {
+        let o = run(&site, &["build", "-q", "--shard", shard, "--out", "many"]);
+        assert_eq!(o.status.code(), Some(2), "{shard}: {}", stderr(&o));
+        assert!(stderr(&o).contains("7 units"), "{shard}: {}", stderr(&o));
+        assert!(
+            !site.root().join("many").exists(),
+            "{shard}: wrote something"
+        );
+    }
+}
+
+/// The build's own cache is restored from a CI cache, which a pull request
+/// can shape too: one over the limits is not trusted (everything is
+/// rebuilt, with a note saying why), and the build goes on.
+#[test]
+fn build_distrusts_a_cache_over_the_limits() {
+    let site = site();
+    ok(&run(&site, &["build", "-q"]));
+    let path = site.out().join(".assetmill/cache.json");
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes.resize(bytes.len() + (40 << 20), b' ');
+    common::write(&path, &bytes);
+    let o = run(&site, &["build", "--format", "json"]);
+    ok(&o);
+    let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(doc["summary"]["decoded"].as_u64().unwrap() > 0, "{doc}");
+    assert!(
+        stderr(&o).contains("cache.json") && stderr(&o).contains("over the limit"),
+        "{}",
+        stderr(&o)
+    );
+    // The cache written now is a normal one, and trusted.
+    assert!(std::fs::metadata(&path).unwrap().len() < 1 << 20);
+    let o = run(&site, &["build", "--format", "json"]);
+    let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["summary"]["decoded"], 0, "{doc}");
+
+    // An output in that restored folder swapped for a sparse 64 GiB file
+    // is told apart by its size, without reading it, and made again.
+    let gif = site.out().join("muscles/gif/Arm-M1.gif");
+    let recorded = std::fs::metadata(&gif).unwrap().len();
+    std::fs::File::create(&gif)
+        .unwrap()
+        .set_len(64 << 30)
+        .unwrap();
+    let o = run(&site, &["build", "--format", "json"]);
+    ok(&o);
+    let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let change = doc["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["path"] == "muscles/gif/Arm-M1.gif")
+        .unwrap_or_else(|| panic!("{doc}"));
+    assert_eq!(change["reason"], "output-altered");
+    assert_eq!(std::fs::metadata(&gif).unwrap().len(), recorded);
 }
 
 #[test]

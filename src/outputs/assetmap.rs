@@ -145,6 +145,20 @@ pub fn hash(bytes: &[u8]) -> String {
     blake3::hash(bytes).to_hex().to_string()
 }
 
+/// [`hash`] of bytes that arrive in pieces (a file read in chunks).
+#[derive(Default)]
+pub struct Hasher(blake3::Hasher);
+
+impl Hasher {
+    pub fn update(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+
+    pub fn finish(&self) -> String {
+        self.0.finalize().to_hex().to_string()
+    }
+}
+
 impl AssetMap {
     /// The map as JSON, by [`names::json`](crate::names::json): names are
     /// strings here already (pages by [`names::slashed`](crate::names::slashed)).

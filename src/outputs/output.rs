@@ -75,6 +75,21 @@ impl OutDir {
     /// symbolic link (or not a folder) is refused, so nothing, not even an
     /// empty folder, is made outside the output folder.
     pub fn write(&self, rel: &str, bytes: &[u8]) -> Result<PathBuf> {
+        self.write_with(rel, &mut |file| {
+            file.write_all(bytes)
+                .map_err(|e| write_error(&self.root.join(rel), e))
+        })
+    }
+
+    /// Writes `rel` atomically from what `fill` writes into the temp file
+    /// (for a file streamed from elsewhere); returns the final path. When
+    /// `fill` fails, the temp file is removed and nothing is renamed into
+    /// place.
+    pub fn write_with(
+        &self,
+        rel: &str,
+        fill: &mut dyn FnMut(&mut std::fs::File) -> Result<()>,
+    ) -> Result<PathBuf> {
         let path = self.path(rel)?;
         let dir = path.parent().unwrap_or(&self.root).to_owned();
         let known = self.lock_verified().contains(&dir);
@@ -94,7 +109,7 @@ impl OutDir {
             }
             self.lock_verified().insert(dir.clone());
         }
-        write_temp_and_rename(&path, &dir, bytes)?;
+        fill_temp_and_rename(&path, &dir, fill)?;
         Ok(path)
     }
 
@@ -280,22 +295,33 @@ fn remove_inside(root: &Path, rel: &str, dry_run: bool) -> Result<Removal> {
 pub(super) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    write_temp_and_rename(path, dir, bytes)
+    fill_temp_and_rename(path, dir, &mut |file| {
+        file.write_all(bytes).map_err(|e| write_error(path, e))
+    })
 }
 
-/// The write itself: a temp file in `dir`, then a rename over `path`. Every
-/// failure (a full disk, say) names the file it was for, not the temp file,
-/// and the temp file is removed.
-fn write_temp_and_rename(path: &Path, dir: &Path, bytes: &[u8]) -> Result<()> {
-    // tempfile adds the temp file's name to its errors; the message names
-    // the output instead.
-    let failed = |source: std::io::Error| Error::Write {
+/// A failed write of the output `path`: the error names it, not the temp
+/// file (tempfile adds the temp file's name to its errors), with the OS's
+/// own error.
+pub fn write_error(path: &Path, source: std::io::Error) -> Error {
+    Error::Write {
         path: path.to_owned(),
         source: match os_error_code(&source) {
             Some(code) => std::io::Error::from_raw_os_error(code),
             None => std::io::Error::new(source.kind(), source.kind().to_string()),
         },
-    };
+    }
+}
+
+/// The write itself: a temp file in `dir` that `fill` writes, then a rename
+/// over `path`. Every failure (a full disk, say) names the file it was for,
+/// and the temp file is removed.
+fn fill_temp_and_rename(
+    path: &Path,
+    dir: &Path,
+    fill: &mut dyn FnMut(&mut std::fs::File) -> Result<()>,
+) -> Result<()> {
+    let failed = |source: std::io::Error| write_error(path, source);
     let mut builder = tempfile::Builder::new();
     builder.prefix(TEMP_PREFIX).suffix(TEMP_SUFFIX);
     // Outputs are published files: readable by all, like any file a site
@@ -304,7 +330,7 @@ fn write_temp_and_rename(path: &Path, dir: &Path, bytes: &[u8]) -> Result<()> {
     builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
     let mut temp = builder.tempfile_in(dir).map_err(failed)?;
     // The file itself, not tempfile's wrapper, so errors stay the OS's own.
-    temp.as_file_mut().write_all(bytes).map_err(failed)?;
+    fill(temp.as_file_mut())?;
     temp.persist(path).map_err(|e| failed(e.error))?;
     Ok(())
 }

@@ -274,7 +274,7 @@ pub fn explain(config: &Config, query: &str) -> Result<Explanation> {
         .filter(|&u| layout[u].iter().any(wanted))
         .collect();
     if chosen.is_empty() {
-        let map_path = config.asset_map.path.to_string_lossy().replace('\\', "/");
+        let map_path = super::map_path(config);
         if key == map_path {
             return Err(unknown(
                 "is the asset map, made from every output; explain one of the outputs it lists"
@@ -530,10 +530,14 @@ fn differences(
             }),
         }
     }
-    match crate::fsread::read_regular(&config.out.join(&p.path), u64::MAX) {
-        Err(_) => why.push(Why::OutputMissing),
-        Ok(bytes) => {
-            let actual = assetmap::hash(&bytes);
+    // Streamed (memory stays bounded whatever the file), not through a
+    // link: as a build compares it.
+    let actual = crate::fsread::open_inside(&config.out, &p.path)
+        .ok()
+        .and_then(|mut f| crate::fsread::stream(&mut f, u64::MAX, &mut |_| Ok(())).ok());
+    match actual {
+        None => why.push(Why::OutputMissing),
+        Some((_, actual)) => {
             if actual != record.file.hash {
                 why.push(Why::OutputAltered {
                     recorded: record.file.hash.clone(),

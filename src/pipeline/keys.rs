@@ -326,13 +326,19 @@ pub fn staleness(planned: &Planned, cache: &Cache, out: &Path) -> Option<Reason>
     if record.options != planned.options {
         return Some(Reason::OptionsChanged);
     }
-    // Only a regular file counts (a FIFO planted there must not block).
-    match crate::fsread::read_regular(&out.join(&planned.path), u64::MAX) {
+    // Only a regular file counts (a FIFO planted there must not block),
+    // reached without following a link (`out/` may be restored from a CI
+    // cache), of the recorded size (compared before reading) and hash.
+    use crate::fsread::{Verdict, compare, open_inside};
+    let Ok(mut file) = open_inside(out, &planned.path) else {
+        return Some(Reason::OutputMissing);
+    };
+    match compare(&mut file, record.file.bytes, &record.file.hash, &mut |_| {
+        Ok(())
+    }) {
+        Ok(Verdict::Same) => None,
+        Ok(_) => Some(Reason::OutputAltered),
         Err(_) => Some(Reason::OutputMissing),
-        Ok(bytes) if crate::assetmap::hash(&bytes) != record.file.hash => {
-            Some(Reason::OutputAltered)
-        }
-        Ok(_) => None,
     }
 }
 

@@ -11,17 +11,34 @@
 //! `_data` copy and the review report exactly as a single build does. So
 //! the merged folder is byte-identical to a single build's, and a `build`
 //! on it afterwards is fully warm.
+//!
+//! A shard folder is a CI artifact that anyone who can open a pull request
+//! can shape, so nothing in it is trusted: its cache is read within one
+//! cache's [`Budget`] (for all shards together); `N` may not exceed the
+//! units of work; a record is accepted only for an output that the split
+//! of these pages assigns to that shard, with that output's role (never a
+//! file of the user's, the lock, or anything under `.assetmill/`); and each
+//! file is opened without following a link anywhere in the shard folder,
+//! its size compared with the record before it is read, and its hash
+//! streamed, once to verify and once more while it is copied (a file that
+//! changed in between is not renamed into place). Memory stays bounded by
+//! the cache budget and a 64 KiB buffer per thread, whatever the folder
+//! holds.
 
-use super::{BuildOptions, Outcome, Shard, owners, shard, units};
-use crate::cache::Cache;
+use super::{BuildOptions, Outcome, Shard, Unit, keys, owners, shard, units};
+use crate::assetmap::Role;
+use crate::cache::{self, Budget, Cache};
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::fsread::{self, ReadError, StreamError, Verdict};
 use crate::lock::Lock;
+use crate::manifest::{self, Manifest};
 use crate::outputs::guard::Protected;
+use crate::plan::{self, Plan};
 use crate::progress::Progress;
-use crate::{manifest, plan};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// What a merge did.
@@ -55,53 +72,69 @@ pub fn merge(
     // The folder merged into is checked first, like every writer's.
     let protected = Protected::site(config);
     protected.existing(&config.out)?;
-    let parts = load(config, dirs)?;
-    check_split(config, &parts)?;
+    let mut parts = load(config, dirs)?;
+    let layout = Layout::new(config, &manifest::read_site(&config.content));
+    check_split(&layout, &mut parts)?;
     let owners = outputs(&parts)?;
-    verify(&parts, &owners)?;
+    // Every file, before anything is written.
+    owners.par_iter().try_for_each(|(rel, &p)| {
+        stream_recorded(&parts[p], rel, None, &mut |_| Ok(())).map(drop)
+    })?;
 
     let out = protected.create(&config.out)?;
     let lock = Lock::acquire(&out, &|m| progress.note(m))?;
-    let old = Cache::load(&config.out);
-    let mut cache = Cache {
-        version: env!("CARGO_PKG_VERSION").to_owned(),
-        ..Cache::default()
-    };
-    for part in &parts {
-        cache.sources.extend(part.cache.sources.clone());
-        cache.outputs.extend(part.cache.outputs.clone());
-        // What `--explain` reads; the build below records them afresh.
-        cache.settings.extend(part.cache.settings.clone());
-        cache.frames.extend(part.cache.frames.clone());
-    }
+    let old = Cache::load_noting(&config.out, &|m| progress.note(m));
     // Whatever an earlier build recorded here stays known, so the build
     // below removes what the pages no longer want; what is about to be
     // copied is recorded first, so a killed merge leaves nothing unknown.
     let earlier: Vec<String> = old
         .known_paths()
         .into_iter()
-        .filter(|p| !cache.outputs.contains_key(p))
+        .filter(|p| !owners.contains_key(p))
         .collect();
-    let mut pending = old.clone();
+    let mut pending = old;
     pending.shard = None;
-    pending.pending = old.known_paths();
-    pending.pending.extend(cache.outputs.keys().cloned());
+    pending.pending = pending.known_paths();
+    pending.pending.extend(owners.keys().cloned());
     pending.save(&out)?;
+    drop(pending);
 
     progress.start("merge", owners.len() as u64);
     let copied: Vec<Result<u64>> = owners
         .par_iter()
         .map(|(rel, &p)| {
-            let bytes = read(&parts[p].dir, rel)?;
-            out.write(rel, &bytes)?;
+            let dest = out.path(rel)?;
+            let mut bytes = 0;
+            // Streamed into the temp file through the hash again: a file
+            // changed since it was verified is not renamed into place.
+            out.write_with(rel, &mut |temp| {
+                bytes = stream_recorded(&parts[p], rel, Some(&dest), &mut |piece| {
+                    temp.write_all(piece)
+                })?;
+                Ok(())
+            })?;
             progress.advance("merge", 1);
-            Ok(bytes.len() as u64)
+            Ok(bytes)
         })
         .collect();
     progress.finish("merge");
     let bytes = copied.into_iter().sum::<Result<u64>>()?;
+    let shards = parts.len();
+    let mut cache = Cache {
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        ..Cache::default()
+    };
+    // Moved, not copied: the caches are as large as the budget lets them be.
+    for part in parts {
+        cache.sources.extend(part.cache.sources);
+        cache.outputs.extend(part.cache.outputs);
+        // What `--explain` reads; the build below records them afresh.
+        cache.settings.extend(part.cache.settings);
+        cache.frames.extend(part.cache.frames);
+    }
     cache.pending = earlier.into_iter().collect();
     cache.save(&out)?;
+    drop(cache);
     drop(lock);
 
     let outcome = super::build(
@@ -113,7 +146,7 @@ pub fn merge(
         progress,
     )?;
     Ok(Merged {
-        shards: parts.len(),
+        shards,
         files: owners.len(),
         bytes,
         outcome,
@@ -127,10 +160,12 @@ fn refuse(dir: &Path, message: impl Into<String>) -> Error {
     }
 }
 
-/// Reads every shard folder's cache and stamp.
+/// Reads every shard folder's cache and stamp. The caches share one
+/// budget: the merged cache holds all their records, and must itself be
+/// within one cache's budget for the build after the merge to use it.
 fn load(config: &Config, dirs: &[PathBuf]) -> Result<Vec<Part>> {
     let out = std::fs::canonicalize(&config.out).ok();
-    let version = env!("CARGO_PKG_VERSION");
+    let mut budget = Budget::CACHE;
     let mut parts = Vec::new();
     for dir in dirs {
         if !dir.is_dir() {
@@ -142,40 +177,67 @@ fn load(config: &Config, dirs: &[PathBuf]) -> Result<Vec<Part>> {
                 "is the folder being merged into; merge into a folder of its own",
             ));
         }
-        let mut cache = Cache::load(dir);
-        // A shard's asset map is partial; the merge writes the whole one.
-        cache
-            .outputs
-            .retain(|_, record| record.file.role != crate::assetmap::Role::AssetMap);
-        let Some(stamp) = cache.shard.clone() else {
-            return Err(refuse(
-                dir,
-                "holds no finished shard build (its .assetmill/cache.json has no shard stamp): \
-                 run `assetmill build --shard I/N --out` on it and let it finish",
-            ));
+        let cache = match Cache::read(dir, &mut budget) {
+            Ok(cache) => cache.unwrap_or_default(),
+            Err(e) => {
+                return Err(refuse(
+                    dir,
+                    format!(
+                        "cannot be merged: its {}/cache.json is not used: {e} (the shards' \
+                         caches together may hold what one cache may: {} bytes, {} JSON values)",
+                        cache::DIR,
+                        Budget::CACHE.bytes,
+                        Budget::CACHE.values
+                    ),
+                ));
+            }
         };
-        if cache.version != version {
-            return Err(refuse(
-                dir,
-                format!(
-                    "was built by assetmill {}, this is {version}: build every shard with the \
-                     same version",
-                    cache.version
-                ),
-            ));
-        }
         parts.push(Part {
             dir: dir.clone(),
-            shard: stamp.shard,
+            shard: stamp_of(dir, &cache)?,
             cache,
         });
     }
     Ok(parts)
 }
 
+/// The shard a folder's cache says it holds: a finished shard build by
+/// this version, stamped as a shard that exists.
+fn stamp_of(dir: &Path, cache: &Cache) -> Result<Shard> {
+    let version = env!("CARGO_PKG_VERSION");
+    let Some(stamp) = &cache.shard else {
+        return Err(refuse(
+            dir,
+            "holds no finished shard build (its .assetmill/cache.json has no shard stamp): \
+             run `assetmill build --shard I/N --out` on it and let it finish",
+        ));
+    };
+    if cache.version != version {
+        return Err(refuse(
+            dir,
+            format!(
+                "was built by assetmill {}, this is {version}: build every shard with the \
+                 same version",
+                cache.version
+            ),
+        ));
+    }
+    let shard = stamp.shard;
+    if shard.index == 0 || shard.index > shard.count {
+        return Err(refuse(
+            dir,
+            format!(
+                "is stamped shard {shard}, which is no shard of a split into {}",
+                shard.count
+            ),
+        ));
+    }
+    Ok(shard)
+}
+
 /// Every part must be a different shard of the split these pages give,
 /// built with these options, and together they must be all of it.
-fn check_split(config: &Config, parts: &[Part]) -> Result<()> {
+fn check_split(layout: &Layout<'_>, parts: &mut [Part]) -> Result<()> {
     let count = parts[0].shard.count;
     if let Some(odd) = parts.iter().find(|p| p.shard.count != count) {
         return Err(refuse(
@@ -189,43 +251,16 @@ fn check_split(config: &Config, parts: &[Part]) -> Result<()> {
             ),
         ));
     }
-    let manifest = manifest::read_site(&config.content);
-    let plan = plan::plan(&manifest, config);
-    let owner = owners(&plan);
-    let all = units(&plan, &owner);
-    let shards = shard::split(&plan, &owner, &all, count);
-    let expected = shard::stamp(
-        config,
-        &plan,
-        &owner,
-        &all,
-        &shards,
-        Shard { index: 1, count },
-    );
+    // Before anything is sized by `count`.
+    let split = layout.split(count).map_err(|why| {
+        refuse(
+            &parts[0].dir,
+            format!("is stamped shard {}: {why}", parts[0].shard),
+        )
+    })?;
     let mut seen: BTreeMap<u32, &Path> = BTreeMap::new();
-    for part in parts {
-        let stamp = part
-            .cache
-            .shard
-            .as_ref()
-            .expect("loaded parts have a stamp");
-        if stamp.options != expected.options {
-            return Err(refuse(
-                &part.dir,
-                "was built with other options than this merge's configuration: build every \
-                 shard and merge with the same assetmill.yml",
-            ));
-        }
-        if stamp.split != expected.split {
-            return Err(refuse(
-                &part.dir,
-                format!(
-                    "was split from other pages than those in {} (the shard split differs): \
-                     build every shard and merge from the same commit",
-                    config.content.display()
-                ),
-            ));
-        }
+    for part in parts.iter_mut() {
+        split.check(&part.dir, &mut part.cache)?;
         if let Some(other) = seen.insert(part.shard.index, &part.dir) {
             return Err(refuse(
                 &part.dir,
@@ -239,7 +274,7 @@ fn check_split(config: &Config, parts: &[Part]) -> Result<()> {
         .collect();
     if !missing.is_empty() {
         return Err(refuse(
-            &config.out,
+            &layout.config.out,
             format!(
                 "shard {} missing: name every shard's folder (got {})",
                 if missing.len() == 1 {
@@ -256,6 +291,172 @@ fn check_split(config: &Config, parts: &[Part]) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// What these pages and this configuration plan: the units of work, for
+/// checking shard folders against.
+pub(crate) struct Layout<'c> {
+    config: &'c Config,
+    plan: Plan,
+    owner: Vec<Option<usize>>,
+    units: Vec<Unit>,
+}
+
+impl<'c> Layout<'c> {
+    pub(crate) fn new(config: &'c Config, manifest: &Manifest) -> Self {
+        let plan = plan::plan(manifest, config);
+        let owner = owners(&plan);
+        let units = units(&plan, &owner);
+        Layout {
+            config,
+            plan,
+            owner,
+            units,
+        }
+    }
+
+    /// The split into `count` shards and what it assigns to each; `Err`
+    /// says why when there are more shards than units.
+    pub(crate) fn split(&self, count: u32) -> std::result::Result<Split, String> {
+        if let Some(why) = shard::too_many(count, self.units.len()) {
+            return Err(why);
+        }
+        let shards = shard::split(&self.plan, &self.owner, &self.units, count);
+        let stamp = shard::stamp(
+            self.config,
+            &self.plan,
+            &self.owner,
+            &self.units,
+            &shards,
+            Shard { index: 1, count },
+        );
+        // Paths and roles do not depend on the sources' bytes.
+        let hashes = vec![None; self.plan.sources.len()];
+        let mut assigned = BTreeMap::new();
+        for (unit, &s) in self.units.iter().zip(&shards) {
+            for planned in keys::plan_unit(unit, &self.plan, self.config, &self.owner, &hashes) {
+                assigned.entry(planned.path).or_insert((s, planned.role));
+            }
+        }
+        Ok(Split {
+            count,
+            split: stamp.split,
+            options: stamp.options,
+            assigned,
+            map_path: super::map_path(self.config),
+            content: self.config.content.clone(),
+        })
+    }
+}
+
+/// One split of the pages into shards: what each shard folder of it must
+/// hold.
+pub(crate) struct Split {
+    count: u32,
+    /// The digests every shard's stamp must carry.
+    split: String,
+    options: String,
+    /// Every planned output: the shard the split assigns it to, and its
+    /// role.
+    assigned: BTreeMap<String, (u32, Role)>,
+    /// Each shard's asset map is partial; the merge writes the whole one.
+    map_path: String,
+    content: PathBuf,
+}
+
+impl Split {
+    /// The split and options digests every shard's stamp must carry.
+    pub(crate) fn digests(&self) -> (String, String) {
+        (self.split.clone(), self.options.clone())
+    }
+
+    /// The shard `path` is assigned to, and its role; `None` when the
+    /// pages plan no such output.
+    pub(crate) fn assigned(&self, path: &str) -> Option<(u32, Role)> {
+        self.assigned.get(path).copied()
+    }
+
+    pub(crate) fn map_path(&self) -> &str {
+        &self.map_path
+    }
+
+    /// Checks a shard folder's cache against the split, and drops its
+    /// asset map's record. Every other record must be for an output that
+    /// the split assigns to this shard, with that output's role and path.
+    pub(crate) fn check(&self, dir: &Path, cache: &mut Cache) -> Result<Shard> {
+        let shard = stamp_of(dir, cache)?;
+        let stamp = cache.shard.as_ref().expect("stamp_of found it");
+        if shard.count != self.count {
+            return Err(refuse(
+                dir,
+                format!(
+                    "is shard {shard}: every shard must come from the same split into N ({})",
+                    self.count
+                ),
+            ));
+        }
+        if stamp.options != self.options {
+            return Err(refuse(
+                dir,
+                "was built with other options than this merge's configuration: build every \
+                 shard and merge with the same assetmill.yml",
+            ));
+        }
+        if stamp.split != self.split {
+            return Err(refuse(
+                dir,
+                format!(
+                    "was split from other pages than those in {} (the shard split differs): \
+                     build every shard and merge from the same commit",
+                    self.content.display()
+                ),
+            ));
+        }
+        cache.outputs.remove(&self.map_path);
+        for (path, record) in &cache.outputs {
+            let again = "build that shard again with this assetmill";
+            crate::output::inside(dir, path)?;
+            if path == cache::DIR || path.starts_with(&format!("{}/", cache::DIR)) {
+                return Err(refuse(
+                    dir,
+                    format!("records {path}, inside the cache folder, as an output: {again}"),
+                ));
+            }
+            match self.assigned.get(path) {
+                Some(&(s, role)) if s == shard.index => {
+                    if record.file.role != role || record.file.path != *path {
+                        return Err(refuse(
+                            dir,
+                            format!(
+                                "records {path} as another file than these pages make there \
+                                 (its role or path differs): {again}"
+                            ),
+                        ));
+                    }
+                }
+                Some(&(s, _)) => {
+                    return Err(refuse(
+                        dir,
+                        format!(
+                            "records {path}, which the split assigns to shard {s}/{}, not to \
+                             shard {shard}: {again}",
+                            self.count
+                        ),
+                    ));
+                }
+                None => {
+                    return Err(refuse(
+                        dir,
+                        format!(
+                            "records {path}, which is no output that these pages assign to \
+                             shard {shard}: {again}"
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(shard)
+    }
 }
 
 /// Which part holds each output; an output in two parts is refused.
@@ -279,34 +480,121 @@ fn outputs(parts: &[Part]) -> Result<BTreeMap<String, usize>> {
     Ok(owners)
 }
 
-/// Every file a shard recorded is there and has the recorded hash.
-fn verify(parts: &[Part], owners: &BTreeMap<String, usize>) -> Result<()> {
-    owners.par_iter().try_for_each(|(rel, &p)| {
-        let part = &parts[p];
-        let bytes = read(&part.dir, rel)?;
-        if crate::assetmap::hash(&bytes) != part.cache.outputs[rel].file.hash {
-            return Err(refuse(
-                &part.dir.join(rel),
-                format!(
-                    "differs from what shard {} recorded making (changed after its build?): \
-                     build that shard again",
-                    part.shard
-                ),
-            ));
-        }
-        Ok(())
-    })
-}
-
-/// A recorded output of a shard folder: a plain path inside it, a regular
-/// file.
-fn read(dir: &Path, rel: &str) -> Result<Vec<u8>> {
-    let path = crate::output::inside(dir, rel)?;
-    crate::fsread::read_regular(&path, u64::MAX).map_err(|e| match e {
-        crate::fsread::ReadError::Missing => refuse(
+/// Streams the recorded output `rel` of a shard folder into `sink`, and
+/// refuses it unless it is exactly what the shard recorded: a regular file
+/// reached without following a link, of the recorded size (compared before
+/// a byte is read) and hash. Returns its bytes. A failing `sink` is a
+/// failed write of `dest`.
+fn stream_recorded(
+    part: &Part,
+    rel: &str,
+    dest: Option<&Path>,
+    sink: &mut dyn FnMut(&[u8]) -> std::io::Result<()>,
+) -> Result<u64> {
+    let path = part.dir.join(rel);
+    let record = &part.cache.outputs[rel].file;
+    let mut file = fsread::open_inside(&part.dir, rel).map_err(|e| match e {
+        ReadError::Missing => refuse(
             &path,
             "is recorded in the shard's cache but missing: build that shard again",
         ),
+        ReadError::Link { at } => refuse(
+            &path,
+            format!(
+                "is reached through a symbolic link (`{at}`), and merge follows no link in a \
+                 shard folder: build that shard again"
+            ),
+        ),
         other => refuse(&path, format!("cannot be read: {other}")),
-    })
+    })?;
+    let differs = |what: String| {
+        refuse(
+            &path,
+            format!(
+                "differs from what shard {} recorded making{what} (changed after its build?): \
+                 build that shard again",
+                part.shard
+            ),
+        )
+    };
+    match fsread::compare(&mut file, record.bytes, &record.hash, sink) {
+        Ok(Verdict::Same) => Ok(record.bytes),
+        Ok(Verdict::Size(len)) => Err(differs(format!(
+            ": it is {len} bytes, not the {} recorded",
+            record.bytes
+        ))),
+        Ok(Verdict::Content) => Err(differs(String::new())),
+        Err(StreamError::Read(e)) => Err(refuse(&path, format!("cannot be read: {e}"))),
+        Err(StreamError::Copy(e)) => Err(crate::output::write_error(dest.unwrap_or(&path), e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The shard caches kept as fuzz seeds, checked against the split of
+    /// the site they were built from ([`crate::fuzzing::MERGE_SITE`]).
+    fn check_seed(name: &str) -> Result<Shard> {
+        let config = crate::fuzzing::merge_site_config(Path::new("site"));
+        let pages = crate::fuzzing::MERGE_SITE
+            .iter()
+            .filter_map(|(path, text)| manifest::read_page(Path::new(path), text).0)
+            .collect();
+        let manifest = Manifest {
+            pages,
+            ..Default::default()
+        };
+        let layout = Layout::new(&config, &manifest);
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fuzz/merge")
+            .join(name);
+        let mut cache =
+            Cache::parse(&std::fs::read(path).unwrap(), &mut { Budget::CACHE }).unwrap();
+        let split = layout
+            .split(cache.shard.as_ref().unwrap().shard.count)
+            .map_err(|why| refuse(Path::new(name), why))?;
+        // Seeds of another version still reach the records.
+        cache.version = env!("CARGO_PKG_VERSION").to_owned();
+        let stamp = cache.shard.as_mut().unwrap();
+        (stamp.split, stamp.options) = split.digests();
+        let shard = split.check(Path::new(name), &mut cache)?;
+        assert!(!cache.outputs.contains_key("assets.json"));
+        Ok(shard)
+    }
+
+    #[test]
+    fn a_shard_keeps_only_records_the_split_assigns_to_it() {
+        for i in 1..=3 {
+            let shard = check_seed(&format!("seed-shard-{i}-of-3.json")).unwrap();
+            assert_eq!(shard, Shard { index: i, count: 3 });
+        }
+        // The shard's own asset map is dropped, whatever role it claims.
+        check_seed("asset-map-recorded-as-a-gif.json").unwrap();
+        for (seed, expect) in [
+            (
+                "record-for-a-users-file.json",
+                "records notes.txt, which is no output",
+            ),
+            (
+                "record-for-the-lock.json",
+                "records .assetmill/lock, inside the cache folder",
+            ),
+            (
+                "record-of-another-shard.json",
+                "muscles/png/a-1.png, which the split assigns to shard 1/3, not to shard 2/3",
+            ),
+            ("record-with-another-role.json", "its role or path differs"),
+            ("record-with-another-path.json", "its role or path differs"),
+            ("stamp-of-4294967295-shards.json", "at most 5 shards"),
+            (
+                "stamp-of-shard-0.json",
+                "is stamped shard 0/3, which is no shard",
+            ),
+            ("stamp-of-shard-4-of-3.json", "is stamped shard 4/3"),
+        ] {
+            let e = check_seed(seed).unwrap_err().to_string();
+            assert!(e.contains(expect), "{seed}: {e}");
+        }
+    }
 }

@@ -295,10 +295,15 @@ pub fn build(config: &Config, options: BuildOptions, progress: &dyn Progress) ->
     let started = Instant::now();
     let manifest = manifest::read_site(&config.content);
     let plan = plan::plan(&manifest, config);
+    let owner = owners(&plan);
+    let units = units(&plan, &owner);
+    if let Some(wanted) = options.shard {
+        shard::refuse_count(wanted, units.len(), &config.content)?;
+    }
     // Every check on where this build writes comes before its first write.
     let protected = Protected::site(config);
     protected.existing(&config.out)?;
-    let map_path = config.asset_map.path.to_string_lossy().replace('\\', "/");
+    let map_path = map_path(config);
     let plan_paths = plan.output_paths();
     guard::refuse_map_collisions(&config.out, &map_path, &plan_paths)?;
     // A shard's map is partial: the `_data` copy is the merge's to write.
@@ -321,9 +326,8 @@ pub fn build(config: &Config, options: BuildOptions, progress: &dyn Progress) ->
         remove_temp_files(&out);
         Some(lock)
     };
-    let old = Cache::load(&config.out);
-    let owner = owners(&plan);
-    let (scope, units) = Scope::select(config, &plan, &owner, units(&plan, &owner), options.shard);
+    let old = Cache::load_noting(&config.out, &|m| progress.note(m));
+    let (scope, units) = Scope::select(config, &plan, &owner, units, options.shard);
     if let Some(stamp) = &scope.stamp {
         shard::refuse_full_cache(&config.out, &old, stamp)?;
     }
@@ -432,7 +436,7 @@ pub fn build(config: &Config, options: BuildOptions, progress: &dyn Progress) ->
     };
     progress.start("pages", units.len() as u64);
     progress.start("frames", to_decode as u64);
-    let mut checkpoint = Checkpoint::new(&pending, &plan, &hashes);
+    let mut checkpoint = Checkpoint::new(pending, &plan, &hashes);
     // Units run in waves sized to the memory budget (see budget.rs); between
     // waves the cache is checkpointed and a stop request is honoured.
     let jobs: Vec<(&Unit, Vec<Planned>)> = units.iter().zip(planned).collect();
@@ -594,11 +598,11 @@ impl<'a> Checkpoint<'a> {
     /// Saving costs a serialization of the cache; at most this often.
     const EVERY: Duration = Duration::from_millis(500);
 
-    fn new(pending: &Cache, plan: &'a Plan, hashes: &'a [Option<String>]) -> Self {
+    fn new(pending: Cache, plan: &'a Plan, hashes: &'a [Option<String>]) -> Self {
         Checkpoint {
             plan,
             hashes,
-            cache: pending.clone(),
+            cache: pending,
             recorded: 0,
             last: Instant::now(),
         }
@@ -1144,6 +1148,12 @@ fn asset_map(
         version: assetmap::SCHEMA_VERSION,
         assets,
     }
+}
+
+/// The asset map's path inside the output folder, `/`-separated, as the
+/// cache records it.
+pub(crate) fn map_path(config: &Config) -> String {
+    crate::names::slashed(&config.asset_map.path)
 }
 
 /// A page's path relative to the content folder, `/`-separated, by

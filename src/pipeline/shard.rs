@@ -71,6 +71,32 @@ pub struct Stamp {
     pub options: String,
 }
 
+/// Why `count` shards are too many for a site of `units` units, if they
+/// are. Every shard must have a unit: more would only make empty shards,
+/// and a count from the command line or from a shard folder's stamp
+/// (`4294967295`) must be refused before anything is sized by it.
+pub(super) fn too_many(count: u32, units: usize) -> Option<String> {
+    let most = units.max(1);
+    (count as usize > most).then(|| {
+        format!(
+            "{count} shards, but these pages have {units} units of work (an animation with \
+             the frames it owns, or any other image), so they split into at most {most} \
+             shards"
+        )
+    })
+}
+
+/// `--shard I/N` with more shards than units is bad usage.
+pub(super) fn refuse_count(shard: Shard, units: usize, content: &std::path::Path) -> Result<()> {
+    match too_many(shard.count, units) {
+        Some(why) => Err(Error::Config {
+            path: content.to_owned(),
+            message: format!("--shard {shard}: {why}"),
+        }),
+        None => Ok(()),
+    }
+}
+
 /// A shard builds into a folder of its own: refuses a folder holding a full
 /// build's outputs (stale removal would delete everything outside the
 /// shard).
@@ -201,6 +227,22 @@ mod tests {
         for bad in ["0/4", "5/4", "1", "a/b", "1/0", "/3", "-1/3"] {
             assert!(bad.parse::<Shard>().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn no_more_shards_than_units() {
+        assert_eq!(too_many(7, 7), None);
+        assert_eq!(too_many(1, 0), None);
+        let why = too_many(u32::MAX, 7).unwrap();
+        assert!(
+            why.contains("4294967295 shards") && why.contains("at most 7"),
+            "{why}"
+        );
+        assert!(too_many(2, 0).is_some());
+        let shard = Shard { index: 1, count: 8 };
+        let e = refuse_count(shard, 7, std::path::Path::new("content")).unwrap_err();
+        assert!(matches!(e, Error::Config { .. }), "{e}");
+        assert!(e.to_string().contains("--shard 1/8"), "{e}");
     }
 
     /// The plan of a site of `muscles` 16-frame muscle pages (minus

@@ -597,6 +597,13 @@ mod tests {
     }
 
     #[test]
+    fn bounds_of_nothing_is_none() {
+        assert_eq!(bounds(6, 3, |_| false), None);
+        assert_eq!(bounds(6, 3, |i| i == 4), Some((1, 1, 1, 1)));
+        assert_eq!(bounds(6, 3, |i| i == 0 || i == 5), Some((0, 0, 3, 2)));
+    }
+
+    #[test]
     fn quality_sets_the_ssim_target() {
         assert_eq!(ssim_target(100), 1.0);
         assert!((ssim_target(90) - 0.99).abs() < 1e-12);
