@@ -3,9 +3,9 @@
 //!
 //! `cargo bench --bench check` (corpus: 8 pages x 16 frames of 600x600).
 
+use assetmill::Config;
 use assetmill::progress::Quiet;
 use assetmill::synth::{self, SynthOptions};
-use assetmill::{Config, validate};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use rayon::prelude::*;
 use std::path::PathBuf;
@@ -45,7 +45,7 @@ fn bench(c: &mut Criterion) {
     });
     group.bench_function("check", |b| {
         b.iter(|| {
-            let report = validate::check(&config, &Quiet);
+            let report = assetmill::pipeline::check(&config, &Quiet);
             assert_eq!(report.summary.errors, 0);
         })
     });

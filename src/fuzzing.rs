@@ -277,7 +277,7 @@ pub fn merge(data: &[u8]) {
             ..Default::default()
         }
     });
-    let layout = Layout::new(config, manifest);
+    let layout = Layout::new(config, manifest.clone());
     let Ok(cache) = Cache::parse(data, &mut { Budget::CACHE }) else {
         return;
     };

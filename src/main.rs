@@ -9,7 +9,7 @@ use assetmill::pipeline::{self, Outcome, Stage};
 use assetmill::progress::{Event, Progress};
 use assetmill::stages::video;
 use assetmill::synth::{self, SynthOptions, SynthSummary};
-use assetmill::{Error, names, validate};
+use assetmill::{Error, names};
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use std::collections::BTreeMap;
@@ -316,7 +316,7 @@ fn main() -> ExitCode {
                 Ok(config) => config,
                 Err(e) => return usage_error(&e),
             };
-            let report = validate::check(&config, &bars);
+            let report = pipeline::check(&config, &bars);
             match format {
                 Format::Text => print!("{}", report.to_text()),
                 Format::Json if !print_json(&report) => return ExitCode::FAILURE,

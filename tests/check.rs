@@ -4,7 +4,6 @@
 mod common;
 
 use assetmill::progress::Quiet;
-use assetmill::validate;
 use common::{Site, line_of, muscle_page};
 use serde_json::Value;
 
@@ -246,7 +245,7 @@ fn overview_pages_share_files_which_are_checked_once() {
         .unwrap();
     assert_eq!(arm.users.len(), 3);
     assert_eq!(plan.sources[0].users.len(), 2);
-    let report = validate::check(&site.config(), &Quiet);
+    let report = assetmill::pipeline::check(&site.config(), &Quiet);
     assert_eq!(report.summary.errors, 0, "{}", report.to_text());
     assert_eq!(report.summary.pages, 4);
 }
@@ -265,7 +264,7 @@ fn gif_without_gallery_must_exist_and_decode_fully() {
         }
     }
     site.asset_bytes("anim.gif", &gif[..gif.len() - 20]);
-    let report = validate::check(&site.config(), &Quiet);
+    let report = assetmill::pipeline::check(&site.config(), &Quiet);
     let text = report.to_text();
     assert!(
         text.contains("content/methods.md:3: error: page image anim.gif: truncated GIF"),
@@ -277,7 +276,7 @@ fn gif_without_gallery_must_exist_and_decode_fully() {
     );
     site.asset_bytes("anim.gif", &gif);
     site.asset_bytes("gone.gif", &gif);
-    let report = validate::check(&site.config(), &Quiet);
+    let report = assetmill::pipeline::check(&site.config(), &Quiet);
     assert_eq!(report.summary.errors, 0, "{}", report.to_text());
 }
 
@@ -299,7 +298,7 @@ fn symlinks_out_of_the_image_root_are_refused() {
         "p.md",
         "---\ngallery:\n  - image_url: key.png\n    caption: k\n---\n",
     );
-    let report = validate::check(&site.config(), &Quiet);
+    let report = assetmill::pipeline::check(&site.config(), &Quiet);
     let text = report.to_text();
     assert!(
         text.contains(
@@ -316,7 +315,7 @@ fn absolute_and_external_paths() {
         "p.md",
         "---\nimages:\n  - image_id: a\n    image_name: /etc/passwd.png\n    image_alt: A\n  - image_id: b\n    image_name: https://example.org/b.png\n    image_alt: B\n---\n",
     );
-    let report = validate::check(&site.config(), &Quiet);
+    let report = assetmill::pipeline::check(&site.config(), &Quiet);
     let text = report.to_text();
     assert!(
         text.contains("content/p.md:3: error: page image /etc/passwd.png: absolute path"),

@@ -62,6 +62,13 @@ pub fn raw(p: &Path) -> Option<&[u8]> {
     std::str::from_utf8(raw).is_err().then_some(raw)
 }
 
+/// A page's path relative to the content folder, `/`-separated, by
+/// [`slashed`]: exact when the name is UTF-8, else with `\xNN` for each
+/// byte that is not.
+pub fn page_name(content: &Path, page: &Path) -> String {
+    slashed(page.strip_prefix(content).unwrap_or(page))
+}
+
 /// The machine form of a relative path with `/` between its parts on every
 /// platform, as templates and the asset map name pages and outputs.
 pub fn slashed(p: &Path) -> String {

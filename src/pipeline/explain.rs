@@ -12,16 +12,14 @@
 //! sources it needs, the cache and the outputs it explains, and writes
 //! nothing: no `out/`, no cache, no lock, no report.
 
+use super::cache::{Cache, Frame};
 use super::keys::{self, Owner, Planned, Reason, Settings};
-use super::{Unit, owners, units};
-use crate::assetmap::{self, Role};
-use crate::cache::{Cache, Frame};
+use super::prepare::Prepared;
+use super::units;
+use crate::assetmap::Role;
 use crate::config::Config;
-use crate::decode;
 use crate::error::{Error, Result};
-use crate::manifest;
 use crate::plan::{self, Plan, Resolved};
-use crate::validate::RootGuard;
 use serde::Serialize;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -223,23 +221,17 @@ impl std::fmt::Display for Why {
 /// An unknown path is an [`Error::Config`] naming it, with the closest
 /// known path as a suggestion.
 pub fn explain(config: &Config, query: &str) -> Result<Explanation> {
-    let manifest = manifest::read_site(&config.content);
+    let prepared = Prepared::new(config);
     // The same refusal a build gives; nothing is written.
     crate::outputs::guard::Protected::site(config).existing(&config.out)?;
-    let plan = plan::plan(&manifest, config);
-    let owner = owners(&plan);
-    let units = units(&plan, &owner);
+    let plan = &prepared.plan;
     let unknown = |message: String| Error::Config {
         path: PathBuf::from(query),
         message,
     };
 
     // Every output's path, planned without reading anything.
-    let none: Vec<Option<String>> = vec![None; plan.sources.len()];
-    let layout: Vec<Vec<Planned>> = units
-        .iter()
-        .map(|u| keys::plan_unit(u, &plan, config, &owner, &none))
-        .collect();
+    let layout = prepared.layout();
 
     let (rel, forced) = relative_to_out(config, query);
     let key = match plan::resolve(&rel) {
@@ -270,12 +262,11 @@ pub fn explain(config: &Config, query: &str) -> Result<Explanation> {
         }
         None => p.path == key,
     };
-    let chosen: Vec<usize> = (0..units.len())
+    let chosen: Vec<usize> = (0..prepared.units.len())
         .filter(|&u| layout[u].iter().any(wanted))
         .collect();
     if chosen.is_empty() {
-        let map_path = super::map_path(config);
-        if key == map_path {
+        if key == prepared.map_path() {
             return Err(unknown(
                 "is the asset map, made from every output; explain one of the outputs it lists"
                     .into(),
@@ -303,42 +294,18 @@ pub fn explain(config: &Config, query: &str) -> Result<Explanation> {
     }
 
     // Hash only what the chosen units read, as `build` does.
-    let guard = RootGuard::new(&config.images);
-    let mut reads = vec![false; plan.sources.len()];
-    for &u in &chosen {
-        match units[u] {
-            Unit::Single(s) => reads[s] = true,
-            Unit::Animation(a) => {
-                for &s in &plan.animations[a].frames {
-                    reads[s] = true;
-                }
-            }
-        }
-    }
+    let mut reads = units::reads(plan, chosen.iter().map(|&u| &prepared.units[u]));
     if let Some(s) = source {
         reads[s] = true;
     }
-    let hashes: Vec<Option<String>> = plan
-        .sources
-        .iter()
-        .zip(&reads)
-        .map(|(s, &read)| {
-            if !read {
-                return None;
-            }
-            guard.check(s).ok()?;
-            decode::read_source(&s.path, &config.limits)
-                .ok()
-                .map(|b| assetmap::hash(&b))
-        })
-        .collect();
+    let hashes = prepared.hash(&reads);
 
     let old = Cache::load(&config.out);
     let mut outputs: Vec<Explained> = chosen
         .iter()
-        .flat_map(|&u| keys::plan_unit(&units[u], &plan, config, &owner, &hashes))
+        .flat_map(|&u| prepared.outputs(&prepared.units[u], &hashes))
         .filter(|p| wanted(p))
-        .map(|p| explain_one(config, &plan, &hashes, &old, p))
+        .map(|p| explain_one(config, plan, &hashes, &old, p))
         .collect();
     outputs.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(Explanation {
@@ -448,7 +415,7 @@ fn explain_one(
             Some(plan.animations[a].key.clone()),
         ),
     };
-    let mut pages: Vec<PageUse> = super::sizes::users(plan, p.owner)
+    let mut pages: Vec<PageUse> = super::budgets::users(plan, p.owner)
         .iter()
         .map(|u| PageUse {
             page: crate::names::path(&u.page).into_owned(),

@@ -7,7 +7,7 @@
 //!   the build creates that file and waits until it is removed, so a test
 //!   can change a source between the hash and the decode.
 
-use super::Unit;
+use super::units::Unit;
 use crate::plan::Plan;
 
 pub(super) fn inject(plan: &Plan, unit: &Unit) {

@@ -6,7 +6,7 @@
 //! hash. The cache keeps each distinct map by that hash, so `--explain`
 //! can say which value changed.
 
-use super::Unit;
+use super::units::Unit;
 use crate::assetmap::Role;
 pub use crate::cache::Settings;
 use crate::cache::{Cache, fingerprint};
@@ -304,7 +304,7 @@ pub fn plan_unit(
     // bytes, so it is part of that output's key (and only that output's:
     // budgets that are only checked change no bytes).
     for p in &mut planned {
-        if let Some(limit) = super::sizes::fit_target(config, plan, p) {
+        if let Some(limit) = super::budgets::fit_target(config, plan, p) {
             p.set("budgets.fit.bytes", limit.bytes.0);
         }
     }

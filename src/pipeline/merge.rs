@@ -25,16 +25,18 @@
 //! the cache budget and a 64 KiB buffer per thread, whatever the folder
 //! holds.
 
-use super::{BuildOptions, Outcome, Shard, Unit, keys, owners, shard, units};
+use super::build::{BuildOptions, build};
+use super::cache::{self, Budget, Cache};
+use super::outcome::Outcome;
+use super::prepare::Prepared;
+use super::shard::{self, Shard};
 use crate::assetmap::Role;
-use crate::cache::{self, Budget, Cache};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::fsread::{self, ReadError, StreamError, Verdict};
 use crate::lock::Lock;
-use crate::manifest::{self, Manifest};
+use crate::manifest::Manifest;
 use crate::outputs::guard::Protected;
-use crate::plan::{self, Plan};
 use crate::progress::Progress;
 use rayon::prelude::*;
 use std::collections::BTreeMap;
@@ -73,7 +75,9 @@ pub fn merge(
     let protected = Protected::site(config);
     protected.existing(&config.out)?;
     let mut parts = load(config, dirs)?;
-    let layout = Layout::new(config, &manifest::read_site(&config.content));
+    let layout = Layout {
+        prepared: Prepared::new(config),
+    };
     check_split(&layout, &mut parts)?;
     let owners = outputs(&parts)?;
     // Every file, before anything is written.
@@ -137,7 +141,7 @@ pub fn merge(
     drop(cache);
     drop(lock);
 
-    let outcome = super::build(
+    let outcome = build(
         config,
         BuildOptions {
             shard: None,
@@ -274,7 +278,7 @@ fn check_split(layout: &Layout<'_>, parts: &mut [Part]) -> Result<()> {
         .collect();
     if !missing.is_empty() {
         return Err(refuse(
-            &layout.config.out,
+            &layout.prepared.config.out,
             format!(
                 "shard {} missing: name every shard's folder (got {})",
                 if missing.len() == 1 {
@@ -296,45 +300,35 @@ fn check_split(layout: &Layout<'_>, parts: &mut [Part]) -> Result<()> {
 /// What these pages and this configuration plan: the units of work, for
 /// checking shard folders against.
 pub(crate) struct Layout<'c> {
-    config: &'c Config,
-    plan: Plan,
-    owner: Vec<Option<usize>>,
-    units: Vec<Unit>,
+    prepared: Prepared<'c>,
 }
 
 impl<'c> Layout<'c> {
-    pub(crate) fn new(config: &'c Config, manifest: &Manifest) -> Self {
-        let plan = plan::plan(manifest, config);
-        let owner = owners(&plan);
-        let units = units(&plan, &owner);
+    pub(crate) fn new(config: &'c Config, manifest: Manifest) -> Self {
         Layout {
-            config,
-            plan,
-            owner,
-            units,
+            prepared: Prepared::from_manifest(config, manifest),
         }
     }
 
     /// The split into `count` shards and what it assigns to each; `Err`
     /// says why when there are more shards than units.
     pub(crate) fn split(&self, count: u32) -> std::result::Result<Split, String> {
-        if let Some(why) = shard::too_many(count, self.units.len()) {
+        let p = &self.prepared;
+        if let Some(why) = shard::too_many(count, p.units.len()) {
             return Err(why);
         }
-        let shards = shard::split(&self.plan, &self.owner, &self.units, count);
+        let shards = shard::split(&p.plan, &p.owner, &p.units, count);
         let stamp = shard::stamp(
-            self.config,
-            &self.plan,
-            &self.owner,
-            &self.units,
+            p.config,
+            &p.plan,
+            &p.owner,
+            &p.units,
             &shards,
             Shard { index: 1, count },
         );
-        // Paths and roles do not depend on the sources' bytes.
-        let hashes = vec![None; self.plan.sources.len()];
         let mut assigned = BTreeMap::new();
-        for (unit, &s) in self.units.iter().zip(&shards) {
-            for planned in keys::plan_unit(unit, &self.plan, self.config, &self.owner, &hashes) {
+        for (outputs, &s) in p.layout().into_iter().zip(&shards) {
+            for planned in outputs {
                 assigned.entry(planned.path).or_insert((s, planned.role));
             }
         }
@@ -343,8 +337,8 @@ impl<'c> Layout<'c> {
             split: stamp.split,
             options: stamp.options,
             assigned,
-            map_path: super::map_path(self.config),
-            content: self.config.content.clone(),
+            map_path: p.map_path(),
+            content: p.config.content.clone(),
         })
     }
 }
@@ -539,13 +533,13 @@ mod tests {
         let config = crate::fuzzing::merge_site_config(Path::new("site"));
         let pages = crate::fuzzing::MERGE_SITE
             .iter()
-            .filter_map(|(path, text)| manifest::read_page(Path::new(path), text).0)
+            .filter_map(|(path, text)| crate::manifest::read_page(Path::new(path), text).0)
             .collect();
         let manifest = Manifest {
             pages,
             ..Default::default()
         };
-        let layout = Layout::new(&config, &manifest);
+        let layout = Layout::new(&config, manifest);
         let path = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/fuzz/merge")
             .join(name);

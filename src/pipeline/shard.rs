@@ -16,7 +16,7 @@
 //! thumbnail) count [`FRAME`], and every frame an animation encodes (GIF,
 //! videos, sprite cell) counts [`ENCODED_FRAME`] more.
 
-use super::Unit;
+use super::units::Unit;
 use crate::cache::{Cache, fingerprint};
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -218,7 +218,7 @@ pub(super) fn options_digest(config: &Config) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::{owners, units};
+    use crate::pipeline::units::{owners, units};
     use std::collections::BTreeMap;
 
     #[test]

@@ -165,7 +165,7 @@ pub struct SpriteView {
 impl Review {
     /// Gathers the report of a finished build.
     pub fn new(config: &Config, manifest: &Manifest, outcome: &Outcome) -> Review {
-        let page_name = |page: &Path| crate::pipeline::page_name(&config.content, page);
+        let page_name = |page: &Path| crate::names::page_name(&config.content, page);
         let changes: BTreeMap<&str, &'static str> = outcome
             .changes
             .iter()

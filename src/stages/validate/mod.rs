@@ -1,4 +1,4 @@
-//! `assetmill check`: validates a plan. Each distinct source file is
+//! Validating a plan (what `assetmill check` runs). Each distinct source file is
 //! decoded once, in parallel; its problems are reported at every entry that
 //! references it, a missing file with the closest existing one as a hint
 //! ([`hints`]). Page-level rules (unique ids, includes naming known ids,
@@ -12,22 +12,14 @@ use crate::config::Config;
 use crate::decode::{self, ImageInfo};
 use crate::error::{Error, Result};
 use crate::liquid::Include;
-use crate::manifest::{self, Manifest, Page};
-use crate::plan::{self, Plan, Source};
+use crate::manifest::{Manifest, Page};
+use crate::plan::{Plan, Source};
 use crate::progress::Progress;
 use crate::report::{Diagnostic, Report};
 use hints::Folders;
 use rayon::prelude::*;
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
-
-/// Reads the site, validates everything and returns the report.
-pub fn check(config: &Config, progress: &dyn Progress) -> Report {
-    let manifest = manifest::read_site(&config.content);
-    let plan = plan::plan(&manifest, config);
-    let (_, report) = validate(&manifest, &plan, config, progress);
-    report
-}
 
 /// Validates a planned site: every source is loaded (and dropped) once.
 /// Returns what was learnt of each source, in plan order, with the report.

@@ -46,7 +46,7 @@ struct Applied<'c> {
 fn for_use<'c>(config: &'c Config, role: Role, usage: &Use) -> Option<Applied<'c>> {
     let name = budget_key(role)?;
     let budgets = &config.budgets;
-    let page = super::page_name(&config.content, &usage.page);
+    let page = crate::names::page_name(&config.content, &usage.page);
     match budgets.pages.get(&page).and_then(|p| p.get(role)) {
         Some(limit) => Some(Applied {
             limit,
@@ -305,7 +305,7 @@ pub(super) fn unknown_pages(config: &Config, manifest: &Manifest) -> Vec<Diagnos
     let pages: BTreeSet<String> = manifest
         .pages
         .iter()
-        .map(|p| super::page_name(&config.content, &p.path))
+        .map(|p| crate::names::page_name(&config.content, &p.path))
         .collect();
     config
         .budgets

@@ -53,16 +53,27 @@
 //! 999 one-pixel frames on a 1000x1000 screen is 999 million pixels to
 //! convert, encode, decode and measure for each video.
 
-use super::Unit;
-use super::keys::{Owner, Planned};
-use super::work::{UnitResult, Worker, video_format};
+use super::keys::{self, Owner, Planned};
+use super::units::Unit;
 use crate::assetmap::Role;
 use crate::config::{ByteSize, Config};
+use crate::decode::ImageInfo;
 use crate::error::Error;
+use crate::plan::Plan;
+use crate::progress::Progress;
 use crate::stages::video;
+use crate::validate::RootGuard;
 use crate::{decode, resize, sprite};
 use rayon::prelude::*;
 use std::path::Path;
+
+/// The video format an output of `role` is encoded in.
+pub(super) fn video_format(role: Role) -> video::Format {
+    match role {
+        Role::Webm => video::Format::Webm,
+        _ => video::Format::Mp4,
+    }
+}
 
 /// A full frame in flight costs this many times its RGBA size. Measured
 /// peak RSS for one 5000x5000 PNG frame (100 MB as RGBA) is 2.9x (RGB
@@ -248,20 +259,38 @@ pub(super) fn waves(peaks: &[u64], budget: u64, max_units: usize) -> Vec<usize> 
     waves
 }
 
-/// Runs every unit in budgeted waves and returns their results in order.
-/// Runs every unit, wave by wave, through `run_one`; after each wave
-/// `after_wave` sees the results so far and returns false to stop.
-pub(super) fn run(
-    worker: &Worker<'_>,
+/// What sizing a unit needs to know: the plan, and where each source's
+/// facts can be read cheaply.
+pub(super) struct Facts<'a> {
+    pub config: &'a Config,
+    pub plan: &'a Plan,
+    pub owner: &'a [Option<usize>],
+    /// What the cache knows of each source, when it is fresh.
+    pub cached_info: &'a [Option<ImageInfo>],
+    pub root: &'a RootGuard,
+}
+
+/// Runs every unit, wave by wave, through `run_one`, and returns their
+/// results in order; after each wave `after_wave` sees the results so far
+/// and returns false to stop.
+pub(super) fn run<R: Send>(
+    facts: &Facts<'_>,
     jobs: Vec<(&Unit, Vec<Planned>)>,
-    run_one: &(dyn Fn(&Unit, Vec<Planned>, UnitBudget) -> UnitResult + Sync),
-    after_wave: &mut dyn FnMut(&[UnitResult]) -> bool,
-) -> Vec<UnitResult> {
+    run_one: &(dyn Fn(&Unit, Vec<Planned>, UnitBudget) -> R + Sync),
+    after_wave: &mut dyn FnMut(&[R]) -> bool,
+    progress: &dyn Progress,
+) -> Vec<R> {
     let threads = rayon::current_num_threads();
-    let budget = worker.config.limits.max_memory.0;
+    let budget = facts.config.limits.max_memory.0;
     let budgets: Vec<UnitBudget> = jobs
         .par_iter()
-        .map(|(unit, planned)| plan(worker, unit, planned, threads))
+        .map(|(unit, planned)| {
+            let to_decode =
+                keys::decode_set(unit, facts.plan, planned, facts.owner, facts.cached_info);
+            let probes: Vec<(usize, Option<Probe>)> =
+                to_decode.iter().map(|&s| (s, probe(facts, s))).collect();
+            size(facts.config, facts.plan, unit, planned, &probes, threads)
+        })
         .collect();
     let peaks: Vec<u64> = budgets.iter().map(|b| b.peak).collect();
     let mut results = Vec::with_capacity(jobs.len());
@@ -270,7 +299,7 @@ pub(super) fn run(
         let wave: Vec<_> = items.by_ref().take(len).collect();
         results.par_extend(wave.into_par_iter().map(|((unit, planned), budget)| {
             let result = run_one(unit, planned, budget);
-            worker.progress.advance("pages", 1);
+            progress.advance("pages", 1);
             result
         }));
         if !after_wave(&results) {
@@ -280,20 +309,22 @@ pub(super) fn run(
     results
 }
 
-/// Sizes a unit: what it decodes, what it makes, and what is refused.
-fn plan(worker: &Worker<'_>, unit: &Unit, planned: &[Planned], threads: usize) -> UnitBudget {
-    let config = worker.config;
+/// Sizes a unit from what is known of the sources it decodes (`probes`,
+/// `None` where nothing is known cheaply): what it decodes, what it makes,
+/// and what is refused. A pure function of its arguments.
+fn size(
+    config: &Config,
+    plan: &Plan,
+    unit: &Unit,
+    planned: &[Planned],
+    probes: &[(usize, Option<Probe>)],
+    threads: usize,
+) -> UnitBudget {
     let budget = config.limits.max_memory.0;
-    let plan = worker.plan;
-    let to_decode =
-        super::keys::decode_set(unit, plan, planned, &worker.owner, &worker.cached_info);
-    let probes: Vec<(usize, Option<Probe>)> =
-        to_decode.iter().map(|&s| (s, probe(worker, s))).collect();
-
     let mut needs = Needs::default();
     let mut refused_sources = Vec::new();
     let mut refused = Vec::new();
-    for (s, p) in &probes {
+    for (s, p) in probes {
         let Some(p) = p else { continue };
         let thumb = plan.sources[*s]
             .is_frame()
@@ -608,14 +639,14 @@ impl Probe {
 /// the file before allocating its pixels (unreadable, over the pixel
 /// limits, a file larger than the budget): those cost nothing here and get
 /// decoding's own error.
-fn probe(worker: &Worker<'_>, s: usize) -> Option<Probe> {
-    let limits = &worker.config.limits;
-    let source = &worker.plan.sources[s];
+fn probe(facts: &Facts<'_>, s: usize) -> Option<Probe> {
+    let limits = &facts.config.limits;
+    let source = &facts.plan.sources[s];
     let gif = decode::format_for_extension(&source.path) == Some(image::ImageFormat::Gif);
-    if let (Some(info), false) = (worker.cached_info[s], gif) {
+    if let (Some(info), false) = (facts.cached_info[s], gif) {
         return Some(Probe::still(info.width, info.height, info.bytes));
     }
-    worker.guard.check(source).ok()?;
+    facts.root.check(source).ok()?;
     let file = crate::fsread::open_regular(&source.path).ok()?;
     let bytes = file.metadata().ok()?.len();
     if bytes > limits.max_memory.0 {
@@ -642,6 +673,57 @@ fn probe(worker: &Worker<'_>, s: usize) -> Option<Probe> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A one-page site: a 16-frame gallery assembled into `gif/m.gif`
+    /// (a GIF, two videos, a sprite sheet), sized from probes alone.
+    fn sized(max_memory: u64, probe: Probe) -> UnitBudget {
+        let dir = tempfile::tempdir().unwrap();
+        let mut text =
+            "---\nimages:\n  - image_id: m\n    image_name: gif/m.gif\ngallery:\n".to_owned();
+        for f in 1..=16 {
+            text.push_str(&format!("  - image_url: png/m-{f}.png\n"));
+        }
+        let mut config = Config::for_site(dir.path());
+        std::fs::create_dir_all(&config.content).unwrap();
+        std::fs::write(config.content.join("m.md"), text + "---\n").unwrap();
+        config.limits.max_memory = ByteSize(max_memory);
+        let prepared = super::super::prepare::Prepared::new(&config);
+        let unit = prepared.units[0];
+        assert!(matches!(unit, Unit::Animation(_)));
+        let none = vec![None; prepared.plan.sources.len()];
+        let mut planned = prepared.outputs(&unit, &none);
+        for p in &mut planned {
+            p.stale = Some(super::super::keys::Reason::New);
+        }
+        let probes: Vec<(usize, Option<Probe>)> = (0..prepared.plan.sources.len())
+            .map(|s| (s, Some(probe)))
+            .collect();
+        size(&config, &prepared.plan, &unit, &planned, &probes, 2)
+    }
+
+    #[test]
+    fn a_unit_is_sized_from_probes_alone() {
+        // 600 px frames: everything fits in the default budget, two lanes.
+        let roomy = sized(1 << 30, Probe::still(600, 600, 300_000));
+        assert_eq!(roomy.lanes, 2);
+        assert!(roomy.refused_sources.is_empty() && roomy.refused.is_empty());
+        let sizes = roomy.animation.as_ref().expect("animation outputs sized");
+        assert_eq!(sizes.frame, (600, 600));
+        assert!(sizes.layout.is_some());
+        // At least one full frame (decoded RGBA times the factor) in flight.
+        assert!(roomy.peak >= 600 * 600 * 4 * FRAME_FACTOR, "{}", roomy.peak);
+
+        // A budget below one frame refuses every source before decoding.
+        let tight = sized(MIB, Probe::still(600, 600, 300_000));
+        assert_eq!(tight.refused_sources.len(), 16);
+        assert!(tight.animation.is_none());
+        let message = tight.refused_sources[0].1.to_string();
+        assert!(message.contains("max_memory"), "{message}");
+
+        // The same unit with larger frames needs more, monotonically.
+        let large = sized(1 << 34, Probe::still(2400, 2400, 4_000_000));
+        assert!(large.peak > roomy.peak);
+    }
 
     const MIB: u64 = 1 << 20;
 

@@ -1,0 +1,263 @@
+//! One build from start to end: the checks on where it writes, then
+//! [`Prepared`] → scope → keys → waves of units → finish. The steps live
+//! in their own files; this one orders them.
+
+use super::checkpoint::Checkpoint;
+use super::clean::remove_temp_files;
+use super::dry_run::{self, Fresh};
+use super::finish::{self, MapFiles};
+use super::isolate::run_unit;
+use super::keys::{self, Planned};
+use super::memory;
+use super::outcome::Outcome;
+use super::prepare::Prepared;
+use super::scope::Scope;
+use super::shard::{self, Shard};
+use super::timers::{Stage, Timers};
+use super::units::Unit;
+use super::work::{UnitResult, Worker};
+use super::{cache, fault};
+use crate::cache::Cache;
+use crate::config::Config;
+use crate::decode::ImageInfo;
+use crate::error::{Error, Result};
+use crate::lock::Lock;
+use crate::manifest::Manifest;
+use crate::optimize;
+use crate::output::OutDir;
+use crate::outputs::guard::{self, Protected};
+use crate::progress::{Event, Progress};
+use crate::report::{Diagnostic, Report};
+use crate::review::Review;
+use rayon::prelude::*;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Instant;
+
+/// How to run a build.
+#[derive(Debug, Clone, Default)]
+pub struct BuildOptions {
+    /// Work out what would be rebuilt or removed, and write nothing.
+    pub dry_run: bool,
+    /// Set (by a signal handler, say) to stop: no new unit starts, what is
+    /// finished is recorded in the cache, nothing stale is removed, and the
+    /// outcome says `cancelled`.
+    pub cancel: Option<Arc<AtomicBool>>,
+    /// Build only this shard's units (see [`shard`]), into an output folder
+    /// of its own, with a partial asset map; no `_data` copy or report.
+    pub shard: Option<Shard>,
+}
+
+impl BuildOptions {
+    pub(super) fn cancelled(&self) -> bool {
+        self.cancel
+            .as_ref()
+            .is_some_and(|c| c.load(Ordering::Relaxed))
+    }
+}
+
+/// Runs the whole build. `Err` only when the output folder itself cannot be
+/// used; every per-file problem is a diagnostic in the report.
+pub fn build(config: &Config, options: BuildOptions, progress: &dyn Progress) -> Result<Outcome> {
+    let started = Instant::now();
+    let prepared = Prepared::new(config);
+    if let Some(wanted) = options.shard {
+        shard::refuse_count(wanted, prepared.units.len(), &config.content)?;
+    }
+    // Every check on where this build writes comes before its first write.
+    let protected = Protected::site(config);
+    protected.existing(&config.out)?;
+    let map_path = prepared.map_path();
+    let plan_paths = prepared.plan.output_paths();
+    guard::refuse_map_collisions(&config.out, &map_path, &plan_paths)?;
+    // A shard's map is partial: the `_data` copy is the merge's to write.
+    let data_copy = match (&config.asset_map.data_copy, options.shard) {
+        (Some(copy), None) => {
+            let pages = prepared.manifest.pages.iter().map(|p| p.path.as_path());
+            Some(protected.data_copy(copy, pages, &config.out, &map_path, &plan_paths)?)
+        }
+        _ => None,
+    };
+    let out = if options.dry_run {
+        protected.existing(&config.out)?
+    } else {
+        protected.create(&config.out)?
+    };
+    let _lock = if options.dry_run {
+        None
+    } else {
+        let lock = Lock::acquire(&out, &|m| progress.note(m))?;
+        remove_temp_files(&out);
+        Some(lock)
+    };
+    let old = Cache::load_noting(&config.out, &|m| progress.note(m));
+    let (scope, units) = Scope::select(&prepared, options.shard);
+    if let Some(stamp) = &scope.stamp {
+        shard::refuse_full_cache(&config.out, &old, stamp)?;
+    }
+    let timers = Timers::default();
+
+    // Content hashes of every source this build reads: read, not decoded.
+    let hashes = timers.time(Stage::Hash, || prepared.hash(&scope.reads));
+    fault::pause_after_hashing();
+    let limits = cache::fingerprint(&config.limits);
+    let info_key = |s: usize| hashes[s].as_ref().map(|h| format!("{h}:{limits}"));
+    let cached_info: Vec<Option<ImageInfo>> = (0..prepared.plan.sources.len())
+        // Entries from before colour was recorded are decoded again once.
+        .map(|s| info_key(s).and_then(|k| old.sources.get(&k).copied()))
+        .map(|i| i.filter(|i| i.colour.is_some()))
+        .collect();
+
+    // What each unit should produce, and what the cache already has.
+    let planned: Vec<Vec<Planned>> = units
+        .par_iter()
+        .map(|unit| {
+            let mut planned = prepared.outputs(unit, &hashes);
+            for p in &mut planned {
+                p.stale = keys::staleness(p, &old, &config.out);
+            }
+            planned
+        })
+        .collect();
+    let all_paths: BTreeSet<String> = planned.iter().flatten().map(|p| p.path.clone()).collect();
+
+    let decode_sets: Vec<Vec<usize>> = units
+        .iter()
+        .zip(&planned)
+        .map(|(unit, p)| keys::decode_set(unit, &prepared.plan, p, &prepared.owner, &cached_info))
+        .collect();
+    let to_decode: usize = decode_sets.iter().map(Vec::len).sum();
+    let plan = &prepared.plan;
+    progress.event(&Event::Start {
+        pages: prepared.manifest.pages.len(),
+        images: plan.sources.len() + plan.animations.len(),
+        units: units.len(),
+        outputs: planned.iter().map(Vec::len).sum(),
+        stale: planned
+            .iter()
+            .flatten()
+            .filter(|p| p.stale.is_some())
+            .count(),
+        decode: to_decode,
+        shard: options.shard.map(|s| s.to_string()),
+        dry_run: options.dry_run,
+    });
+    if options.dry_run {
+        let fresh = Fresh {
+            prepared: &prepared,
+            old: &old,
+            hashes: &hashes,
+            cached_info: &cached_info,
+            scope: &scope,
+            copy: data_copy.as_ref(),
+            map_path: &map_path,
+        };
+        return Ok(dry_run::outcome(
+            &out, &fresh, &planned, &all_paths, to_decode, started, progress,
+        ));
+    }
+
+    // Record what this run may write before writing it, so a killed run
+    // leaves nothing unaccounted for.
+    let mut pending = old.clone();
+    pending.pending = old
+        .known_paths()
+        .into_iter()
+        .chain(all_paths.iter().cloned())
+        .collect();
+    pending.pending.insert(map_path.clone());
+    // A shard's stamp says its build finished; it is set again only then.
+    pending.shard = None;
+    pending.save(&out)?;
+
+    let worker = Worker {
+        config,
+        plan,
+        out: &out,
+        cache: &old,
+        png: optimize::oxipng_options(&config.optimize),
+        owner: &prepared.owner,
+        cached_info,
+        hashes: &hashes,
+        root: &prepared.root,
+        timers,
+        decoded: AtomicUsize::new(0),
+        progress,
+    };
+    progress.start("pages", units.len() as u64);
+    progress.start("frames", to_decode as u64);
+    let mut checkpoint = Checkpoint::new(pending, plan, &hashes);
+    // Units run in waves sized to the memory budget (see memory.rs); between
+    // waves the cache is checkpointed and a stop request is honoured.
+    let jobs: Vec<(&Unit, Vec<Planned>)> = units.iter().zip(planned).collect();
+    let results: Vec<UnitResult> = memory::run(
+        &worker.facts(),
+        jobs,
+        &|unit, planned, budget| run_unit(&worker, unit, planned, budget, &options),
+        &mut |results| {
+            checkpoint.save(&out, results, false);
+            !options.cancelled()
+        },
+        progress,
+    );
+    progress.finish("frames");
+    progress.finish("pages");
+    if options.cancelled() {
+        checkpoint.save(&out, &results, true);
+        return Ok(finish::cancelled(
+            &worker,
+            &prepared.manifest,
+            results,
+            started,
+        ));
+    }
+    let map = MapFiles {
+        path: &map_path,
+        copy: data_copy,
+    };
+    let mut outcome = finish::outcome(
+        &worker,
+        &old,
+        &prepared.manifest,
+        &hashes,
+        &scope,
+        results,
+        &all_paths,
+        map,
+        started,
+    )?;
+    if config.report.enabled && scope.stamp.is_none() {
+        write_review(config, &prepared.manifest, &out, &all_paths, &mut outcome);
+    }
+    Ok(outcome)
+}
+
+/// Writes the HTML review report; failing to is an error in the outcome
+/// like any other output's.
+fn write_review(
+    config: &Config,
+    manifest: &Manifest,
+    out: &OutDir,
+    all_paths: &BTreeSet<String>,
+    outcome: &mut Outcome,
+) {
+    let rel = config.report.path.to_string_lossy().replace('\\', "/");
+    let written = if all_paths.contains(&rel) {
+        Err(Error::UnsafePath {
+            path: out.root().join(&rel),
+            message: "report.path names a file the build makes; choose another".into(),
+        })
+    } else {
+        Review::new(config, manifest, outcome).write(out, &rel)
+    };
+    match written {
+        Ok(path) => outcome.review = Some(path),
+        Err(e) => {
+            let report = &outcome.report;
+            let mut diagnostics = report.diagnostics.clone();
+            diagnostics.push(Diagnostic::error(e.path(), None, e.detail()));
+            outcome.report = Report::new(diagnostics, report.summary.pages, report.summary.images);
+        }
+    }
+}

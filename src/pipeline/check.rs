@@ -1,0 +1,15 @@
+//! `assetmill check`: the prepared site validated, nothing written. Every
+//! source is decoded once (see [`crate::validate`]).
+
+use super::prepare::Prepared;
+use crate::config::Config;
+use crate::progress::Progress;
+use crate::report::Report;
+
+/// Reads the site, validates everything and returns the report.
+pub fn check(config: &Config, progress: &dyn Progress) -> Report {
+    let prepared = Prepared::new(config);
+    let (_, report) =
+        crate::validate::validate(&prepared.manifest, &prepared.plan, config, progress);
+    report
+}

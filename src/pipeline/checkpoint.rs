@@ -1,0 +1,89 @@
+//! The cache while a build runs: what finished is recorded as it finishes,
+//! so a stopped build keeps it.
+
+use super::cache::{self, Cache, Record};
+use super::keys::{Owner, Planned};
+use super::work::UnitResult;
+use crate::assetmap::OutputFile;
+use crate::output::OutDir;
+use crate::plan::Plan;
+use std::time::{Duration, Instant};
+
+/// Saves what finished so far into the cache while a build runs, so a
+/// build that is stopped (Ctrl-C, a kill, a crash) keeps it: the next run
+/// reuses every output recorded here whose file is still intact.
+pub(super) struct Checkpoint<'a> {
+    plan: &'a Plan,
+    hashes: &'a [Option<String>],
+    cache: Cache,
+    recorded: usize,
+    last: Instant,
+}
+
+impl<'a> Checkpoint<'a> {
+    /// Saving costs a serialization of the cache; at most this often.
+    const EVERY: Duration = Duration::from_millis(500);
+
+    pub(super) fn new(pending: Cache, plan: &'a Plan, hashes: &'a [Option<String>]) -> Self {
+        Checkpoint {
+            plan,
+            hashes,
+            cache: pending,
+            recorded: 0,
+            last: Instant::now(),
+        }
+    }
+
+    pub(super) fn save(&mut self, out: &OutDir, results: &[UnitResult], force: bool) {
+        for result in &results[self.recorded..] {
+            for m in result.made.iter().filter(|m| m.built) {
+                record(&mut self.cache, self.plan, self.hashes, &m.planned, &m.file);
+            }
+        }
+        self.recorded = results.len();
+        if force || self.last.elapsed() >= Self::EVERY {
+            // A failed checkpoint only costs work on the next run; the
+            // final save reports its own failure.
+            let _ = self.cache.save(out);
+            self.last = Instant::now();
+        }
+    }
+}
+
+/// Records an output in the cache, with its settings and, for an
+/// animation's output, the frames its input hash stands for.
+pub(super) fn record(
+    cache: &mut Cache,
+    plan: &Plan,
+    hashes: &[Option<String>],
+    planned: &Planned,
+    file: &OutputFile,
+) {
+    cache.remember_settings(&planned.options, &planned.settings);
+    if let Owner::Animation(a) = planned.owner
+        && !planned.inputs.is_empty()
+    {
+        cache.remember_frames(&plan.animations[a].key, frame_list(plan, hashes, a));
+    }
+    cache.outputs.insert(
+        planned.path.clone(),
+        Record {
+            inputs: planned.inputs.clone(),
+            options: planned.options.clone(),
+            file: file.clone(),
+        },
+    );
+}
+
+/// An animation's frames in order, with their content hashes (empty when
+/// unreadable).
+fn frame_list(plan: &Plan, hashes: &[Option<String>], a: usize) -> Vec<cache::Frame> {
+    plan.animations[a]
+        .frames
+        .iter()
+        .map(|&s| cache::Frame {
+            key: plan.sources[s].key.clone(),
+            hash: hashes[s].clone().unwrap_or_default(),
+        })
+        .collect()
+}

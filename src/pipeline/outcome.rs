@@ -1,0 +1,84 @@
+//! What a build hands back: its summary figures, the outputs it (re)built
+//! and why, what it removed, and its diagnostics.
+
+use super::keys::{Planned, Reason};
+use super::timers::Stage;
+use crate::assetmap::{AssetMap, OutputFile};
+use crate::report::Report;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// An output that is (or would be) rebuilt, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Change {
+    pub path: String,
+    pub reason: Reason,
+}
+
+/// Figures for the end-of-run summary.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct BuildSummary {
+    /// Outputs written by this run (the asset map included).
+    pub built: usize,
+    /// Outputs found up to date and kept.
+    pub reused: usize,
+    /// Stale outputs removed.
+    pub removed: usize,
+    /// Source files decoded.
+    pub decoded: usize,
+    /// Bytes of the source files referenced.
+    pub source_bytes: u64,
+    /// Bytes of their optimized copies.
+    pub optimized_bytes: u64,
+    /// Bytes written by this run.
+    pub written_bytes: u64,
+    /// Bytes of every output now in `out/`.
+    pub output_bytes: u64,
+    /// CPU seconds per stage, summed over threads.
+    pub stages: BTreeMap<Stage, f64>,
+    /// Wall time of the whole build, in seconds.
+    pub seconds: f64,
+}
+
+impl BuildSummary {
+    /// Counts one output as built (with why) or reused.
+    pub(super) fn count(&mut self, made: &Made, changes: &mut Vec<Change>) {
+        if made.built {
+            self.built += 1;
+            self.written_bytes += made.file.bytes;
+            changes.extend(made.planned.stale.map(|reason| Change {
+                path: made.planned.path.clone(),
+                reason,
+            }));
+        } else {
+            self.reused += 1;
+        }
+    }
+}
+
+/// Everything a build produced.
+#[derive(Debug)]
+pub struct Outcome {
+    pub report: Report,
+    pub summary: BuildSummary,
+    pub asset_map: AssetMap,
+    /// Outputs rebuilt (or, in a dry run, to rebuild), sorted by path.
+    pub changes: Vec<Change>,
+    /// Stale outputs removed (or, in a dry run, that would be), sorted;
+    /// only what was (or would be) done.
+    pub removed: Vec<String>,
+    /// The build was stopped before it finished (see
+    /// [`BuildOptions::cancel`]).
+    pub cancelled: bool,
+    /// Where the HTML review report was written, if it was.
+    pub review: Option<std::path::PathBuf>,
+}
+
+/// A planned output now in place, and whether this run wrote it (else it
+/// was reused as the cache recorded it).
+#[derive(Debug, Clone)]
+pub(super) struct Made {
+    pub planned: Planned,
+    pub file: OutputFile,
+    pub built: bool,
+}

@@ -1,0 +1,205 @@
+//! The WebM and MP4 of an animation or of an existing GIF page image,
+//! each encoded as configured or fitted to its size budget.
+
+use super::{Notes, Worker};
+use crate::assetmap::{self, OutputFile};
+use crate::config::VideoOptions;
+use crate::decode::{self, Loaded};
+use crate::error::{Error, Result};
+use crate::pipeline::budgets::{self, Choice};
+use crate::pipeline::keys::Planned;
+use crate::pipeline::memory::video_format;
+use crate::pipeline::timers::Stage;
+use crate::plan::timing::Timing;
+use crate::stages::video;
+use image::RgbaImage;
+
+impl Worker<'_> {
+    /// A video from frames, each shown for `shown_ms`.
+    pub(super) fn video(
+        &self,
+        planned: &Planned,
+        frames: &[RgbaImage],
+        timing: &Timing,
+        notes: &Notes,
+    ) -> Result<OutputFile> {
+        let format = video_format(planned.role);
+        let shown = || {
+            (timing.sequence.iter())
+                .zip(&timing.shown_ms)
+                .filter_map(|(&i, &ms)| Some((frames.get(i)?, ms)))
+        };
+        let (clip, choice) = self
+            .timers
+            .time(Stage::Video, || {
+                self.fit_video(planned, None, |options| {
+                    video::encode_clip(format, shown(), options)
+                })
+            })
+            .map_err(|message| Error::Encode {
+                path: self.out.root().join(&planned.path),
+                message: format!("{} not made: {message}", planned.path),
+            })?;
+        self.write_video(planned, clip, choice, notes)
+    }
+
+    /// A video made by `make` with the configured options (`first`, when
+    /// already made), or, when `budgets.fit` applies to it, at the best
+    /// quality that fits its budget.
+    pub(super) fn fit_video(
+        &self,
+        planned: &Planned,
+        first: Option<video::Video>,
+        make: impl Fn(&VideoOptions) -> std::result::Result<video::Video, String>,
+    ) -> std::result::Result<(video::Video, Option<Choice>), String> {
+        let target = budgets::fit_target(self.config, self.plan, planned);
+        match (target, budgets::knob(self.config, planned.role)) {
+            (Some(limit), Some(knob)) => {
+                let (clip, choice) = budgets::search(
+                    knob,
+                    limit.bytes.0,
+                    first,
+                    |value| make(&budgets::video_options(self.config, planned.role, value)),
+                    |clip| clip.bytes.len() as u64,
+                )?;
+                Ok((clip, Some(choice)))
+            }
+            _ => match first {
+                Some(clip) => Ok((clip, None)),
+                None => Ok((make(&self.config.video)?, None)),
+            },
+        }
+    }
+
+    pub(super) fn write_video(
+        &self,
+        planned: &Planned,
+        clip: video::Video,
+        choice: Option<Choice>,
+        notes: &Notes,
+    ) -> Result<OutputFile> {
+        // The clip measured itself while it was encoded.
+        self.timers
+            .rebook(Stage::Video, Stage::Measure, clip.measure_time);
+        let mut file = self.write(planned, &clip.bytes, Some((clip.width, clip.height)))?;
+        file.frames = Some(clip.frames);
+        file.duration_ms = Some(clip.duration_ms);
+        file.ssim = clip.ssim.map(assetmap::ssim_figure);
+        self.fit_notes(planned, choice, &file, notes);
+        Ok(file)
+    }
+
+    /// Says which quality `budgets.fit` chose for an output it lowered.
+    pub(super) fn fit_notes(
+        &self,
+        planned: &Planned,
+        choice: Option<Choice>,
+        file: &OutputFile,
+        notes: &Notes,
+    ) {
+        if let Some(choice) = choice {
+            let found = budgets::fit_notes(
+                self.config,
+                self.plan,
+                self.out.root(),
+                planned,
+                choice,
+                file.bytes,
+            );
+            notes
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .extend(found);
+        }
+    }
+
+    /// The videos of an existing GIF, from one pass over its frames.
+    pub(super) fn gif_videos(
+        &self,
+        s: usize,
+        loaded: &Loaded,
+        planned: &[&Planned],
+        notes: &Notes,
+    ) -> Vec<Result<OutputFile>> {
+        let source = &self.plan.sources[s];
+        let mut clips: Vec<video::Clip<'_>> = planned
+            .iter()
+            .map(|p| video::Clip::new(video_format(p.role), &self.config.video))
+            .collect();
+        let mut failed: Vec<Option<String>> = vec![None; clips.len()];
+        let walked = self.timers.time(Stage::Video, || {
+            decode::gif_frames(
+                &source.path,
+                &loaded.bytes,
+                &self.config.limits,
+                |frame, ms| {
+                    for (clip, failed) in clips.iter_mut().zip(&mut failed) {
+                        if failed.is_none()
+                            && let Err(e) = clip.push(frame, ms)
+                        {
+                            *failed = Some(e);
+                        }
+                    }
+                },
+            )
+        });
+        clips
+            .into_iter()
+            .zip(failed)
+            .zip(planned)
+            .map(|((clip, failed), p)| {
+                let encode_err = |message: String| Error::Encode {
+                    path: self.out.root().join(&p.path),
+                    message: format!("{} not made: {message}", p.path),
+                };
+                if let Err(e) = &walked {
+                    return Err(encode_err(e.detail()));
+                }
+                if let Some(message) = failed {
+                    return Err(encode_err(message));
+                }
+                let format = video_format(p.role);
+                let (clip, choice) = self
+                    .timers
+                    .time(Stage::Video, || {
+                        let first = clip.finish()?;
+                        self.fit_video(p, Some(first), |options| {
+                            self.gif_video(s, loaded, format, options)
+                        })
+                    })
+                    .map_err(encode_err)?;
+                self.write_video(p, clip, choice, notes)
+            })
+            .collect()
+    }
+
+    /// One video of an existing GIF with `options`, from another pass over
+    /// its frames (for `budgets.fit`, which tries several).
+    pub(super) fn gif_video(
+        &self,
+        s: usize,
+        loaded: &Loaded,
+        format: video::Format,
+        options: &VideoOptions,
+    ) -> std::result::Result<video::Video, String> {
+        let mut clip = video::Clip::new(format, options);
+        let mut failed = None;
+        decode::gif_frames(
+            &self.plan.sources[s].path,
+            &loaded.bytes,
+            &self.config.limits,
+            |frame, ms| {
+                if failed.is_none()
+                    && let Err(e) = clip.push(frame, ms)
+                {
+                    failed = Some(e);
+                }
+            },
+        )
+        .map_err(|e| e.detail())?;
+        match failed {
+            Some(message) => Err(message),
+            None => clip.finish(),
+        }
+    }
+}
