@@ -25,6 +25,7 @@ pub mod fsread;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod input;
+pub(crate) mod nearest;
 pub mod outputs;
 pub mod pipeline;
 pub mod plan;

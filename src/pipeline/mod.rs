@@ -14,6 +14,7 @@ mod budget;
 pub mod cache;
 pub mod explain;
 mod fault;
+mod finished;
 mod keys;
 pub mod lock;
 pub mod merge;
@@ -30,6 +31,7 @@ use crate::decode::{self, ImageInfo};
 use crate::error::{Error, Result};
 use crate::lock::Lock;
 use crate::manifest::{self, Manifest};
+use crate::names::page_name;
 use crate::optimize;
 use crate::output::{OutDir, Removal};
 use crate::outputs::guard::{self, DataCopy, Protected};
@@ -462,7 +464,7 @@ pub fn build(config: &Config, options: BuildOptions, progress: &dyn Progress) ->
     let mut outcome = finish(
         &worker, &old, &manifest, &hashes, &scope, results, &all_paths, map, started,
     )?;
-    if config.report.enabled && scope.stamp.is_none() {
+    if config.review.enabled && scope.stamp.is_none() {
         write_review(config, &manifest, &out, &all_paths, &mut outcome);
     }
     Ok(outcome)
@@ -477,14 +479,14 @@ fn write_review(
     all_paths: &BTreeSet<String>,
     outcome: &mut Outcome,
 ) {
-    let rel = config.report.path.to_string_lossy().replace('\\', "/");
+    let rel = crate::names::forward_slashes(&config.review.path);
     let written = if all_paths.contains(&rel) {
         Err(Error::UnsafePath {
             path: out.root().join(&rel),
             message: "report.path names a file the build makes; choose another".into(),
         })
     } else {
-        Review::new(config, manifest, outcome).write(out, &rel)
+        Review::new(config, manifest, &*outcome).write(out, &rel)
     };
     match written {
         Ok(path) => outcome.review = Some(path),
@@ -1156,13 +1158,6 @@ pub(crate) fn map_path(config: &Config) -> String {
     crate::names::slashed(&config.asset_map.path)
 }
 
-/// A page's path relative to the content folder, `/`-separated, by
-/// [`names::slashed`](crate::names::slashed): exact when the name is UTF-8,
-/// else with `\xNN` for each byte that is not.
-pub(crate) fn page_name(content: &Path, page: &Path) -> String {
-    crate::names::slashed(page.strip_prefix(content).unwrap_or(page))
-}
-
 /// Deletes temp files a killed run left (only assetmill's own names, never
 /// through a link).
 fn remove_temp_files(out: &OutDir) {
@@ -1183,7 +1178,7 @@ pub fn clean(config: &Config, progress: &dyn Progress) -> Result<Cleaned> {
     let old = Cache::load(&config.out);
     let mut paths: Vec<String> = old.known_paths().into_iter().collect();
     // The review report, wherever it was configured to go.
-    let report = config.report.path.to_string_lossy().replace('\\', "/");
+    let report = crate::names::forward_slashes(&config.review.path);
     if !report.starts_with(&format!("{}/", cache::DIR)) {
         paths.push(report);
     }

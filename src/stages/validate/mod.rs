@@ -84,7 +84,7 @@ pub fn diagnose_in(
     let mut renamed: HashSet<(&Path, usize)> = HashSet::new();
     let mut renamed_pages: HashSet<&Path> = HashSet::new();
     for page in &manifest.pages {
-        if let Some((d, lines)) = hints::renamed_set(page, &plan.images, &mut folders) {
+        if let Some((d, lines)) = framesets::renamed_set(page, &plan.images, &mut folders) {
             renamed.extend(lines.into_iter().map(|l| (page.path.as_path(), l)));
             renamed_pages.insert(&page.path);
             if pages {
