@@ -28,6 +28,7 @@ pub use shard::Shard;
 use crate::assetmap::{self, Asset, AssetMap, FileInfo, Kind, OutputFile, Role};
 use crate::config::Config;
 use crate::decode::{self, ImageInfo};
+use crate::diagnostics::{Diagnostic, Report};
 use crate::error::{Error, Result};
 use crate::lock::Lock;
 use crate::manifest::{self, Manifest};
@@ -37,7 +38,6 @@ use crate::output::{OutDir, Removal};
 use crate::outputs::guard::{self, DataCopy, Protected};
 use crate::plan::{self, Plan, Use};
 use crate::progress::{Event, Progress, UnitOutput};
-use crate::report::{Diagnostic, Report};
 use crate::review::Review;
 use crate::validate::{self, RootGuard};
 use cache::{Cache, Record};
@@ -535,7 +535,7 @@ fn run_unit(
         errors: result
             .diagnostics
             .iter()
-            .filter(|d| d.severity == crate::report::Severity::Error)
+            .filter(|d| d.severity == crate::diagnostics::Severity::Error)
             .count(),
     });
     for d in &result.diagnostics {

@@ -21,9 +21,9 @@
 use super::keys::{Owner, Planned};
 use crate::assetmap::{OutputFile, Role};
 use crate::config::{BudgetLevel, Config, H264Options, SizeLimit, VideoOptions, budget_key};
+use crate::diagnostics::{Diagnostic, Severity};
 use crate::manifest::Manifest;
 use crate::plan::{Plan, Use};
-use crate::report::{Diagnostic, Severity};
 use std::collections::BTreeSet;
 use std::path::Path;
 

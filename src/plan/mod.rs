@@ -9,8 +9,8 @@
 pub mod outputs;
 pub mod timing;
 
+use crate::diagnostics::Diagnostic;
 use crate::manifest::{ImageTiming, Manifest, Page};
-use crate::report::Diagnostic;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

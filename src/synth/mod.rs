@@ -9,13 +9,13 @@
 pub mod render;
 mod write;
 
+use crate::diagnostics::Diagnostic;
 use crate::error::Result;
 use crate::manifest;
 use crate::output::OutDir;
 use crate::outputs::guard::Protected;
 use crate::plan::{self, Placement};
 use crate::progress::Progress;
-use crate::report::Diagnostic;
 use rayon::prelude::*;
 use render::{RenderParams, SceneKind};
 use std::collections::BTreeMap;

@@ -14,9 +14,9 @@ pub mod html;
 
 use crate::assetmap::{Asset, AssetMap, FileInfo, Kind, OutputFile, Role};
 use crate::config::Config;
+use crate::diagnostics::{Report, Severity};
 use crate::manifest::Manifest;
 use crate::names;
-use crate::report::{Report, Severity};
 use crate::sprite::Rect;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

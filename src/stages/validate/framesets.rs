@@ -9,11 +9,11 @@
 
 use super::hints::{self, Folders, Numbered};
 use crate::decode::{Colour, ImageInfo};
+use crate::diagnostics::Diagnostic;
 use crate::error::Result;
 use crate::manifest::{Manifest, Page};
 use crate::nearest::edit_distance;
 use crate::plan::{self, Animation, Plan, Resolved};
-use crate::report::Diagnostic;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 

@@ -10,12 +10,12 @@ pub mod hints;
 
 use crate::config::Config;
 use crate::decode::{self, ImageInfo};
+use crate::diagnostics::{Diagnostic, Report};
 use crate::error::{Error, Result};
 use crate::liquid::Include;
 use crate::manifest::{self, Manifest, Page};
 use crate::plan::{self, Plan, Source};
 use crate::progress::Progress;
-use crate::report::{Diagnostic, Report};
 use hints::Folders;
 use rayon::prelude::*;
 use std::collections::{HashMap, HashSet};
