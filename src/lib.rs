@@ -8,7 +8,7 @@
 //!   [`animate`], [`sprite`];
 //! - [`pipeline`]: runs the stages in parallel within a memory budget,
 //!   reusing what the [`cache`] says is fresh;
-//! - [`outputs`]: files under `out/`, the [`assetmap`] and the [`report`].
+//! - [`outputs`]: files under `out/`, the [`assetmap`], the [`diagnostics`] and the [`review`].
 //!
 //! The library never prints; stages report through [`progress::Progress`]
 //! and return diagnostics.
@@ -25,6 +25,7 @@ pub mod fsread;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod input;
+pub(crate) mod nearest;
 pub mod outputs;
 pub mod pipeline;
 pub mod plan;
@@ -33,9 +34,9 @@ pub mod stages;
 pub mod synth;
 
 pub use config::Config;
+pub use diagnostics::{Diagnostic, Report, Severity};
 pub use error::{Error, Result};
 pub use input::{frontmatter, liquid, manifest};
-pub use outputs::{assetmap, names, output, report, review};
+pub use outputs::{assetmap, diagnostics, names, output, review};
 pub use pipeline::{cache, lock};
-pub use report::{Diagnostic, Report, Severity};
 pub use stages::{animate, decode, optimize, resize, sprite, ssim, validate};

@@ -56,7 +56,7 @@ pub enum Event<'a> {
         errors: usize,
     },
     /// A problem found; as soon as it is known.
-    Diagnostic(&'a crate::report::Diagnostic),
+    Diagnostic(&'a crate::diagnostics::Diagnostic),
 }
 
 /// One output in an [`Event::Unit`].

@@ -6,11 +6,11 @@
 //! yields diagnostics for that page only; every other page is still read.
 
 use crate::config::Loop;
+use crate::config::delay;
+use crate::diagnostics::Diagnostic;
 use crate::error::Error;
 use crate::frontmatter::{self, Located, Node};
 use crate::liquid::{self, Include};
-use crate::plan::timing;
-use crate::report::Diagnostic;
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -356,13 +356,13 @@ impl EntryReader<'_> {
     }
 
     /// A delay in milliseconds (`delay_ms`, `image_delay_ms`), judged by
-    /// [`timing::delay`], the rule the config's `gif.delay_ms` follows too;
+    /// [`delay::delay`], the rule the config's `gif.delay_ms` follows too;
     /// its note or warning is reported at the line.
     fn delay(&mut self, fields: &[(String, Located)], key: &str) -> Option<u32> {
         let (text, line) = self.scalar(fields, key)?;
-        match timing::delay(key, &text) {
-            Ok(delay) => {
-                if let Some((severity, message)) = delay.remark {
+        match delay::delay(key, &text) {
+            Ok(judged) => {
+                if let Some((severity, message)) = judged.remark {
                     self.diags.push(Diagnostic::new(
                         severity,
                         self.path,
@@ -370,7 +370,7 @@ impl EntryReader<'_> {
                         message,
                     ));
                 }
-                Some(delay.ms)
+                Some(judged.ms)
             }
             Err(message) => {
                 self.error(line, message);
@@ -382,7 +382,7 @@ impl EntryReader<'_> {
     /// `image_loop`: a play count from 1 to 65535, or `forever`.
     fn repeat(&mut self, fields: &[(String, Located)], key: &str) -> Option<Loop> {
         let (text, line) = self.scalar(fields, key)?;
-        match timing::whole_number(&text) {
+        match delay::whole_number(&text) {
             Some(n @ 1..=65_535) => Some(Loop::Times(n as u16)),
             _ if text.trim() == "forever" => Some(Loop::Forever),
             _ => {
@@ -676,7 +676,7 @@ mod tests {
         );
         assert!(page.is_none());
         assert_eq!(d.len(), 1);
-        assert_eq!(d[0].severity, crate::report::Severity::Warning);
+        assert_eq!(d[0].severity, crate::diagnostics::Severity::Warning);
         assert_eq!(d[0].line, Some(2));
         assert!(d[0].message.contains("first line"), "{d:?}");
     }
@@ -689,7 +689,7 @@ mod tests {
         );
         assert!(page.is_none());
         assert_eq!(d.len(), 1);
-        assert_eq!(d[0].severity, crate::report::Severity::Warning);
+        assert_eq!(d[0].severity, crate::diagnostics::Severity::Warning);
         assert_eq!(d[0].line, Some(1));
     }
 

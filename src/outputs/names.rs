@@ -62,11 +62,19 @@ pub fn raw(p: &Path) -> Option<&[u8]> {
     std::str::from_utf8(raw).is_err().then_some(raw)
 }
 
-/// A page's path relative to the content folder, `/`-separated, by
-/// [`slashed`]: exact when the name is UTF-8, else with `\xNN` for each
-/// byte that is not.
+/// A page's name: its path relative to the content folder by [`slashed`]
+/// (exact when the name is UTF-8, else with `\xNN` for each byte that is
+/// not), as the asset map, the size budgets and the review name pages.
 pub fn page_name(content: &Path, page: &Path) -> String {
     slashed(page.strip_prefix(content).unwrap_or(page))
+}
+
+/// A path as text with every `\` turned into `/` (and bytes that are not
+/// UTF-8 replaced): how a configured or queried path is compared with the
+/// `/`-separated names of outputs. Unlike [`slashed`] it keeps `.` parts
+/// and reads a `\` inside a Unix name as a separator too.
+pub fn forward_slashes(p: &Path) -> String {
+    p.to_string_lossy().replace('\\', "/")
 }
 
 /// The machine form of a relative path with `/` between its parts on every
@@ -135,7 +143,7 @@ pub fn path_text(p: &Path) -> String {
 
 /// `value` as JSON (pretty or one line), with every character that
 /// [`acts`] written as a `\uXXXX` escape. Every output type holds names
-/// as strings (a [`Diagnostic`](crate::report::Diagnostic) writes its path
+/// as strings (a [`Diagnostic`](crate::diagnostics::Diagnostic) writes its path
 /// by this module's rule), so this fails only if a new type breaks that.
 pub fn json<T: Serialize + ?Sized>(value: &T, pretty: bool) -> serde_json::Result<String> {
     let s = if pretty {

@@ -20,10 +20,10 @@
 
 use super::keys::{Owner, Planned};
 use crate::assetmap::{OutputFile, Role};
-use crate::config::{BudgetLevel, Config, SizeLimit, VideoOptions, budget_key};
+use crate::config::{BudgetLevel, Config, H264Options, SizeLimit, VideoOptions, budget_key};
+use crate::diagnostics::{Diagnostic, Severity};
 use crate::manifest::Manifest;
 use crate::plan::{Plan, Use};
-use crate::report::{Diagnostic, Severity};
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -115,7 +115,7 @@ pub(super) fn knob(config: &Config, role: Role) -> Option<Knob> {
     let (key, configured, lowest) = match role {
         Role::Gif => ("gif.quality", config.gif.quality, 1),
         Role::Webm => ("video.av1.quantizer", config.video.av1.quantizer, 255),
-        Role::Mp4 => ("video.h264.qp", config.video.h264.qp, 51),
+        Role::Mp4 => ("video.h264.qp", config.video.h264.qp, H264Options::MAX_QP),
         _ => return None,
     };
     Some(Knob {
@@ -440,7 +440,7 @@ mod tests {
         Use {
             page: Path::new("content").join(page),
             line,
-            role: crate::plan::Role::PageImage,
+            role: crate::plan::Placement::PageImage,
             written: "a.gif".into(),
         }
     }

@@ -20,6 +20,7 @@ use super::{cache, fault};
 use crate::cache::Cache;
 use crate::config::Config;
 use crate::decode::ImageInfo;
+use crate::diagnostics::{Diagnostic, Report};
 use crate::error::{Error, Result};
 use crate::lock::Lock;
 use crate::manifest::Manifest;
@@ -27,7 +28,6 @@ use crate::optimize;
 use crate::output::OutDir;
 use crate::outputs::guard::{self, Protected};
 use crate::progress::{Event, Progress};
-use crate::report::{Diagnostic, Report};
 use crate::review::Review;
 use rayon::prelude::*;
 use std::collections::BTreeSet;
@@ -194,7 +194,7 @@ pub fn build(config: &Config, options: BuildOptions, progress: &dyn Progress) ->
     let results: Vec<UnitResult> = memory::run(
         &worker.facts(),
         jobs,
-        &|unit, planned, budget| run_unit(&worker, unit, planned, budget, &options),
+        &|unit, planned, budget| run_unit(&worker, unit, planned, budget, &|| options.cancelled()),
         &mut |results| {
             checkpoint.save(&out, results, false);
             !options.cancelled()
@@ -227,7 +227,7 @@ pub fn build(config: &Config, options: BuildOptions, progress: &dyn Progress) ->
         map,
         started,
     )?;
-    if config.report.enabled && scope.stamp.is_none() {
+    if config.review.enabled && scope.stamp.is_none() {
         write_review(config, &prepared.manifest, &out, &all_paths, &mut outcome);
     }
     Ok(outcome)
@@ -242,14 +242,14 @@ fn write_review(
     all_paths: &BTreeSet<String>,
     outcome: &mut Outcome,
 ) {
-    let rel = config.report.path.to_string_lossy().replace('\\', "/");
+    let rel = crate::names::forward_slashes(&config.review.path);
     let written = if all_paths.contains(&rel) {
         Err(Error::UnsafePath {
             path: out.root().join(&rel),
             message: "report.path names a file the build makes; choose another".into(),
         })
     } else {
-        Review::new(config, manifest, outcome).write(out, &rel)
+        Review::new(config, manifest, &*outcome).write(out, &rel)
     };
     match written {
         Ok(path) => outcome.review = Some(path),

@@ -63,7 +63,7 @@ pub struct Cache {
     /// Set by a finished `--shard` build: which shard of which split this
     /// folder holds (for `merge`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub shard: Option<super::shard::Stamp>,
+    pub shard: Option<super::stamp::Stamp>,
 }
 
 /// Every setting that shapes an output, by dotted name (`gif.width`,

@@ -3,8 +3,8 @@
 
 use super::prepare::Prepared;
 use crate::config::Config;
+use crate::diagnostics::Report;
 use crate::progress::Progress;
-use crate::report::Report;
 
 /// Reads the site, validates everything and returns the report.
 pub fn check(config: &Config, progress: &dyn Progress) -> Report {

@@ -4,12 +4,12 @@
 
 use super::cache::{self, Cache};
 use crate::config::Config;
+use crate::diagnostics::Diagnostic;
 use crate::error::{Error, Result};
 use crate::lock::Lock;
 use crate::output::{OutDir, Removal};
 use crate::outputs::guard::Protected;
 use crate::progress::Progress;
-use crate::report::Diagnostic;
 
 /// Removes stale outputs (or, with `dry_run`, checks which would be
 /// removed) without following links. Returns what was (would be) removed
@@ -51,7 +51,7 @@ pub fn clean(config: &Config, progress: &dyn Progress) -> Result<Cleaned> {
     let old = Cache::load(&config.out);
     let mut paths: Vec<String> = old.known_paths().into_iter().collect();
     // The review report, wherever it was configured to go.
-    let report = config.report.path.to_string_lossy().replace('\\', "/");
+    let report = crate::names::forward_slashes(&config.review.path);
     if !report.starts_with(&format!("{}/", cache::DIR)) {
         paths.push(report);
     }

@@ -19,6 +19,7 @@ use super::units;
 use crate::assetmap::Role;
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::nearest::edit_distance;
 use crate::plan::{self, Plan, Resolved};
 use serde::Serialize;
 use serde_json::Value;
@@ -62,7 +63,7 @@ pub struct PageUse {
     /// The page, as diagnostics name it.
     pub page: String,
     pub line: usize,
-    pub role: plan::Role,
+    pub role: plan::Placement,
     /// The path as written on that line.
     pub written: String,
 }
@@ -325,7 +326,7 @@ fn relative_to_out(config: &Config, query: &str) -> (String, bool) {
     let path = Path::new(query);
     let strip = |base: &Path| -> Option<String> {
         let rest = path.strip_prefix(base).ok()?;
-        Some(rest.to_string_lossy().replace('\\', "/"))
+        Some(crate::names::forward_slashes(rest))
     };
     if let Some(rest) = strip(&config.out) {
         return (rest, true);
@@ -340,7 +341,7 @@ fn relative_to_out(config: &Config, query: &str) -> (String, bool) {
         };
         let out = absolute(&config.out);
         if let Ok(rest) = absolute(path).strip_prefix(&out) {
-            return (rest.to_string_lossy().replace('\\', "/"), true);
+            return (crate::names::forward_slashes(rest), true);
         }
         // The output folder through another spelling of it (a symlink).
         if let (Ok(real_out), Some(parent), Some(name)) = (
@@ -350,14 +351,15 @@ fn relative_to_out(config: &Config, query: &str) -> (String, bool) {
         ) && let Ok(real_parent) = std::fs::canonicalize(parent)
             && let Ok(rest) = real_parent.join(name).strip_prefix(&real_out)
         {
-            return (rest.to_string_lossy().replace('\\', "/"), true);
+            return (crate::names::forward_slashes(rest), true);
         }
     }
     (query.to_owned(), false)
 }
 
 /// The known path nearest to `key` (edit distance), if any is near enough
-/// to be a plausible typo; the first of equals in sorted order.
+/// to be a plausible typo ([`path_typo_bound`]); the first of equals in
+/// sorted order.
 fn closest<'a>(key: &str, known: impl Iterator<Item = &'a str>) -> Option<String> {
     let mut known: Vec<&str> = known.collect();
     known.sort_unstable();
@@ -366,26 +368,13 @@ fn closest<'a>(key: &str, known: impl Iterator<Item = &'a str>) -> Option<String
         .iter()
         .map(|k| (edit_distance(key, k), *k))
         .min_by_key(|&(d, _)| d)?;
-    let limit = key.chars().count().max(best.chars().count()) / 2;
-    (distance <= limit.max(2)).then(|| best.to_owned())
+    (distance <= path_typo_bound(key, best)).then(|| best.to_owned())
 }
 
-/// Levenshtein distance over characters.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, &cb) in b.iter().enumerate() {
-            let above = row[j + 1];
-            row[j + 1] = (diagonal + usize::from(ca != cb))
-                .min(row[j] + 1)
-                .min(above + 1);
-            diagonal = above;
-        }
-    }
-    row[b.len()]
+/// The most edits between a queried path and the known path nearest it
+/// that still read as a typo: half the longer of the two, at least 2.
+fn path_typo_bound(key: &str, known: &str) -> usize {
+    (key.chars().count().max(known.chars().count()) / 2).max(2)
 }
 
 fn explain_one(

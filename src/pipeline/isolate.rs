@@ -2,16 +2,15 @@
 //! own threads too) becomes an internal error on every page that uses it,
 //! and every other unit goes on.
 
-use super::build::BuildOptions;
 use super::fault;
 use super::keys::Planned;
 use super::memory::UnitBudget;
 use super::shard;
 use super::units::Unit;
 use super::work::{UnitResult, Worker};
+use crate::diagnostics::Severity;
 use crate::error::Error;
 use crate::progress::{Event, UnitOutput};
-use crate::report::Severity;
 use std::time::Instant;
 
 /// Runs one unit, turning a panic anywhere inside it (in oxipng's or the
@@ -22,9 +21,9 @@ pub(super) fn run_unit(
     unit: &Unit,
     planned: Vec<Planned>,
     budget: UnitBudget,
-    options: &BuildOptions,
+    cancelled: &dyn Fn() -> bool,
 ) -> UnitResult {
-    if options.cancelled() {
+    if cancelled() {
         return UnitResult::default();
     }
     let started = Instant::now();

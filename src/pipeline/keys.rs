@@ -246,13 +246,15 @@ pub fn options(config: &Config, role: Role) -> String {
 /// Plans a unit's outputs: the ones the plan names for its sources and
 /// animation (see [`crate::plan::outputs`]), each with its input hash and
 /// settings. `hashes` are the sources' content hashes (`None` when
-/// unreadable: never fresh).
+/// unreadable: never fresh); `fit` gives the size budget in bytes an output
+/// is fitted to under `budgets.fit`, if any.
 pub fn plan_unit(
     unit: &Unit,
     plan: &Plan,
     config: &Config,
     owner: &[Option<usize>],
     hashes: &[Option<String>],
+    fit: &dyn Fn(&Planned) -> Option<u64>,
 ) -> Vec<Planned> {
     let mut planned = Vec::new();
     let source = |s: usize, planned: &mut Vec<Planned>| {
@@ -304,8 +306,8 @@ pub fn plan_unit(
     // bytes, so it is part of that output's key (and only that output's:
     // budgets that are only checked change no bytes).
     for p in &mut planned {
-        if let Some(limit) = super::budgets::fit_target(config, plan, p) {
-            p.set("budgets.fit.bytes", limit.bytes.0);
+        if let Some(bytes) = fit(p) {
+            p.set("budgets.fit.bytes", bytes);
         }
     }
     // Per-output settings go in above this line; the key is taken last.

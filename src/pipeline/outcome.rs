@@ -4,7 +4,7 @@
 use super::keys::{Planned, Reason};
 use super::timers::Stage;
 use crate::assetmap::{AssetMap, OutputFile};
-use crate::report::Report;
+use crate::diagnostics::Report;
 use serde::Serialize;
 use std::collections::BTreeMap;
 

@@ -9,6 +9,7 @@
 //! decodes are the bytes hashed here (`Error::Changed`), so an output is
 //! never recorded under the hash of other bytes.
 
+use super::budgets;
 use super::keys::{self, Planned};
 use super::units::{self, Unit};
 use crate::assetmap;
@@ -76,7 +77,10 @@ impl<'c> Prepared<'c> {
     /// The outputs `unit` makes, keyed by `hashes` (`None`: unread, never
     /// fresh).
     pub fn outputs(&self, unit: &Unit, hashes: &[Option<String>]) -> Vec<Planned> {
-        keys::plan_unit(unit, &self.plan, self.config, &self.owner, hashes)
+        let fit = |p: &Planned| {
+            budgets::fit_target(self.config, &self.plan, p).map(|limit| limit.bytes.0)
+        };
+        keys::plan_unit(unit, &self.plan, self.config, &self.owner, hashes, &fit)
     }
 
     /// Every unit's outputs, for their paths and roles only: nothing is

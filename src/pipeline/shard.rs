@@ -16,12 +16,12 @@
 //! thumbnail) count [`FRAME`], and every frame an animation encodes (GIF,
 //! videos, sprite cell) counts [`ENCODED_FRAME`] more.
 
+pub use super::stamp::{Shard, Stamp};
 use super::units::Unit;
 use crate::cache::{Cache, fingerprint};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::plan::Plan;
-use serde::{Deserialize, Serialize};
 
 /// One frame's own outputs: decode, optimized copy, thumbnail.
 const FRAME: u64 = 1;
@@ -29,47 +29,6 @@ const FRAME: u64 = 1;
 /// the synth corpus (600 px frames, 480 px GIFs): about twice a frame's own
 /// work with rav1e's assembly, more without it.
 const ENCODED_FRAME: u64 = 2;
-
-/// Which part of the site a build makes: shard `index` of `count`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Shard {
-    /// 1-based.
-    pub index: u32,
-    pub count: u32,
-}
-
-impl std::str::FromStr for Shard {
-    type Err = String;
-
-    fn from_str(text: &str) -> std::result::Result<Self, String> {
-        let bad = || format!("`{text}` is not a shard: write I/N with 1 <= I <= N, e.g. 2/4");
-        let (i, n) = text.split_once('/').ok_or_else(bad)?;
-        let index: u32 = i.trim().parse().map_err(|_| bad())?;
-        let count: u32 = n.trim().parse().map_err(|_| bad())?;
-        if index == 0 || index > count {
-            return Err(bad());
-        }
-        Ok(Shard { index, count })
-    }
-}
-
-impl std::fmt::Display for Shard {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}/{}", self.index, self.count)
-    }
-}
-
-/// What a finished shard build records in its cache, so `merge` can tell
-/// which part of which build a folder holds.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Stamp {
-    pub shard: Shard,
-    /// Digest of the whole split (every unit's key, weight and shard):
-    /// equal only for shards of the same pages.
-    pub split: String,
-    /// Digest of every option that shapes an output.
-    pub options: String,
-}
 
 /// Why `count` shards are too many for a site of `units` units, if they
 /// are. Every shard must have a unit: more would only make empty shards,

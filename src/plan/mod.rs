@@ -9,27 +9,37 @@
 pub mod outputs;
 pub mod timing;
 
+use crate::diagnostics::Diagnostic;
 use crate::manifest::{ImageTiming, Manifest, Page};
-use crate::report::Diagnostic;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// How an entry uses an image.
+/// Where a front-matter entry places an image on its page: as the page
+/// image (`images:`) or as a frame of the gallery (`gallery:`). Not to be
+/// confused with an output's [`Role`](crate::assetmap::Role).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Role {
+pub enum Placement {
     PageImage,
     GalleryFrame,
 }
 
-impl Role {
+impl Placement {
     pub fn label(self) -> &'static str {
         match self {
-            Role::PageImage => "page image",
-            Role::GalleryFrame => "gallery frame",
+            Placement::PageImage => "page image",
+            Placement::GalleryFrame => "gallery frame",
         }
     }
+}
+
+/// One planned output file (named by [`outputs`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Output {
+    /// Relative to the output folder, `/`-separated.
+    pub path: String,
+    pub role: crate::assetmap::Role,
 }
 
 /// One front-matter entry that references an image.
@@ -37,7 +47,7 @@ impl Role {
 pub struct Use {
     pub page: PathBuf,
     pub line: usize,
-    pub role: Role,
+    pub role: Placement,
     /// The path exactly as written in front matter.
     pub written: String,
 }
@@ -63,13 +73,13 @@ pub struct Source {
     /// Every entry that references it, sorted.
     pub users: Vec<Use>,
     /// Its own outputs (see [`outputs`]).
-    pub outputs: Vec<outputs::Output>,
+    pub outputs: Vec<Output>,
 }
 
 impl Source {
     /// True when some page lists it in a gallery.
     pub fn is_frame(&self) -> bool {
-        self.users.iter().any(|u| u.role == Role::GalleryFrame)
+        self.users.iter().any(|u| u.role == Placement::GalleryFrame)
     }
 }
 
@@ -88,7 +98,7 @@ pub struct Animation {
     /// The timing the pages wrote for it (the config fills in the rest).
     pub timing: timing::Written,
     /// What is made of it (see [`outputs`]); none when incomplete.
-    pub outputs: Vec<outputs::Output>,
+    pub outputs: Vec<Output>,
 }
 
 impl Animation {
@@ -221,7 +231,7 @@ pub fn plan(manifest: &Manifest, config: &crate::config::Config) -> Plan {
         builder.add_images(page);
     }
     let mut plan = builder.finish();
-    outputs::assign(&mut plan, config);
+    plan.assign_outputs(config);
     plan
 }
 
@@ -358,7 +368,7 @@ impl Builder<'_> {
             let usage = Use {
                 page: page.path.clone(),
                 line: entry.line,
-                role: Role::GalleryFrame,
+                role: Placement::GalleryFrame,
                 written: entry.image_url.clone(),
             };
             match self.resolve_use(&usage) {
@@ -377,7 +387,7 @@ impl Builder<'_> {
             let usage = Use {
                 page: page.path.clone(),
                 line: image.line,
-                role: Role::PageImage,
+                role: Placement::PageImage,
                 written: image.image_name.clone(),
             };
             match self.animations.get_mut(&key) {
@@ -414,7 +424,7 @@ impl Builder<'_> {
             let usage = Use {
                 page: page.path.clone(),
                 line: image.line,
-                role: Role::PageImage,
+                role: Placement::PageImage,
                 written: image.image_name.clone(),
             };
             let Some(key) = self.resolve_use(&usage) else {

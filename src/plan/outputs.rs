@@ -15,20 +15,10 @@
 //! `page:line` that lists it. An atlas names its sheet, so an animation
 //! whose sheet is refused writes no atlas either.
 
-use super::{Animation, Plan, Source, Use};
+use super::{Animation, Output, Placement, Plan, Source, Use};
 use crate::assetmap::Role;
-use crate::config::{AtlasFormat, Config};
-use crate::stages::video;
-use serde::Serialize;
+use crate::config::{AtlasFormat, Config, Format};
 use std::collections::BTreeMap;
-
-/// One planned output file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Output {
-    /// Relative to the output folder, `/`-separated.
-    pub path: String,
-    pub role: Role,
-}
 
 /// `dir/X.png` → `dir/X{suffix}.png`; `ext` replaces the extension if given.
 pub fn with_suffix(key: &str, suffix: &str, ext: Option<&str>) -> String {
@@ -56,8 +46,8 @@ pub fn sprite(config: &Config, key: &str) -> String {
 fn videos<'a>(config: &'a Config, key: &'a str) -> impl Iterator<Item = Output> + 'a {
     config.video.formats.iter().map(move |f| Output {
         role: match f {
-            video::Format::Webm => Role::Webm,
-            video::Format::Mp4 => Role::Mp4,
+            Format::Webm => Role::Webm,
+            Format::Mp4 => Role::Mp4,
         },
         path: with_suffix(key, "", Some(f.extension())),
     })
@@ -77,12 +67,7 @@ fn of_source(config: &Config, source: &Source) -> Vec<Output> {
             role: Role::Thumb,
         });
     }
-    if super::is_gif(key)
-        && source
-            .users
-            .iter()
-            .any(|u| u.role == super::Role::PageImage)
-    {
+    if super::is_gif(key) && source.users.iter().any(|u| u.role == Placement::PageImage) {
         outputs.extend(videos(config, key));
     }
     outputs
@@ -159,87 +144,91 @@ fn renaming_hint(role: Role) -> Option<&'static str> {
     }
 }
 
-/// Fills in every source's and animation's outputs, leaving out the ones
-/// that clash, and adds an error for each clash to the plan's diagnostics.
-pub(super) fn assign(plan: &mut Plan, config: &Config) {
-    let sources: Vec<Vec<Output>> = plan.sources.iter().map(|s| of_source(config, s)).collect();
-    let animations: Vec<Vec<Output>> = (plan.animations.iter())
-        .map(|a| of_animation(config, a))
-        .collect();
-    let mut by_path: BTreeMap<&str, Vec<(Owner<'_>, Role)>> = BTreeMap::new();
-    for (source, outputs) in plan.sources.iter().zip(&sources) {
-        for o in outputs {
-            let entry = by_path.entry(&o.path).or_default();
-            entry.push((Owner::Source(source), o.role));
+impl Plan {
+    /// Fills in every source's and animation's outputs, leaving out the
+    /// ones that clash, and adds an error for each clash to the plan's
+    /// diagnostics.
+    pub(super) fn assign_outputs(&mut self, config: &Config) {
+        let plan = self;
+        let sources: Vec<Vec<Output>> = plan.sources.iter().map(|s| of_source(config, s)).collect();
+        let animations: Vec<Vec<Output>> = (plan.animations.iter())
+            .map(|a| of_animation(config, a))
+            .collect();
+        let mut by_path: BTreeMap<&str, Vec<(Owner<'_>, Role)>> = BTreeMap::new();
+        for (source, outputs) in plan.sources.iter().zip(&sources) {
+            for o in outputs {
+                let entry = by_path.entry(&o.path).or_default();
+                entry.push((Owner::Source(source), o.role));
+            }
         }
-    }
-    for (animation, outputs) in plan.animations.iter().zip(&animations) {
-        for o in outputs {
-            let entry = by_path.entry(&o.path).or_default();
-            entry.push((Owner::Animation(animation), o.role));
+        for (animation, outputs) in plan.animations.iter().zip(&animations) {
+            for o in outputs {
+                let entry = by_path.entry(&o.path).or_default();
+                entry.push((Owner::Animation(animation), o.role));
+            }
         }
-    }
-    let mut diagnostics = Vec::new();
-    let mut refused: Vec<String> = Vec::new();
-    for (path, owners) in by_path.iter().filter(|(_, o)| o.len() > 1) {
-        refused.push((*path).to_owned());
-        for (i, &(owner, role)) in owners.iter().enumerate() {
-            let others: Vec<String> = (owners.iter().enumerate())
-                .filter(|&(j, _)| j != i)
-                .map(|(_, &(other, other_role))| match other.first() {
-                    Some(u) => format!(
-                        "the {} of the {} {} ({}:{})",
-                        other_role.label(),
-                        u.role.label(),
-                        u.written,
-                        crate::names::path(&u.page),
-                        u.line
-                    ),
-                    None => format!("the {} of another image", other_role.label()),
-                })
-                .collect();
-            let roles = owners.iter().map(|&(_, r)| r);
-            let hint = match roles.filter_map(renaming_hint).next() {
-                Some(key) => format!("rename one of the sources, or change `{key}`"),
-                None => "rename one of the sources".to_owned(),
-            };
-            for usage in owner.users() {
-                diagnostics.push(
-                    usage
-                        .error(format!(
-                            "its {} `{path}` is also {}; two outputs cannot share one path, \
-                             so neither is made",
-                            role.label(),
-                            others.join(" and ")
-                        ))
-                        .with_hint(hint.clone()),
+        let mut diagnostics = Vec::new();
+        let mut refused: Vec<String> = Vec::new();
+        for (path, owners) in by_path.iter().filter(|(_, o)| o.len() > 1) {
+            refused.push((*path).to_owned());
+            for (i, &(owner, role)) in owners.iter().enumerate() {
+                let others: Vec<String> = (owners.iter().enumerate())
+                    .filter(|&(j, _)| j != i)
+                    .map(|(_, &(other, other_role))| match other.first() {
+                        Some(u) => format!(
+                            "the {} of the {} {} ({}:{})",
+                            other_role.label(),
+                            u.role.label(),
+                            u.written,
+                            crate::names::path(&u.page),
+                            u.line
+                        ),
+                        None => format!("the {} of another image", other_role.label()),
+                    })
+                    .collect();
+                let roles = owners.iter().map(|&(_, r)| r);
+                let hint = match roles.filter_map(renaming_hint).next() {
+                    Some(key) => format!("rename one of the sources, or change `{key}`"),
+                    None => "rename one of the sources".to_owned(),
+                };
+                for usage in owner.users() {
+                    diagnostics.push(
+                        usage
+                            .error(format!(
+                                "its {} `{path}` is also {}; two outputs cannot share one path, \
+                                 so neither is made",
+                                role.label(),
+                                others.join(" and ")
+                            ))
+                            .with_hint(hint.clone()),
+                    );
+                }
+            }
+        }
+        // A sheet that is not made takes its atlases with it.
+        for (animation, outputs) in plan.animations.iter().zip(&animations) {
+            let sheet = sprite(config, &animation.key);
+            if refused.contains(&sheet) {
+                refused.extend(
+                    (outputs.iter())
+                        .filter(|o| o.role.is_atlas())
+                        .map(|o| o.path.clone()),
                 );
             }
         }
-    }
-    // A sheet that is not made takes its atlases with it.
-    for (animation, outputs) in plan.animations.iter().zip(&animations) {
-        let sheet = sprite(config, &animation.key);
-        if refused.contains(&sheet) {
-            refused.extend(
-                (outputs.iter())
-                    .filter(|o| o.role.is_atlas())
-                    .map(|o| o.path.clone()),
-            );
+        let keep = |outputs: Vec<Output>| -> Vec<Output> {
+            (outputs.into_iter())
+                .filter(|o| !refused.contains(&o.path))
+                .collect()
+        };
+        for (source, outputs) in plan.sources.iter_mut().zip(sources) {
+            source.outputs = keep(outputs);
         }
+        for (animation, outputs) in plan.animations.iter_mut().zip(animations) {
+            animation.outputs = keep(outputs);
+        }
+        plan.diagnostics.extend(diagnostics);
     }
-    let keep = |outputs: Vec<Output>| -> Vec<Output> {
-        (outputs.into_iter())
-            .filter(|o| !refused.contains(&o.path))
-            .collect()
-    };
-    for (source, outputs) in plan.sources.iter_mut().zip(sources) {
-        source.outputs = keep(outputs);
-    }
-    for (animation, outputs) in plan.animations.iter_mut().zip(animations) {
-        animation.outputs = keep(outputs);
-    }
-    plan.diagnostics.extend(diagnostics);
 }
 
 #[cfg(test)]

@@ -9,13 +9,13 @@
 pub mod render;
 mod write;
 
+use crate::diagnostics::Diagnostic;
 use crate::error::Result;
 use crate::manifest;
 use crate::output::OutDir;
 use crate::outputs::guard::Protected;
-use crate::plan::{self, Role};
+use crate::plan::{self, Placement};
 use crate::progress::Progress;
-use crate::report::Diagnostic;
 use rayon::prelude::*;
 use render::{RenderParams, SceneKind};
 use std::collections::BTreeMap;
@@ -259,7 +259,7 @@ pub fn materialize(
         }
     }
     for source in &plan.sources {
-        if source.users.iter().all(|u| u.role == Role::PageImage) {
+        if source.users.iter().all(|u| u.role == Placement::PageImage) {
             let seed = text_seed(opts.seed, &source.key);
             jobs.entry(source.key.clone())
                 .or_insert(Job::Still { seed });

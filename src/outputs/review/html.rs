@@ -9,11 +9,23 @@
 
 use super::{FrameView, ImageView, OutputView, PageView, Review, SpriteView};
 use crate::assetmap::{Kind, Role};
+use crate::error::Result;
 use crate::names;
+use crate::output::OutDir;
 use std::fmt::Write as _;
+use std::path::PathBuf;
 
 const CSS: &str = include_str!("report.css");
 const JS: &str = include_str!("report.js");
+
+impl Review {
+    /// Writes the report into `out` at `rel` (atomically, like every
+    /// output) and returns its path.
+    pub fn write(&self, out: &OutDir, rel: &str) -> Result<PathBuf> {
+        let depth = rel.matches('/').count();
+        out.write(rel, render(self, &"../".repeat(depth)).as_bytes())
+    }
+}
 
 /// The whole document. `prefix` leads from the report's folder to the
 /// output folder (`../` for `.assetmill/report.html`).

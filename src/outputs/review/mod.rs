@@ -2,24 +2,59 @@
 //! build, every page's images, animations and numbers, every problem with
 //! its `page:line`, and what the run changed.
 //!
-//! [`Review`] is the model: plain data gathered from the manifest and the
-//! build's [`Outcome`], in content order, with nothing left to look up.
-//! [`html`] renders it (inline CSS and JS, relative links only), so the
-//! model can be tested without parsing HTML and the page without a build.
+//! [`Review`] is the model: plain data gathered from the manifest and a
+//! [`Finished`] build, in content order, with nothing left to look up.
+//! [`Finished`] is plain data too, so this output layer never reaches back
+//! into the pipeline: the pipeline's `Outcome` converts into it.
+//! [`html`] renders and writes it (inline CSS and JS, relative links
+//! only), so the model can be tested without parsing HTML and the page
+//! without a build.
 
 pub mod html;
 
-use crate::assetmap::{Asset, FileInfo, Kind, OutputFile, Role};
+use crate::assetmap::{Asset, AssetMap, FileInfo, Kind, OutputFile, Role};
 use crate::config::Config;
-use crate::error::Result;
+use crate::diagnostics::{Report, Severity};
 use crate::manifest::Manifest;
 use crate::names;
-use crate::output::OutDir;
-use crate::pipeline::Outcome;
-use crate::report::Severity;
 use crate::sprite::Rect;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+
+/// What the review shows of a finished build.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finished<'a> {
+    /// Its diagnostics and their summary.
+    pub report: &'a Report,
+    pub asset_map: &'a AssetMap,
+    /// Outputs it rebuilt, with why (`new`, `input changed`, …), sorted by
+    /// path.
+    pub changes: Vec<(&'a str, &'static str)>,
+    /// Stale outputs it removed, sorted.
+    pub removed: &'a [String],
+    pub figures: Figures,
+}
+
+/// The figures of a finished build the review shows.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Figures {
+    /// Outputs written.
+    pub built: usize,
+    /// Outputs found up to date and kept.
+    pub reused: usize,
+    /// Stale outputs removed.
+    pub removed: usize,
+    /// Source files decoded.
+    pub decoded: usize,
+    /// Bytes of every output now in `out/`.
+    pub output_bytes: u64,
+    /// Bytes written.
+    pub written_bytes: u64,
+    /// Wall time, in seconds.
+    pub seconds: f64,
+    /// CPU seconds per stage, by the stage's name, in stage order.
+    pub stages: Vec<(&'static str, f64)>,
+}
 
 /// Everything the report shows.
 #[derive(Debug, Clone, PartialEq)]
@@ -163,15 +198,13 @@ pub struct SpriteView {
 }
 
 impl Review {
-    /// Gathers the report of a finished build.
-    pub fn new(config: &Config, manifest: &Manifest, outcome: &Outcome) -> Review {
-        let page_name = |page: &Path| crate::names::page_name(&config.content, page);
-        let changes: BTreeMap<&str, &'static str> = outcome
-            .changes
-            .iter()
-            .map(|c| (c.path.as_str(), c.reason.label()))
-            .collect();
-        let assets = &outcome.asset_map.assets;
+    /// Gathers the report of a finished build (the pipeline's `Outcome`
+    /// converts into a [`Finished`]).
+    pub fn new<'a>(config: &Config, manifest: &Manifest, build: impl Into<Finished<'a>>) -> Review {
+        let build = build.into();
+        let page_name = |page: &Path| names::page_name(&config.content, page);
+        let changes: BTreeMap<&str, &'static str> = build.changes.iter().copied().collect();
+        let assets = &build.asset_map.assets;
         let output_view = |file: &OutputFile, input_bytes: u64| OutputView {
             role: file.role,
             path: file.path.clone(),
@@ -201,7 +234,7 @@ impl Review {
             );
         }
         let mut counts: BTreeMap<&Path, (usize, usize)> = BTreeMap::new();
-        let problems = outcome
+        let problems = build
             .report
             .diagnostics
             .iter()
@@ -301,8 +334,8 @@ impl Review {
             })
             .collect();
 
-        let s = &outcome.summary;
-        let r = &outcome.report.summary;
+        let s = &build.figures;
+        let r = &build.report.summary;
         Review {
             site: names::path(&config.content).into_owned(),
             run: Run {
@@ -321,26 +354,19 @@ impl Review {
                 stages: s
                     .stages
                     .iter()
-                    .filter(|(_, t)| **t > 0.0005)
-                    .map(|(stage, t)| (stage.name(), *t))
+                    .filter(|(_, t)| *t > 0.0005)
+                    .copied()
                     .collect(),
             },
             problems,
             pages,
-            built: outcome
+            built: build
                 .changes
                 .iter()
-                .map(|c| (c.path.clone(), c.reason.label()))
+                .map(|&(path, why)| (path.to_owned(), why))
                 .collect(),
-            removed: outcome.removed.clone(),
+            removed: build.removed.to_vec(),
         }
-    }
-
-    /// Writes the report into `out` at `rel` (atomically, like every
-    /// output) and returns its path.
-    pub fn write(&self, out: &OutDir, rel: &str) -> Result<PathBuf> {
-        let depth = rel.matches('/').count();
-        out.write(rel, html::render(self, &"../".repeat(depth)).as_bytes())
     }
 }
 

@@ -3,15 +3,19 @@
 //! read names only (and one folder listing for hints), so they run on the
 //! manifest; the colour rule compares what decoding learnt of each frame.
 //! Every finding is a warning: the build can go on, but the animation will
-//! probably not look as the author meant.
+//! probably not look as the author meant. The exception is a renamed set
+//! ([`renamed_set`]): every frame is missing, so it is one error, with the
+//! set the folder holds instead as its hint.
 
 use super::hints::{self, Folders, Numbered};
 use crate::decode::{Colour, ImageInfo};
+use crate::diagnostics::Diagnostic;
 use crate::error::Result;
 use crate::manifest::{Manifest, Page};
+use crate::nearest::edit_distance;
 use crate::plan::{self, Animation, Plan, Resolved};
-use crate::report::Diagnostic;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::Path;
 
 /// Fewer galleries than this give no reliable "usual" frame count.
 pub const MIN_GALLERIES: usize = 4;
@@ -51,6 +55,70 @@ pub(super) fn listed(page: &Page) -> Vec<Listed> {
             _ => None,
         })
         .collect()
+}
+
+/// A gallery whose every frame is missing while its folder holds the same
+/// numbers under one similar prefix (a renamed or misspelt set): one error
+/// at the first entry, with the lines of every entry it stands for.
+pub fn renamed_set(
+    page: &Page,
+    images: &Path,
+    folders: &mut Folders,
+) -> Option<(Diagnostic, Vec<usize>)> {
+    let entries = listed(page);
+    if entries.len() < 2 || entries.len() != page.gallery.len() {
+        return None;
+    }
+    let (folder, first) = hints::split(&entries[0].key);
+    let wanted = Numbered::parse(first)?;
+    let mut numbers = Vec::with_capacity(entries.len());
+    for entry in &entries {
+        let (f, name) = hints::split(&entry.key);
+        let n = Numbered::parse(name)?;
+        if f != folder || !n.same_set(&wanted) || numbers.contains(&n.number) {
+            return None;
+        }
+        numbers.push(n.number);
+    }
+    // Cheap first: one file that exists ends it (no listing needed).
+    if entries.iter().any(|e| images.join(&e.key).exists()) {
+        return None;
+    }
+    let mut sets: BTreeMap<(&str, String), (&str, BTreeSet<u32>)> = BTreeMap::new();
+    let files = folders.files(folder);
+    for file in &files {
+        if let Some(n) = Numbered::parse(file)
+            && n.ext.eq_ignore_ascii_case(wanted.ext)
+            && n.prefix != wanted.prefix
+        {
+            let set = sets
+                .entry((n.prefix, n.ext.to_ascii_lowercase()))
+                .or_insert((n.ext, BTreeSet::new()));
+            set.1.insert(n.number);
+        }
+    }
+    let len = wanted.prefix.chars().count();
+    let ((prefix, _), (ext, _)) = sets
+        .into_iter()
+        .filter(|(_, (_, have))| numbers.iter().all(|n| have.contains(n)))
+        .map(|(key, set)| (edit_distance(wanted.prefix, key.0), key, set))
+        .filter(|(d, _, _)| *d <= hints::max_distance(len))
+        .min_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)))
+        .map(|(_, key, set)| (key, set))?;
+    let set = hints::number_set(&numbers);
+    let missing = hints::join(folder, &format!("{}{set}.{}", wanted.prefix, wanted.ext));
+    let present = format!("{prefix}{set}.{ext}");
+    let d = Diagnostic::error(
+        &page.path,
+        Some(entries[0].line),
+        format!(
+            "{} gallery frames {missing} are missing; the folder has {present} — rename the \
+             gallery entries (or the files) so they match",
+            numbers.len()
+        ),
+    )
+    .with_hint(format!("did you mean {}?", hints::join(folder, &present)));
+    Some((d, entries.iter().map(|e| e.line).collect()))
 }
 
 /// The set more than half of the entries share (same folder, prefix and

@@ -6,9 +6,8 @@
 //! the length of the name, so a short name never gets an unrelated
 //! suggestion, and ties are broken by name, so output is deterministic.
 
-use crate::manifest::Page;
-use crate::report::Diagnostic;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use crate::nearest::edit_distance;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// One entry of a folder listing.
@@ -108,70 +107,6 @@ impl Folders {
     }
 }
 
-/// A gallery whose every frame is missing while its folder holds the same
-/// numbers under one similar prefix (a renamed or misspelt set): one error
-/// at the first entry, with the lines of every entry it stands for.
-pub fn renamed_set(
-    page: &Page,
-    images: &Path,
-    folders: &mut Folders,
-) -> Option<(Diagnostic, Vec<usize>)> {
-    let entries = super::framesets::listed(page);
-    if entries.len() < 2 || entries.len() != page.gallery.len() {
-        return None;
-    }
-    let (folder, first) = split(&entries[0].key);
-    let wanted = Numbered::parse(first)?;
-    let mut numbers = Vec::with_capacity(entries.len());
-    for entry in &entries {
-        let (f, name) = split(&entry.key);
-        let n = Numbered::parse(name)?;
-        if f != folder || !n.same_set(&wanted) || numbers.contains(&n.number) {
-            return None;
-        }
-        numbers.push(n.number);
-    }
-    // Cheap first: one file that exists ends it (no listing needed).
-    if entries.iter().any(|e| images.join(&e.key).exists()) {
-        return None;
-    }
-    let mut sets: BTreeMap<(&str, String), (&str, BTreeSet<u32>)> = BTreeMap::new();
-    let files = folders.files(folder);
-    for file in &files {
-        if let Some(n) = Numbered::parse(file)
-            && n.ext.eq_ignore_ascii_case(wanted.ext)
-            && n.prefix != wanted.prefix
-        {
-            let set = sets
-                .entry((n.prefix, n.ext.to_ascii_lowercase()))
-                .or_insert((n.ext, BTreeSet::new()));
-            set.1.insert(n.number);
-        }
-    }
-    let len = wanted.prefix.chars().count();
-    let ((prefix, _), (ext, _)) = sets
-        .into_iter()
-        .filter(|(_, (_, have))| numbers.iter().all(|n| have.contains(n)))
-        .map(|(key, set)| (distance(wanted.prefix, key.0), key, set))
-        .filter(|(d, _, _)| *d <= max_distance(len))
-        .min_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)))
-        .map(|(_, key, set)| (key, set))?;
-    let set = number_set(&numbers);
-    let missing = join(folder, &format!("{}{set}.{}", wanted.prefix, wanted.ext));
-    let present = format!("{prefix}{set}.{ext}");
-    let d = Diagnostic::error(
-        &page.path,
-        Some(entries[0].line),
-        format!(
-            "{} gallery frames {missing} are missing; the folder has {present} — rename the \
-             gallery entries (or the files) so they match",
-            numbers.len()
-        ),
-    )
-    .with_hint(format!("did you mean {}?", join(folder, &present)));
-    Some((d, entries.iter().map(|e| e.line).collect()))
-}
-
 /// `folder/name`, or `name` at the root.
 pub fn join(folder: &str, name: &str) -> String {
     if folder.is_empty() {
@@ -243,7 +178,7 @@ pub fn closest_file<'a>(name: &str, files: &[&'a str]) -> Option<&'a str> {
             others().filter_map(|f| {
                 let n = Numbered::parse(f)?;
                 let same = n.number == wanted.number && n.ext.eq_ignore_ascii_case(wanted.ext);
-                same.then(|| (f, distance(wanted.prefix, n.prefix)))
+                same.then(|| (f, edit_distance(wanted.prefix, n.prefix)))
             }),
             wanted.prefix.chars().count(),
         );
@@ -253,7 +188,7 @@ pub fn closest_file<'a>(name: &str, files: &[&'a str]) -> Option<&'a str> {
         others()
             .filter(readable)
             .filter(|f| Numbered::parse(f).is_none())
-            .map(|f| (f, distance(name, f))),
+            .map(|f| (f, edit_distance(name, f))),
         name.chars().count(),
     )
 }
@@ -265,7 +200,7 @@ fn closest_name<'a>(name: &str, names: &[&'a str]) -> Option<&'a str> {
             .iter()
             .copied()
             .filter(|n| *n != name)
-            .map(|n| (n, distance(name, n))),
+            .map(|n| (n, edit_distance(name, n))),
         name.chars().count(),
     )
 }
@@ -277,38 +212,6 @@ fn best<'a>(candidates: impl Iterator<Item = (&'a str, usize)>, len: usize) -> O
         .filter(|(_, d)| *d <= max_distance(len))
         .min_by(|a, b| a.1.cmp(&b.1).then(a.0.cmp(b.0)))
         .map(|(name, _)| name)
-}
-
-/// Edit distance between two names, ignoring case: insertions, deletions,
-/// substitutions and swaps of neighbours (optimal string alignment). A
-/// difference of case alone costs nothing, so it is preferred to any edit.
-pub fn distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().flat_map(char::to_lowercase).collect();
-    let b: Vec<char> = b.chars().flat_map(char::to_lowercase).collect();
-    // Names longer than this are not compared (no page has them); saying
-    // "far" keeps the cost bounded for hostile input.
-    if a.len().max(b.len()) > 512 {
-        return usize::MAX;
-    }
-    let width = b.len() + 1;
-    let mut d = vec![0usize; (a.len() + 1) * width];
-    for i in 0..=a.len() {
-        for j in 0..=b.len() {
-            d[i * width + j] = if i == 0 || j == 0 {
-                i + j
-            } else {
-                let cost = usize::from(a[i - 1] != b[j - 1]);
-                let mut v = (d[(i - 1) * width + j] + 1)
-                    .min(d[i * width + j - 1] + 1)
-                    .min(d[(i - 1) * width + j - 1] + cost);
-                if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                    v = v.min(d[(i - 2) * width + j - 2] + 1);
-                }
-                v
-            };
-        }
-    }
-    d[a.len() * width + b.len()]
 }
 
 /// Frame numbers as a compact set: `{1..16}` when consecutive and in
@@ -327,21 +230,6 @@ pub fn number_set(numbers: &[u32]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn distance_counts_edits_and_ignores_case() {
-        assert_eq!(distance("Leg", "Leg"), 0);
-        assert_eq!(distance("Leg", "leg"), 0);
-        assert_eq!(distance("Lge", "Leg"), 1, "a swap is one edit");
-        assert_eq!(distance("Leg", "Legs"), 1);
-        assert_eq!(distance("Arm", "Leg"), 3);
-        assert_eq!(distance("", "abc"), 3);
-        assert_eq!(
-            distance("Shoulder-ScapularPartDeltoid-", "Shoulder-ScapularDeltoid-"),
-            4
-        );
-        assert_eq!(distance("é", "É"), 0);
-    }
 
     #[test]
     fn numbered_names_split_at_the_trailing_number() {

@@ -10,12 +10,12 @@ pub mod hints;
 
 use crate::config::Config;
 use crate::decode::{self, ImageInfo};
+use crate::diagnostics::{Diagnostic, Report};
 use crate::error::{Error, Result};
 use crate::liquid::Include;
 use crate::manifest::{Manifest, Page};
 use crate::plan::{Plan, Source};
 use crate::progress::Progress;
-use crate::report::{Diagnostic, Report};
 use hints::Folders;
 use rayon::prelude::*;
 use std::collections::{HashMap, HashSet};
@@ -76,7 +76,7 @@ pub fn diagnose_in(
     let mut renamed: HashSet<(&Path, usize)> = HashSet::new();
     let mut renamed_pages: HashSet<&Path> = HashSet::new();
     for page in &manifest.pages {
-        if let Some((d, lines)) = hints::renamed_set(page, &plan.images, &mut folders) {
+        if let Some((d, lines)) = framesets::renamed_set(page, &plan.images, &mut folders) {
             renamed.extend(lines.into_iter().map(|l| (page.path.as_path(), l)));
             renamed_pages.insert(&page.path);
             if pages {

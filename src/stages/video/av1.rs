@@ -23,9 +23,10 @@
 //! picture every AV1 decoder shows (decoding is exactly specified), handed
 //! back by [`VideoEncoder::take_shown`] for measuring quality.
 
+use super::encoder::VideoEncoder;
 use super::webm::{self, VideoTrack};
-use super::yuv::{self, Colour};
-use super::{Av1Options, Picture, VideoEncoder};
+use super::yuv::{self, Colour, Picture};
+use crate::config::Av1Options;
 use rav1e::prelude::{
     ChromaSampling, ColorDescription, ColorPrimaries, Config, Context, EncoderConfig,
     EncoderStatus, Frame, FrameType, MatrixCoefficients, Packet, PixelRange, Rational,

@@ -37,9 +37,10 @@
 //! quality: decoding the very stream that is muxed, not trusting the
 //! encoder's own reconstruction.
 
+use super::encoder::VideoEncoder;
 use super::mp4::{self, AvcTrack, Samples};
-use super::yuv::{COLOUR, Colour};
-use super::{H264Options, Picture, VideoEncoder};
+use super::yuv::{COLOUR, Colour, Picture};
+use crate::config::H264Options;
 use openh264::OpenH264API;
 use openh264::Timestamp;
 use openh264::decoder::{Decoder, DecoderConfig};
@@ -57,10 +58,6 @@ use std::ffi::{c_int, c_void};
 const ENCODER_OPTION_TRACE_LEVEL: c_int = 25;
 const WELS_LOG_QUIET: c_int = 0;
 
-/// The lowest QP OpenH264's rate control allows (`GOM_MIN_QP_MODE`).
-pub const MIN_QP: u8 = 12;
-/// The highest QP H.264 has.
-pub const MAX_QP: u8 = 51;
 /// OpenH264's frame rate ceiling (`MAX_FRAME_RATE`); the level is chosen
 /// for it.
 const LEVEL_FRAME_RATE: f32 = 60.0;
@@ -98,10 +95,12 @@ impl Mp4Encoder {
                 "OpenH264 encodes at most 3840x2160 (or 2160x3840), not {width}x{height}"
             ));
         }
-        if options.qp > MAX_QP {
-            return Err(format!("H.264 QP is 0 to {MAX_QP}, not {}", options.qp));
+        if options.qp > H264Options::MAX_QP {
+            return Err(H264Options::qp_refused());
         }
-        let qp = options.qp.max(MIN_QP);
+        // A library caller's QP below the minimum is coded at it, as
+        // OpenH264's rate control does (the configuration refuses one).
+        let qp = options.qp.max(H264Options::MIN_QP);
         let config = EncoderConfig::new()
             .usage_type(UsageType::CameraVideoRealTime)
             .profile(Profile::Baseline)

@@ -17,15 +17,17 @@
 //! all frames, and [`Video::ssim`] is the mean.
 
 pub mod av1;
+pub mod encoder;
 pub mod h264;
 pub mod mp4;
 pub mod webm;
 pub mod yuv;
 
 use crate::config::VideoOptions;
+pub use crate::config::{Av1Options, Format, H264Options};
 use crate::ssim::{self, Luma};
+pub use encoder::VideoEncoder;
 use image::{RgbImage, RgbaImage};
-use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 pub use yuv::Picture;
@@ -37,58 +39,6 @@ pub const ENCODERS: [(&str, &str); 2] = [("rav1e", "0.8.1"), ("openh264", "0.9.9
 /// Whether rav1e was built with its x86-64 assembly (`--features asm`,
 /// which needs nasm): the same bytes, about 4-5x faster.
 pub const AV1_ASSEMBLY: bool = cfg!(feature = "asm");
-
-/// A video container and codec the pipeline writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Format {
-    /// AV1 in WebM (rav1e).
-    Webm,
-    /// H.264 constrained baseline in MP4 (OpenH264).
-    Mp4,
-}
-
-impl Format {
-    pub fn extension(self) -> &'static str {
-        match self {
-            Format::Webm => "webm",
-            Format::Mp4 => "mp4",
-        }
-    }
-}
-
-/// AV1 encoder settings (rav1e).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Av1Options {
-    /// rav1e speed preset, 0 (slowest, smallest) to 10 (fastest).
-    pub speed: u8,
-    /// rav1e base quantizer, 0 (best) to 255 (smallest).
-    pub quantizer: u8,
-}
-
-impl Default for Av1Options {
-    fn default() -> Self {
-        Av1Options {
-            speed: 7,
-            quantizer: 120,
-        }
-    }
-}
-
-/// H.264 encoder settings (OpenH264).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct H264Options {
-    /// Constant quantizer, 12 (best; OpenH264's floor) to 51 (smallest).
-    pub qp: u8,
-}
-
-impl Default for H264Options {
-    fn default() -> Self {
-        H264Options { qp: 26 }
-    }
-}
 
 /// Starts the encoder for `format` at `width` x `height` (even).
 pub fn encoder(
@@ -298,22 +248,6 @@ pub fn encode_clip<'a>(
         clip.push(rgba, duration_ms)?;
     }
     clip.finish()
-}
-
-/// A video encoder fed one frame at a time; [`VideoEncoder::finish`]
-/// returns the whole container file.
-pub trait VideoEncoder {
-    /// Encodes `picture`, shown for `duration_ms` milliseconds (> 0).
-    fn push(&mut self, picture: &Picture, duration_ms: u32) -> Result<(), String>;
-    /// Encodes every frame still held (lookahead); no frame may be pushed
-    /// after. [`VideoEncoder::finish`] does it when it was not done.
-    fn flush(&mut self) -> Result<(), String>;
-    /// The pictures a decoder of the stream shows, in display order, that
-    /// were encoded since the last call: one per pushed frame in the end
-    /// (`None` for a frame whose picture is not available).
-    fn take_shown(&mut self) -> Vec<Option<Picture>>;
-    /// Flushes the encoder and returns the muxed file.
-    fn finish(self: Box<Self>) -> Result<Vec<u8>, String>;
 }
 
 #[cfg(test)]
