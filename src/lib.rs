@@ -1,17 +1,63 @@
 //! assetmill: the image asset pipeline for static sites.
 //!
-//! Data flows one way, and the folders follow it:
+//! Pages keep their images in YAML front matter; assetmill reads every
+//! page, validates every image it names, and writes what the site's
+//! templates expect under `out/`: optimized copies, thumbnails, GIFs,
+//! WebM/MP4 videos and sprite sheets, with an asset map (JSON) and an HTML
+//! review. Builds are incremental (a content-addressed cache) and
+//! deterministic.
 //!
-//! - [`input`]: pages → front matter → [`manifest`] (every image entry);
-//! - [`plan`]: entries → jobs (each file once, with every page that uses it);
-//! - [`stages`]: [`decode`], [`validate`], [`resize`], [`optimize`],
-//!   [`animate`], [`sprite`];
-//! - [`pipeline`]: runs the stages in parallel within a memory budget,
-//!   reusing what the [`cache`] says is fresh;
-//! - [`outputs`]: files under `out/`, the [`assetmap`], the [`diagnostics`] and the [`review`].
+//! # The front door
 //!
-//! The library never prints; stages report through [`progress::Progress`]
-//! and return diagnostics.
+//! Each command of the `assetmill` program is one function here, taking a
+//! [`Config`] (the `assetmill.yml` options) and a [`Progress`] to report
+//! through ([`Quiet`] reports nothing; the library never prints):
+//!
+//! - [`check`] validates and returns a [`Report`] of [`Diagnostic`]s;
+//! - [`build`] makes every output ([`BuildOptions`]: dry run, a shard,
+//!   cancellation) and returns an [`Outcome`];
+//! - [`explain`] says what one output is made from and why it would be
+//!   remade;
+//! - [`merge`] joins shard builds' folders; [`clean`] removes outputs.
+//!
+//! The JSON documents the program prints are in [`documents`], with their
+//! schemas; per-file problems are diagnostics in the result, and `Err`
+//! ([`Error`]) means the command could not run at all.
+//!
+//! ```
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let site = tempfile::tempdir()?;
+//! let config = assetmill::Config::for_site(site.path());
+//! std::fs::create_dir_all(config.images.join("img"))?;
+//! std::fs::create_dir_all(&config.content)?;
+//! let red = image::RgbaImage::from_pixel(64, 48, image::Rgba([200, 30, 30, 255]));
+//! red.save(config.images.join("img/red.png"))?;
+//! std::fs::write(
+//!     config.content.join("red.md"),
+//!     "---\nimages:\n  - image_id: red\n    image_name: img/red.png\n    \
+//!      image_title: Red\n    image_alt: A red square\n---\n",
+//! )?;
+//!
+//! let report = assetmill::check(&config, &assetmill::Quiet);
+//! assert_eq!(report.summary.errors, 0, "{report:?}");
+//!
+//! let outcome = assetmill::build(&config, assetmill::BuildOptions::default(), &assetmill::Quiet)?;
+//! let asset = &outcome.asset_map.assets["img/red.png"];
+//! assert_eq!(asset.outputs[0].width, Some(64));
+//! assert!(config.out.join(&asset.outputs[0].path).is_file());
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Inside
+//!
+//! Data flows one way, and the folders of `src/` follow it: `input/`
+//! (pages → front matter → manifest) → `plan/` (each file once, with every
+//! page that uses it) → `stages/` (pure pixel and encoding work) →
+//! `pipeline/` (units of work in parallel within a memory budget, the
+//! cache, shards) → `outputs/` (files under `out/`, the asset map, the
+//! diagnostics, the review). Stages report through [`Progress`] and return
+//! diagnostics.
 //!
 //! Signals are the program's: a program embedding the library under a file
 //! size limit (`ulimit -f`) should catch or ignore SIGXFSZ, as the
@@ -20,23 +66,36 @@
 //! the process with its temp file left behind.
 
 pub mod config;
-pub mod error;
-pub mod fsread;
+mod error;
+mod fsread;
 #[doc(hidden)]
 pub mod fuzzing;
-pub mod input;
-pub(crate) mod nearest;
-pub mod outputs;
-pub mod pipeline;
-pub mod plan;
+mod input;
+#[doc(hidden)]
+pub mod internals;
+mod nearest;
+mod outputs;
+mod pipeline;
+mod plan;
 pub mod progress;
-pub mod stages;
+mod stages;
 pub mod synth;
 
+// The front door: the commands, their options and what they return.
 pub use config::Config;
 pub use diagnostics::{Diagnostic, Report, Severity};
 pub use error::{Error, Result};
-pub use input::{frontmatter, liquid, manifest};
-pub use outputs::{assetmap, diagnostics, names, output, review};
-pub use pipeline::{cache, lock};
-pub use stages::{animate, decode, optimize, resize, sprite, ssim, validate};
+pub use outputs::assetmap;
+pub use pipeline::explain::{Explained, Explanation, Input, PageUse, Why, explain};
+pub use pipeline::merge::{Merged, merge};
+pub use pipeline::{
+    BuildOptions, BuildSummary, Change, Cleaned, Outcome, Reason, Settings, Shard, Stage, build,
+    check, clean,
+};
+pub use progress::{Progress, Quiet};
+
+// One name inside the crate for each module the layers share.
+pub(crate) use input::{frontmatter, liquid, manifest};
+pub(crate) use outputs::{diagnostics, names, output, review};
+pub(crate) use pipeline::{cache, lock};
+pub(crate) use stages::{animate, decode, optimize, resize, sprite, ssim, validate};
