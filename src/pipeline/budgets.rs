@@ -14,7 +14,7 @@
 //! setting (the best allowed) to the lowest, for the best that fits
 //! ([`search`]). The budget then shapes the bytes, so it is part of the
 //! cache key of exactly the outputs it applies to (the setting
-//! `budgets.fit.bytes`, see [`super::keys::plan_unit`]). The search is a
+//! `budgets.fit.bytes`, see [`super::keys::unit_outputs`]). The search is a
 //! pure function of the sizes it sees, and every encoding is deterministic,
 //! so the outcome does not depend on threads.
 

@@ -54,7 +54,7 @@ pub enum Owner {
 /// fingerprint ([`options_hash`]), the key the cache compares. Build a
 /// `Planned` with [`Planned::new`], add per-output settings with
 /// [`Planned::set`], and call [`Planned::finish`] once they are all in
-/// (`plan_unit` does, for everything it returns).
+/// (`unit_outputs` does, for everything it returns).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Planned {
     pub path: String,
@@ -179,7 +179,7 @@ pub fn settings(config: &Config, role: Role) -> Settings {
             );
             section(&mut s, "gif", &config.gif);
             // How it plays is the `timing.*` of each animation (front
-            // matter over these defaults), set in `plan_unit`.
+            // matter over these defaults), set in `unit_outputs`.
             s.retain(|k, _| !matches!(k.as_str(), "gif.delay_ms" | "gif.loop" | "gif.pingpong"));
         }
         Role::Sprite => {
@@ -248,7 +248,7 @@ pub fn options(config: &Config, role: Role) -> String {
 /// settings. `hashes` are the sources' content hashes (`None` when
 /// unreadable: never fresh); `fit` gives the size budget in bytes an output
 /// is fitted to under `budgets.fit`, if any.
-pub fn plan_unit(
+pub fn unit_outputs(
     unit: &Unit,
     plan: &Plan,
     config: &Config,

@@ -80,7 +80,7 @@ impl<'c> Prepared<'c> {
         let fit = |p: &Planned| {
             budgets::fit_target(self.config, &self.plan, p).map(|limit| limit.bytes.0)
         };
-        keys::plan_unit(unit, &self.plan, self.config, &self.owner, hashes, &fit)
+        keys::unit_outputs(unit, &self.plan, self.config, &self.owner, hashes, &fit)
     }
 
     /// Every unit's outputs, for their paths and roles only: nothing is
