@@ -8,7 +8,9 @@
 //!   [`animate`], [`sprite`];
 //! - [`pipeline`]: runs the stages in parallel within a memory budget,
 //!   reusing what the [`cache`] says is fresh;
-//! - [`outputs`]: files under `out/`, the [`assetmap`] and the [`report`].
+//! - [`outputs`]: files under `out/`, the [`assetmap`] and the [`report`];
+//! - [`documents`]: the JSON documents and the text the command prints,
+//!   built from the results.
 //!
 //! The library never prints; stages report through [`progress::Progress`]
 //! and return diagnostics.
@@ -20,6 +22,7 @@
 //! the process with its temp file left behind.
 
 pub mod config;
+pub mod documents;
 pub mod error;
 pub mod fsread;
 #[doc(hidden)]

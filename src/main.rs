@@ -1,24 +1,23 @@
 //! The `assetmill` command: parses arguments, installs the progress display
-//! and the Ctrl-C/SIGTERM handler, calls the library and turns the outcome
-//! into an exit code (0 clean, 1 problems found, 2 bad usage or
+//! and the Ctrl-C/SIGTERM handler, calls the library and prints what it
+//! returns (the documents of [`assetmill::documents`], as JSON or as text),
+//! with an exit code (0 clean, 1 problems found, 2 bad usage or
 //! configuration, 130 stopped by a signal).
 
 use assetmill::config::{Config, Overrides};
-use assetmill::pipeline::merge::Merged;
-use assetmill::pipeline::{self, Outcome, Stage};
+use assetmill::documents::{Build, Check, EventLine, Explain, Fatal, Finish, Mode, text};
+use assetmill::pipeline::{self, BuildOptions};
 use assetmill::progress::{Event, Progress};
-use assetmill::stages::video;
-use assetmill::synth::{self, SynthOptions, SynthSummary};
+use assetmill::synth::{self, SynthOptions};
 use assetmill::{Error, names, validate};
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use std::collections::BTreeMap;
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::sync::Mutex;
 use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
 
 #[derive(Parser)]
 #[command(
@@ -152,28 +151,19 @@ enum Format {
     Json,
 }
 
-/// Terminal progress bars on stderr, one per stage under way.
-struct Bars {
+/// Where progress and the end-of-run document go: bars on a terminal's
+/// stderr, one per stage under way, and the text (or the JSON document)
+/// on stdout; with `--progress ndjson`, one event per line on stdout and
+/// the text on stderr.
+struct Reporter {
     enabled: bool,
     multi: MultiProgress,
     bars: Mutex<BTreeMap<String, ProgressBar>>,
+    ndjson: Option<Mutex<std::io::Stdout>>,
+    json: bool,
 }
 
-impl Bars {
-    fn new(quiet: bool) -> Self {
-        Bars {
-            enabled: !quiet && std::io::stderr().is_terminal(),
-            multi: MultiProgress::new(),
-            bars: Mutex::new(BTreeMap::new()),
-        }
-    }
-
-    fn bars(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, ProgressBar>> {
-        self.bars.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
-impl Progress for Bars {
+impl Progress for Reporter {
     fn start(&self, stage: &str, total: u64) {
         if !self.enabled {
             return;
@@ -186,15 +176,15 @@ impl Progress for Bars {
                 .expect("valid template")
                 .progress_chars("=> "),
         );
-        self.bars().insert(stage.to_owned(), bar);
+        self.bars_mut().insert(stage.to_owned(), bar);
     }
     fn advance(&self, stage: &str, n: u64) {
-        if let Some(bar) = self.bars().get(stage) {
+        if let Some(bar) = self.bars_mut().get(stage) {
             bar.inc(n);
         }
     }
     fn finish(&self, stage: &str) {
-        if let Some(bar) = self.bars().remove(stage) {
+        if let Some(bar) = self.bars_mut().remove(stage) {
             bar.finish_and_clear();
         }
     }
@@ -204,6 +194,84 @@ impl Progress for Bars {
         if !self.enabled {
             eprintln!("{message}");
         }
+    }
+    fn event(&self, event: &Event<'_>) {
+        self.line(&EventLine::from(event));
+    }
+}
+
+impl Reporter {
+    /// Bars only (no events), for the commands that print a document
+    /// of their own.
+    fn bars(quiet: bool) -> Self {
+        Reporter {
+            enabled: !quiet && std::io::stderr().is_terminal(),
+            multi: MultiProgress::new(),
+            bars: Mutex::new(BTreeMap::new()),
+            ndjson: None,
+            json: false,
+        }
+    }
+
+    /// For `build` and `merge`; `Err` when the options conflict (NDJSON
+    /// and a JSON document both want stdout).
+    fn new(cli: &Cli, format: Format) -> Result<Self, Error> {
+        let ndjson = cli.progress == ProgressMode::Ndjson;
+        if ndjson && format == Format::Json {
+            return Err(Error::Config {
+                path: PathBuf::from("--progress"),
+                message: "`--progress ndjson` writes events on stdout, so it cannot be \
+                          combined with `--format json`; use one or the other"
+                    .into(),
+            });
+        }
+        Ok(Reporter {
+            ndjson: ndjson.then(|| Mutex::new(std::io::stdout())),
+            json: format == Format::Json,
+            ..Reporter::bars(cli.quiet)
+        })
+    }
+
+    fn bars_mut(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, ProgressBar>> {
+        self.bars.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Writes one NDJSON line (whole, flushed) when events are on.
+    fn line(&self, line: &EventLine<'_>) {
+        let Some(stdout) = &self.ndjson else { return };
+        match names::json(line, false) {
+            Ok(line) => {
+                let mut out = stdout.lock().unwrap_or_else(|e| e.into_inner());
+                let _ = writeln!(out, "{line}");
+                let _ = out.flush();
+            }
+            Err(e) => eprintln!("error: cannot write an event as JSON: {e}"),
+        }
+    }
+
+    /// Ends a build or merge: the `finish` event, then the document.
+    fn end(&self, doc: &Build<'_>) -> ExitCode {
+        self.line(&Finish::from(doc).into());
+        if self.ndjson.is_some() {
+            eprint!("{doc}");
+            return ExitCode::from(doc.exit_code());
+        }
+        let format = if self.json {
+            Format::Json
+        } else {
+            Format::Text
+        };
+        exit(print(doc, format), doc.exit_code())
+    }
+
+    /// Ends a build or merge that could not go on.
+    fn fatal(&self, doc: &Fatal, e: &Error) -> ExitCode {
+        if self.json {
+            print(doc, Format::Json);
+        }
+        self.line(&Finish::from(doc).into());
+        eprintln!("error: {e}");
+        ExitCode::from(doc.exit_code())
     }
 }
 
@@ -218,141 +286,145 @@ fn main() -> ExitCode {
         eprintln!("error: cannot start {jobs} worker threads: {e}");
         return ExitCode::from(2);
     }
+    let bars = Reporter::bars(cli.quiet);
+    if let Command::Synth { .. } = cli.command {
+        return synth(&cli, &bars);
+    }
     let overrides = Overrides {
         content: cli.content.clone(),
         images: cli.images.clone(),
         out: cli.out.clone(),
     };
-    let bars = Bars::new(cli.quiet);
-    let load_config = || Config::load(cli.config.as_deref(), &overrides);
+    let config = match Config::load(cli.config.as_deref(), &overrides) {
+        Ok(config) => config,
+        Err(e) => return usage_error(&e),
+    };
+    let reporter = |format| Reporter::new(&cli, format).map_err(|e| usage_error(&e));
     match &cli.command {
+        Command::Build {
+            explain: Some(path),
+            format,
+            ..
+        } => match pipeline::explain::explain(&config, path) {
+            Ok(explanation) => {
+                let doc = Explain::new(&explanation);
+                exit(print(&doc, *format), doc.exit_code())
+            }
+            Err(e) => {
+                if *format == Format::Json {
+                    print(&Fatal::explain(&e, path), Format::Json);
+                }
+                usage_error(&e)
+            }
+        },
         Command::Build {
             dry_run,
             check,
-            explain,
             shard,
             format,
+            ..
         } => {
-            let config = match load_config() {
-                Ok(config) => config,
-                Err(e) => return usage_error(&e),
-            };
-            if let Some(path) = explain {
-                return match pipeline::explain::explain(&config, path) {
-                    Ok(explanation) => report_explanation(&explanation, *format),
-                    Err(e) => {
-                        if *format == Format::Json {
-                            print_json(&serde_json::json!({"query": path, "fatal": e.to_string()}));
-                        }
-                        usage_error(&e)
-                    }
-                };
-            }
             let mode = match (dry_run, check) {
                 (_, true) => Mode::Check,
                 (true, _) => Mode::DryRun,
                 _ => Mode::Build,
             };
-            let Some(report) = Reporter::new(cli.progress, *format, bars) else {
-                return usage_error(&ndjson_conflict());
+            let report = match reporter(*format) {
+                Ok(report) => report,
+                Err(code) => return code,
             };
-            let options = pipeline::BuildOptions {
+            let options = BuildOptions {
                 dry_run: mode != Mode::Build,
                 cancel: Some(stop_on_signals()),
                 shard: *shard,
             };
             match pipeline::build(&config, options, &report) {
-                Ok(outcome) => report.build(&outcome, mode, None),
-                Err(e) => report.fatal(&e, mode),
+                Ok(outcome) => report.end(&Build::new(&outcome, mode)),
+                Err(e) => report.fatal(&Fatal::new(&e, mode), &e),
             }
         }
         Command::Merge { shards, format } => {
-            let config = match load_config() {
-                Ok(config) => config,
-                Err(e) => return usage_error(&e),
+            let report = match reporter(*format) {
+                Ok(report) => report,
+                Err(code) => return code,
             };
-            let Some(report) = Reporter::new(cli.progress, *format, bars) else {
-                return usage_error(&ndjson_conflict());
-            };
-            let options = pipeline::BuildOptions {
+            let options = BuildOptions {
                 cancel: Some(stop_on_signals()),
                 ..Default::default()
             };
             match pipeline::merge::merge(&config, shards, options, &report) {
-                Ok(merged) => report.build(&merged.outcome, Mode::Build, Some(&merged)),
-                Err(e) => report.fatal(&e, Mode::Build),
-            }
-        }
-        Command::Clean => {
-            let config = match load_config() {
-                Ok(config) => config,
-                Err(e) => return usage_error(&e),
-            };
-            match pipeline::clean(&config, &bars) {
-                Ok(cleaned) => {
-                    for d in &cleaned.refused {
-                        println!("{d}");
-                    }
-                    println!(
-                        "removed {} files from {}{}",
-                        cleaned.removed.len(),
-                        names::path_text(&config.out),
-                        match cleaned.refused.len() {
-                            0 => String::new(),
-                            n => format!("; left {n} in place (see above)"),
-                        }
-                    );
-                    ExitCode::SUCCESS
-                }
-                Err(e @ Error::Config { .. }) => usage_error(&e),
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    ExitCode::FAILURE
-                }
+                Ok(merged) => report.end(&Build::merged(&merged)),
+                Err(e) => report.fatal(&Fatal::new(&e, Mode::Build), &e),
             }
         }
         Command::Check { format } => {
-            let config = match load_config() {
-                Ok(config) => config,
-                Err(e) => return usage_error(&e),
-            };
-            let report = validate::check(&config, &bars);
-            match format {
-                Format::Text => print!("{}", report.to_text()),
-                Format::Json if !print_json(&report) => return ExitCode::FAILURE,
-                Format::Json => {}
-            }
-            ExitCode::from(u8::from(report.has_errors()))
+            let found = validate::check(&config, &bars);
+            let doc = Check::new(&found);
+            exit(print(&doc, *format), doc.exit_code())
         }
-        Command::Synth {
-            dir,
-            from_pages,
-            pages,
-            frames,
-            size,
-            alpha,
-            seed,
-            scene,
-        } => {
-            let opts = SynthOptions {
-                pages: *pages,
-                frames: *frames,
-                size: *size,
-                alpha: *alpha,
-                seed: *seed,
-                scene: match scene {
-                    Scene::Muscle => synth::render::SceneKind::Muscle,
-                    Scene::Objects => synth::render::SceneKind::Objects,
-                },
-            };
-            let result = match (dir, from_pages, &cli.images) {
-                (_, Some(pages_dir), Some(images)) => {
-                    synth::materialize(pages_dir, images, &opts, &bars)
-                }
-                (Some(dir), _, _) => synth::synth_site(dir, &opts, &bars),
-                _ => unreachable!("clap requires DIR or --from-pages with --images"),
-            };
-            report_synth(result)
+        Command::Clean => match pipeline::clean(&config, &bars) {
+            Ok(cleaned) => {
+                let out = &config.out;
+                print!(
+                    "{}",
+                    text::Clean {
+                        cleaned: &cleaned,
+                        out
+                    }
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e @ Error::Config { .. }) => usage_error(&e),
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::Synth { .. } => unreachable!("handled above"),
+    }
+}
+
+fn synth(cli: &Cli, bars: &Reporter) -> ExitCode {
+    let Command::Synth {
+        dir,
+        from_pages,
+        pages,
+        frames,
+        size,
+        alpha,
+        seed,
+        scene,
+    } = &cli.command
+    else {
+        unreachable!("called for synth")
+    };
+    let opts = SynthOptions {
+        pages: *pages,
+        frames: *frames,
+        size: *size,
+        alpha: *alpha,
+        seed: *seed,
+        scene: match scene {
+            Scene::Muscle => synth::render::SceneKind::Muscle,
+            Scene::Objects => synth::render::SceneKind::Objects,
+        },
+    };
+    let result = match (dir, from_pages, &cli.images) {
+        (_, Some(pages_dir), Some(images)) => synth::materialize(pages_dir, images, &opts, bars),
+        (Some(dir), _, _) => synth::synth_site(dir, &opts, bars),
+        _ => unreachable!("clap requires DIR or --from-pages with --images"),
+    };
+    match result {
+        Ok(summary) => {
+            for d in &summary.diagnostics {
+                eprintln!("{d}");
+            }
+            println!("{summary}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
         }
     }
 }
@@ -393,463 +465,27 @@ fn usage_error(e: &Error) -> ExitCode {
     ExitCode::from(2)
 }
 
-/// Prints `value` as a JSON document on stdout, by `names::json`. Every
-/// output type holds its names as strings, so this cannot fail; should a
-/// new type break that, the run says so on stderr and returns false (the
-/// caller then exits 1) instead of panicking or printing nothing.
-fn print_json(value: &impl serde::Serialize) -> bool {
-    match names::json(value, true) {
-        Ok(doc) => {
-            println!("{doc}");
-            true
-        }
-        Err(e) => {
-            eprintln!("error: cannot write the report as JSON: {e}");
-            false
-        }
-    }
-}
-
-/// Prints an explanation; exit 0 when everything explained is up to date,
-/// 1 when a build would remake something (as `build --check`).
-fn report_explanation(explanation: &pipeline::explain::Explanation, format: Format) -> ExitCode {
-    use std::io::Write;
-    let code = u8::from(!explanation.up_to_date());
+/// Writes a document on stdout, as text or as JSON by `names::json`.
+/// Every document holds its names as strings, so the JSON cannot fail;
+/// should a new type break that, the run says so on stderr and returns
+/// false (the caller then exits 1) instead of panicking or printing
+/// nothing. A closed pipe (`| head`) is not an error worth a panic.
+fn print(doc: &(impl serde::Serialize + std::fmt::Display), format: Format) -> bool {
     let text = match format {
-        Format::Json => match names::json(explanation, true) {
-            Ok(doc) => doc + "\n",
+        Format::Text => doc.to_string(),
+        Format::Json => match names::json(doc, true) {
+            Ok(json) => json + "\n",
             Err(e) => {
-                eprintln!("error: cannot write the explanation as JSON: {e}");
-                return ExitCode::FAILURE;
+                eprintln!("error: cannot write the document as JSON: {e}");
+                return false;
             }
         },
-        Format::Text => explanation_text(explanation),
     };
-    // A closed pipe (`| head`) is not an error worth a panic.
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
-    ExitCode::from(code)
+    true
 }
 
-/// The text form of an explanation: one block per output, every name in
-/// it by `names::text`.
-fn explanation_text(e: &pipeline::explain::Explanation) -> String {
-    use names::text as n;
-    use std::fmt::Write;
-    let show_value = |v: &serde_json::Value| n(&pipeline::explain::show_value(v)).into_owned();
-    let hash = |h: &Option<String>| h.clone().unwrap_or_else(|| "(cannot be read)".into());
-    let mut t = String::new();
-    if let Some(source) = &e.source {
-        let _ = writeln!(
-            t,
-            "source {} ({})
-{} outputs are made from it:
-",
-            n(&source.key),
-            hash(&source.hash),
-            e.outputs.len()
-        );
-    }
-    for o in &e.outputs {
-        let role = serde_json::to_value(o.role)
-            .ok()
-            .map(|v| show_value(&v))
-            .unwrap_or_default();
-        let _ = writeln!(t, "{} ({role})", n(&o.path));
-        match &o.animation {
-            Some(animation) => {
-                let _ = writeln!(
-                    t,
-                    "  made from the {} frames of {}, in order:",
-                    o.inputs.len(),
-                    n(animation)
-                );
-            }
-            None => {
-                let _ = writeln!(t, "  made from:");
-            }
-        }
-        for (i, input) in o.inputs.iter().enumerate() {
-            let i = if o.animation.is_some() {
-                format!("{:>3}. ", i + 1)
-            } else {
-                String::new()
-            };
-            let _ = writeln!(t, "    {i}{} {}", n(&input.key), hash(&input.hash));
-        }
-        let _ = writeln!(t, "  settings (options hash {}):", o.options_hash);
-        for (name, value) in &o.settings {
-            let _ = writeln!(t, "    {} {}", n(name), show_value(value));
-        }
-        let _ = writeln!(t, "  used by:");
-        for u in &o.pages {
-            let _ = writeln!(
-                t,
-                "    {}:{} ({} {})",
-                n(&u.page),
-                u.line,
-                u.role.label(),
-                n(&u.written)
-            );
-        }
-        match o.reason {
-            None => {
-                let _ = writeln!(t, "  up to date");
-            }
-            Some(reason) => {
-                let _ = writeln!(t, "  a build would remake it ({}):", reason.label());
-                for why in &o.why {
-                    let _ = writeln!(t, "    {}", n(&why.to_string()));
-                }
-            }
-        }
-        t.push('\n');
-    }
-    let stale = e.outputs.iter().filter(|o| o.reason.is_some()).count();
-    let outputs = match e.outputs.len() {
-        1 => "1 output".to_owned(),
-        n => format!("{n} outputs"),
-    };
-    let _ = if stale == 0 {
-        writeln!(t, "explain: up to date ({outputs})")
-    } else {
-        writeln!(t, "explain: a build would remake {stale} of {outputs}")
-    };
-    t
-}
-
-fn report_synth(result: Result<SynthSummary, Error>) -> ExitCode {
-    match result {
-        Ok(summary) => {
-            for d in &summary.diagnostics {
-                eprintln!("{d}");
-            }
-            println!(
-                "{} pages, {} images written ({:.1} MB), {} existing files kept",
-                summary.pages,
-                summary.images,
-                summary.bytes as f64 / 1e6,
-                summary.skipped
-            );
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-fn ndjson_conflict() -> Error {
-    Error::Config {
-        path: PathBuf::from("--progress"),
-        message: "`--progress ndjson` writes events on stdout, so it cannot be combined with \
-                  `--format json`; use one or the other"
-            .into(),
-    }
-}
-
-/// What `build` was asked to do.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Mode {
-    Build,
-    DryRun,
-    Check,
-}
-
-/// Where the progress and the end-of-run report go: bars and text (or one
-/// JSON document) by default; with `--progress ndjson`, events on stdout
-/// and the text on stderr.
-struct Reporter {
-    bars: Bars,
-    ndjson: Option<Mutex<std::io::Stdout>>,
-    format: Format,
-}
-
-impl Progress for Reporter {
-    fn start(&self, stage: &str, total: u64) {
-        self.bars.start(stage, total);
-    }
-    fn advance(&self, stage: &str, n: u64) {
-        self.bars.advance(stage, n);
-    }
-    fn finish(&self, stage: &str) {
-        self.bars.finish(stage);
-    }
-    fn note(&self, message: &str) {
-        self.bars.note(message);
-    }
-    fn event(&self, event: &Event<'_>) {
-        match names::json(event, false) {
-            Ok(line) => self.line(&line),
-            Err(e) => eprintln!("error: cannot write an event as JSON: {e}"),
-        }
-    }
-}
-
-impl Reporter {
-    /// `None` when the options conflict (NDJSON and a JSON document both
-    /// want stdout).
-    fn new(mode: ProgressMode, format: Format, bars: Bars) -> Option<Self> {
-        match (mode, format) {
-            (ProgressMode::Ndjson, Format::Json) => None,
-            (ProgressMode::Ndjson, _) => Some(Reporter {
-                bars,
-                ndjson: Some(Mutex::new(std::io::stdout())),
-                format,
-            }),
-            _ => Some(Reporter {
-                bars,
-                ndjson: None,
-                format,
-            }),
-        }
-    }
-
-    /// Writes one NDJSON line (whole, flushed) when events are on.
-    fn line(&self, value: &str) {
-        use std::io::Write;
-        if let Some(stdout) = &self.ndjson {
-            let mut out = stdout.lock().unwrap_or_else(|e| e.into_inner());
-            let _ = writeln!(out, "{value}");
-            let _ = out.flush();
-        }
-    }
-
-    /// The human report: stdout, or stderr when stdout carries events.
-    fn text(&self, text: &str) {
-        if self.ndjson.is_some() {
-            eprint!("{text}");
-        } else {
-            print!("{text}");
-        }
-    }
-
-    fn fatal(&self, e: &Error, mode: Mode) -> ExitCode {
-        let code = if matches!(e, Error::Config { .. }) {
-            2
-        } else {
-            1
-        };
-        if self.format == Format::Json {
-            print_json(&serde_json::json!({
-                "dry_run": mode != Mode::Build,
-                "check": mode == Mode::Check,
-                "fatal": e.to_string(),
-                "errors": 1,
-            }));
-        }
-        self.finish(&Finish {
-            event: "finish",
-            exit_code: code,
-            fatal: Some(e.to_string()),
-            ..Finish::default()
-        });
-        eprintln!("error: {e}");
-        ExitCode::from(code)
-    }
-
-    fn build(&self, outcome: &Outcome, mode: Mode, merged: Option<&Merged>) -> ExitCode {
-        let report = &outcome.report;
-        let s = &outcome.summary;
-        let stale = !(outcome.changes.is_empty() && outcome.removed.is_empty());
-        let code = if outcome.cancelled {
-            130
-        } else {
-            u8::from(report.has_errors() || (mode == Mode::Check && stale))
-        };
-        let review = outcome
-            .review
-            .as_deref()
-            .map(|p| names::path(p).into_owned());
-        let merged_doc = merged
-            .map(|m| serde_json::json!({"shards": m.shards, "files": m.files, "bytes": m.bytes}));
-        self.finish(&Finish {
-            event: "finish",
-            exit_code: code,
-            fatal: None,
-            dry_run: mode != Mode::Build,
-            check: mode == Mode::Check,
-            up_to_date: !stale,
-            errors: report.summary.errors,
-            warnings: report.summary.warnings,
-            changes: outcome.changes.len(),
-            removed: outcome.removed.len(),
-            cancelled: outcome.cancelled,
-            merged: merged_doc.clone(),
-            report: review.clone(),
-            summary: Some(s.clone()),
-        });
-        if self.format == Format::Json {
-            let doc = serde_json::json!({
-                "dry_run": mode != Mode::Build,
-                "check": mode == Mode::Check,
-                "up_to_date": !stale,
-                "merged": merged_doc,
-                "summary": s,
-                "pages": report.summary.pages,
-                "images": report.summary.images,
-                "errors": report.summary.errors,
-                "warnings": report.summary.warnings,
-                "diagnostics": report.diagnostics,
-                "changes": outcome.changes,
-                "removed": outcome.removed,
-                "cancelled": outcome.cancelled,
-                "report": review,
-            });
-            return if print_json(&doc) {
-                ExitCode::from(code)
-            } else {
-                ExitCode::FAILURE
-            };
-        }
-        self.text(&human(outcome, mode, merged));
-        ExitCode::from(code)
-    }
-}
-
-/// The last NDJSON event of a run.
-#[derive(Default, serde::Serialize)]
-struct Finish {
-    event: &'static str,
-    exit_code: u8,
-    /// Set when the run could not go on at all.
-    fatal: Option<String>,
-    dry_run: bool,
-    check: bool,
-    up_to_date: bool,
-    errors: usize,
-    warnings: usize,
-    changes: usize,
-    removed: usize,
-    cancelled: bool,
-    merged: Option<serde_json::Value>,
-    /// The review report's path, by `names::path`.
-    report: Option<String>,
-    summary: Option<pipeline::BuildSummary>,
-}
-
-impl Reporter {
-    fn finish(&self, finish: &Finish) {
-        match names::json(finish, false) {
-            Ok(line) => self.line(&line),
-            Err(e) => eprintln!("error: cannot write an event as JSON: {e}"),
-        }
-    }
-}
-
-/// The text report of a build, a dry run, a check or a merge.
-fn human(outcome: &Outcome, mode: Mode, merged: Option<&Merged>) -> String {
-    use std::fmt::Write;
-    let report = &outcome.report;
-    let s = &outcome.summary;
-    let mut t = String::new();
-    for d in &report.diagnostics {
-        let _ = writeln!(t, "{d}");
-    }
-    if mode != Mode::Build {
-        for c in &outcome.changes {
-            let _ = writeln!(
-                t,
-                "would build {} ({})",
-                names::text(&c.path),
-                c.reason.label()
-            );
-        }
-        for path in &outcome.removed {
-            let _ = writeln!(
-                t,
-                "would remove {} (no longer referenced)",
-                names::text(path)
-            );
-        }
-        let _ = writeln!(t, "{}", report.summary);
-        if mode == Mode::Check {
-            if outcome.changes.is_empty() && outcome.removed.is_empty() {
-                let _ = writeln!(t, "check: all {} outputs are up to date", s.reused);
-            } else {
-                let _ = writeln!(
-                    t,
-                    "check: {} outputs to build and {} to remove; run `assetmill build`",
-                    s.built, s.removed
-                );
-            }
-        } else {
-            let _ = writeln!(
-                t,
-                "dry run: {} to build, {} up to date, {} to remove, {} sources to decode; \
-                 nothing written",
-                s.built, s.reused, s.removed, s.decoded
-            );
-        }
-        return t;
-    }
-    if let Some(m) = merged {
-        let _ = writeln!(
-            t,
-            "merged {} shards: copied {} files ({:.2} MB)",
-            m.shards,
-            m.files,
-            mb(m.bytes)
-        );
-    }
-    if outcome.cancelled {
-        let _ = writeln!(t, "{}", report.summary);
-        let _ = writeln!(
-            t,
-            "stopped: built {} files before the signal; they are recorded, and the next \
-             build continues from there",
-            s.built
-        );
-        return t;
-    }
-    let saved = if s.source_bytes > 0 {
-        100.0 * (1.0 - s.optimized_bytes as f64 / s.source_bytes as f64)
-    } else {
-        0.0
-    };
-    let _ = writeln!(t, "{}", report.summary);
-    let _ = writeln!(
-        t,
-        "built {} files, reused {}, removed {}, decoded {} sources; wrote {:.2} MB, out/ holds \
-         {:.2} MB",
-        s.built,
-        s.reused,
-        s.removed,
-        s.decoded,
-        mb(s.written_bytes),
-        mb(s.output_bytes)
-    );
-    let _ = writeln!(
-        t,
-        "sources {:.2} MB -> optimized copies {:.2} MB ({saved:.1}% saved)",
-        mb(s.source_bytes),
-        mb(s.optimized_bytes)
-    );
-    let stages: Vec<String> = s
-        .stages
-        .iter()
-        .filter(|(_, t)| **t > 0.0005)
-        .map(|(stage, t)| format!("{} {t:.2}s", stage.name()))
-        .collect();
-    let _ = writeln!(
-        t,
-        "time {:.2}s wall; CPU by stage: {}",
-        s.seconds,
-        stages.join(", ")
-    );
-    if let Some(path) = &outcome.review {
-        let _ = writeln!(t, "report: {}", names::path_text(path));
-    }
-    if !video::AV1_ASSEMBLY && s.stages.get(&Stage::Video).is_some_and(|&t| t > 1.0) {
-        let _ = writeln!(
-            t,
-            "note: this assetmill was built without rav1e's assembly, so AV1 encoding runs \
-             about 4-5x slower; with nasm installed, build with `--features asm`"
-        );
-    }
-    t
-}
-
-fn mb(bytes: u64) -> f64 {
-    bytes as f64 / 1e6
+/// `code` when the document was printed, else 1.
+fn exit(printed: bool, code: u8) -> ExitCode {
+    ExitCode::from(if printed { code } else { 1 })
 }

@@ -51,6 +51,7 @@ use work::{UnitResult, Worker};
 
 /// The pipeline's stages, for timing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Stage {
     Hash,
@@ -140,6 +141,7 @@ impl BuildOptions {
 
 /// An output that is (or would be) rebuilt, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct Change {
     pub path: String,
     pub reason: Reason,
@@ -147,6 +149,7 @@ pub struct Change {
 
 /// Figures for the end-of-run summary.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct BuildSummary {
     /// Outputs written by this run (the asset map included).
     pub built: usize,

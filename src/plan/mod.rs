@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 
 /// How an entry uses an image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum Role {
     PageImage,
