@@ -265,12 +265,12 @@ impl Reporter {
     }
 
     /// Ends a build or merge that could not go on.
-    fn fatal(&self, doc: &Fatal, e: &Error) -> ExitCode {
+    fn fatal(&self, doc: &Fatal) -> ExitCode {
         if self.json {
             print(doc, Format::Json);
         }
         self.line(&Finish::from(doc).into());
-        eprintln!("error: {e}");
+        eprintln!("{doc}");
         ExitCode::from(doc.exit_code())
     }
 }
@@ -340,7 +340,7 @@ fn main() -> ExitCode {
             };
             match pipeline::build(&config, options, &report) {
                 Ok(outcome) => report.end(&Build::new(&outcome, mode)),
-                Err(e) => report.fatal(&Fatal::new(&e, mode), &e),
+                Err(e) => report.fatal(&Fatal::new(&e, mode)),
             }
         }
         Command::Merge { shards, format } => {
@@ -354,7 +354,7 @@ fn main() -> ExitCode {
             };
             match pipeline::merge::merge(&config, shards, options, &report) {
                 Ok(merged) => report.end(&Build::merged(&merged)),
-                Err(e) => report.fatal(&Fatal::new(&e, Mode::Build), &e),
+                Err(e) => report.fatal(&Fatal::new(&e, Mode::Build)),
             }
         }
         Command::Check { format } => {

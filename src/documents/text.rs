@@ -2,13 +2,20 @@
 //! `--format json`. Every name in it is in [`names`]' text form, so no
 //! name starts a line of its own or acts on a terminal.
 
-use super::{Build, Check, Explain};
+use super::{Build, Check, Explain, Fatal};
 use crate::names::{self, text as n};
 use crate::pipeline::explain::show_value;
 use crate::pipeline::{Cleaned, Stage};
 use crate::stages::video;
 use std::fmt::{self, Display, Formatter};
 use std::path::Path;
+
+/// `error: ` and the message: one line, as the command writes it on stderr.
+impl Display for Fatal {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        write!(f, "error: {}", self.fatal)
+    }
+}
 
 /// One line per diagnostic (and hint), then the summary line.
 impl Display for Check<'_> {
