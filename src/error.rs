@@ -13,7 +13,10 @@ use std::path::{Path, PathBuf};
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Everything that can go wrong, each with the path it concerns.
+/// Non-exhaustive: a later release may add kinds of failure, so a caller's
+/// `match` needs a `_` arm (or uses [`Error::path`] and `Display`).
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum Error {
     /// Reading or writing a file failed.
     Io { path: PathBuf, source: io::Error },

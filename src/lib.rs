@@ -66,6 +66,7 @@
 //! the process with its temp file left behind.
 
 pub mod config;
+pub mod documents;
 mod error;
 mod fsread;
 #[doc(hidden)]
@@ -85,7 +86,7 @@ pub mod synth;
 pub use config::Config;
 pub use diagnostics::{Diagnostic, Report, Severity};
 pub use error::{Error, Result};
-pub use outputs::assetmap;
+pub use outputs::{assetmap, names};
 pub use pipeline::explain::{Explained, Explanation, Input, PageUse, Why, explain};
 pub use pipeline::merge::{Merged, merge};
 pub use pipeline::{
@@ -96,6 +97,6 @@ pub use progress::{Progress, Quiet};
 
 // One name inside the crate for each module the layers share.
 pub(crate) use input::{frontmatter, liquid, manifest};
-pub(crate) use outputs::{diagnostics, names, output, review};
+pub(crate) use outputs::{diagnostics, output, review};
 pub(crate) use pipeline::{cache, lock};
 pub(crate) use stages::{animate, decode, optimize, resize, sprite, ssim, validate};

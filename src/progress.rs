@@ -28,6 +28,7 @@ impl Progress for Quiet {}
 /// (the CLI's `--progress ndjson` writes each as one JSON line). Fields are
 /// described in the README's event schema.
 #[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(tag = "event", rename_all = "kebab-case")]
 pub enum Event<'a> {
     /// The plan is made; work starts.
@@ -61,6 +62,7 @@ pub enum Event<'a> {
 
 /// One output in an [`Event::Unit`].
 #[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct UnitOutput<'a> {
     pub path: &'a str,
     pub role: crate::assetmap::Role,

@@ -795,3 +795,125 @@ fn github_actions_example_runs_as_written() {
     assert!(merged == tree(&site.root().join("single")));
     assert!(site.out().join(".assetmill/report.html").is_file());
 }
+
+/// The JSON Schemas committed in `schema/`, compiled.
+struct Schemas(std::collections::BTreeMap<&'static str, jsonschema::Validator>);
+
+impl Schemas {
+    fn load() -> Self {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("schema");
+        let mut validators = std::collections::BTreeMap::new();
+        for name in ["check", "build", "fatal", "explain", "event"] {
+            let path = dir.join(format!("{name}.schema.json"));
+            let schema: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+            let validator = jsonschema::validator_for(&schema)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            validators.insert(name, validator);
+        }
+        Schemas(validators)
+    }
+
+    /// Why `doc` is not a valid `name` document, if it is not.
+    fn errors(&self, name: &str, doc: &Value) -> Option<String> {
+        if doc["schema"] != format!("assetmill.{name}/1") {
+            return Some(format!("schema is {}", doc["schema"]));
+        }
+        let errors: Vec<String> = self.0[name]
+            .iter_errors(doc)
+            .map(|e| format!("{}: {e}", e.instance_path()))
+            .collect();
+        (!errors.is_empty()).then(|| errors.join("\n"))
+    }
+
+    #[track_caller]
+    fn check(&self, name: &str, doc: &Value) {
+        if let Some(e) = self.errors(name, doc) {
+            panic!("not a valid {name} document: {e}\n{doc:#}");
+        }
+    }
+}
+
+/// Every kind of document the binary prints (check, build, dry run,
+/// `--check`, shard, merge, explain, fatal errors, and every NDJSON event
+/// including a fatal `finish`) validates against its committed schema.
+#[test]
+fn every_document_the_binary_prints_validates_against_its_schema() {
+    let site = site();
+    site.page(
+        "broken.md",
+        "---\nimages:\n  - image_id: gone\n    image_name: figures/one figur.png\n    \
+         image_alt: Gone\n---\n",
+    );
+    let schemas = Schemas::load();
+
+    let (code, doc) = site.json(&["check", "--format", "json"]);
+    assert_eq!(code, 1, "{doc:#}");
+    schemas.check("check", &doc);
+    assert_eq!(doc["errors"], 1, "{doc:#}");
+    assert!(doc["diagnostics"][0]["hint"].is_string(), "{doc:#}");
+
+    let o = run(&site, &["build", "--progress", "ndjson"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let mut kinds = std::collections::BTreeSet::new();
+    for line in stdout(&o).lines() {
+        let event: Value = serde_json::from_str(line).unwrap();
+        schemas.check("event", &event);
+        kinds.insert(event["event"].as_str().unwrap().to_owned());
+    }
+    let all = ["diagnostic", "finish", "start", "unit"].map(String::from);
+    assert_eq!(kinds, std::collections::BTreeSet::from(all));
+
+    let modes: [&[&str]; 3] = [&[], &["--dry-run"], &["--check"]];
+    for mode in modes {
+        let args = [&["build", "--format", "json"][..], mode].concat();
+        let (_, doc) = site.json(&args);
+        schemas.check("build", &doc);
+        assert_eq!(doc["check"], mode == ["--check"], "{doc:#}");
+    }
+
+    // An explanation with a reason and a `why`.
+    site.png("muscles/png/Arm-M1-2.png", 40, 40, 99);
+    for path in ["muscles/gif/Arm-M1.gif", "muscles/png/Arm-M1-2.png"] {
+        let (code, doc) = site.json(&["build", "--explain", path, "--format", "json"]);
+        assert_eq!(code, 1, "{doc:#}");
+        schemas.check("explain", &doc);
+        assert!(!doc["outputs"][0]["why"].as_array().unwrap().is_empty());
+    }
+    let (code, doc) = site.json(&["build", "--explain", "nothing.gif", "--format", "json"]);
+    assert_eq!(code, 2);
+    schemas.check("fatal", &doc);
+    assert_eq!(doc["query"], "nothing.gif");
+
+    for i in 1..=2 {
+        let (shard, out) = (format!("{i}/2"), format!("s{i}"));
+        let args = [
+            "build", "--shard", &shard, "--out", &out, "--format", "json",
+        ];
+        schemas.check("build", &site.json(&args).1);
+    }
+    let (_, doc) = site.json(&["merge", "s1", "s2", "--out", "m", "--format", "json"]);
+    schemas.check("build", &doc);
+    assert_eq!(doc["merged"]["shards"], 2, "{doc:#}");
+
+    // Shard 2 of 2 is missing: the merge cannot go on.
+    let (code, doc) = site.json(&["merge", "s1", "--out", "m2", "--format", "json"]);
+    assert_eq!(code, 1, "{doc:#}");
+    schemas.check("fatal", &doc);
+    let o = run(
+        &site,
+        &["merge", "s1", "--out", "m2", "--progress", "ndjson"],
+    );
+    let finish: Value = serde_json::from_str(stdout(&o).lines().last().unwrap()).unwrap();
+    schemas.check("event", &finish);
+    assert!(finish["fatal"].is_string(), "{finish:#}");
+
+    // The schemas are not rubber stamps.
+    let (_, mut doc) = site.json(&["build", "--format", "json"]);
+    schemas.check("build", &doc);
+    doc["summary"]["built"] = "many".into();
+    assert!(schemas.errors("build", &doc).is_some());
+    doc["summary"]["built"] = 0.into();
+    doc.as_object_mut().unwrap().remove("diagnostics");
+    assert!(schemas.errors("build", &doc).is_some());
+    assert!(schemas.errors("check", &doc).is_some());
+}

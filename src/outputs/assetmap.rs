@@ -64,6 +64,7 @@ pub struct FileInfo {
 
 /// What an output is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum Role {
     /// The source, losslessly optimized (PNG) or copied unchanged.

@@ -15,6 +15,7 @@ use std::path::PathBuf;
 
 /// How bad a diagnostic is. Only errors make the run fail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Error,
@@ -67,6 +68,35 @@ impl Serialize for Diagnostic {
             None => s.skip_field("hint")?,
         }
         s.end()
+    }
+}
+
+/// The JSON Schema of the `Serialize` above, for the documents' schema
+/// files (see `documents`).
+#[cfg(test)]
+impl schemars::JsonSchema for Diagnostic {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Diagnostic".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        /// One problem, located at a file and (where known) a line.
+        #[derive(Serialize, schemars::JsonSchema)]
+        struct Shape {
+            severity: Severity,
+            /// The file, by the names rule's machine form.
+            file: String,
+            /// The file name's exact bytes; only when it is not UTF-8.
+            #[serde(skip_serializing_if = "Option::is_none")]
+            file_bytes: Option<Vec<u8>>,
+            line: Option<usize>,
+            column: Option<usize>,
+            message: String,
+            /// A suggestion for the fix.
+            #[serde(skip_serializing_if = "Option::is_none")]
+            hint: Option<String>,
+        }
+        Shape::json_schema(generator)
     }
 }
 

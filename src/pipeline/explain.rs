@@ -27,6 +27,7 @@ use std::path::{Path, PathBuf};
 
 /// What `--explain` found for its PATH.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct Explanation {
     /// PATH as given.
     pub query: String,
@@ -50,6 +51,7 @@ impl Explanation {
 
 /// A file an output is made from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct Input {
     /// Path under the image root.
     pub key: String,
@@ -59,6 +61,7 @@ pub struct Input {
 
 /// A page line that uses an output.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct PageUse {
     /// The page, as diagnostics name it.
     pub page: String,
@@ -70,6 +73,7 @@ pub struct PageUse {
 
 /// One output, explained.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct Explained {
     /// Relative to the output folder.
     pub path: String,
@@ -98,6 +102,7 @@ pub struct Explained {
 /// One difference between an output as recorded and as it would be built
 /// now.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(tag = "what", rename_all = "kebab-case")]
 pub enum Why {
     /// No build recorded making it.

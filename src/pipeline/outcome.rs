@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 /// An output that is (or would be) rebuilt, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct Change {
     pub path: String,
     pub reason: Reason,
@@ -17,6 +18,7 @@ pub struct Change {
 
 /// Figures for the end-of-run summary.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct BuildSummary {
     /// Outputs written by this run (the asset map included).
     pub built: usize,

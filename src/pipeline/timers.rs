@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 /// The pipeline's stages, for timing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Stage {
     Hash,

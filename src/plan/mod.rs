@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 /// image (`images:`) or as a frame of the gallery (`gallery:`). Not to be
 /// confused with an output's [`Role`](crate::assetmap::Role).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum Placement {
     PageImage,
