@@ -31,6 +31,8 @@ pub mod plan;
 pub mod progress;
 pub mod stages;
 pub mod synth;
+#[doc(hidden)]
+pub mod testsupport;
 
 pub use config::Config;
 pub use error::{Error, Result};
