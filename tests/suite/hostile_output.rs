@@ -393,7 +393,10 @@ fn build_on_small_disk(site: &Site, size: &str) -> Option<Output> {
     match run {
         Ok(run) if run.status.code() != Some(99) => Some(run),
         other => {
-            common::unavailable("a tmpfs mount (root) for the disk-full test", format!("{other:?}"));
+            common::unavailable(
+                "a tmpfs mount (root) for the disk-full test",
+                format!("{other:?}"),
+            );
             None
         }
     }

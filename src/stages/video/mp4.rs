@@ -426,9 +426,9 @@ fn be32(out: &mut Vec<u8>, value: u32) {
 
 #[cfg(test)]
 mod tests {
-    use crate::testsupport::mp4::{self as read, *};
     use super::*;
     use crate::stages::video::yuv::COLOUR;
+    use crate::testsupport::mp4::{self as read, *};
 
     // A baseline SPS and PPS shaped like OpenH264's (the bytes after the
     // level do not matter to the container).

@@ -4,7 +4,6 @@
 //! ([`tool`], [`unavailable`]) and the `ffprobe`/`ffmpeg` oracles
 //! ([`media`]) live in the library's `testsupport`, which the unit tests
 //! under `src/` share.
-#![allow(dead_code)]
 
 pub mod browser;
 
