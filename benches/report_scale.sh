@@ -9,8 +9,9 @@
 # opens out/.assetmill/report.html in headless Chromium, which reports when
 # the DOM was ready, the load event, the first paint (ms since navigation)
 # and how many files it fetched before the load event. Needs `chromium`.
+# The measurement is benches/report_scale.rs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SCALE_PAGES=${1:-230} SCALE_SIZE=${2:-96} \
-  cargo test --release --quiet --test browser -- --ignored --nocapture review_report_at_site_scale 2>&1 |
+  cargo bench --quiet --bench report_scale 2>&1 |
   grep -E '^(build|report|chromium):'

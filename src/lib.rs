@@ -81,6 +81,8 @@ mod plan;
 pub mod progress;
 mod stages;
 pub mod synth;
+#[doc(hidden)]
+pub mod testsupport;
 
 // The front door: the commands, their options and what they return.
 pub use config::Config;

@@ -377,11 +377,11 @@ fn leb128(bytes: &[u8]) -> Result<(usize, usize), String> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::webm::tests::elements;
     use super::*;
+    use crate::testsupport::webm::{blocks, elements};
+    use crate::testsupport::{media, tool};
     use image::{Rgba, RgbaImage};
-    use std::process::Command;
-    use webm_iterable::matroska_spec::{Block, Master, MatroskaSpec as Mkv};
+    use webm_iterable::matroska_spec::{Master, MatroskaSpec as Mkv};
 
     const DURATIONS: [u32; 4] = [100, 40, 250, 70];
 
@@ -452,34 +452,18 @@ mod tests {
         assert_eq!(config_obus.len(), 1);
         assert_eq!(config_obus[0].kind, OBU_SEQUENCE_HEADER);
 
-        // Blocks: timestamps from the durations, each with its duration,
-        // only the first a keyframe (no ReferenceBlock); no Temporal
-        // Delimiters; the keyframe has the same Sequence Header.
-        let mut cluster = 0;
-        let mut blocks = Vec::new();
-        for (_, tag) in &elements {
-            match tag {
-                Mkv::Timestamp(t) => cluster = *t as i64,
-                Mkv::SimpleBlock(_) => panic!("every frame is a BlockGroup"),
-                Mkv::Block(_) => {
-                    let b = Block::try_from(tag).unwrap();
-                    let data = b.raw_frame_data().to_vec();
-                    blocks.push((cluster + i64::from(b.timestamp), true, 0, data));
-                }
-                Mkv::ReferenceBlock(r) => {
-                    assert!(*r < 0);
-                    blocks.last_mut().unwrap().1 = false;
-                }
-                Mkv::BlockDuration(d) => blocks.last_mut().unwrap().2 = *d,
-                _ => {}
-            }
-        }
+        // Blocks (every frame a BlockGroup): timestamps from the
+        // durations, each with its duration, only the first a keyframe (no
+        // ReferenceBlock; the others refer back); no Temporal Delimiters;
+        // the keyframe has the same Sequence Header.
+        let blocks = blocks(&file);
         let times: Vec<_> = blocks.iter().map(|b| b.0).collect();
         assert_eq!(times, [0, 100, 140, 390]);
-        let keys: Vec<_> = blocks.iter().map(|b| b.1).collect();
+        assert!(blocks.iter().all(|b| b.1.is_none_or(|r| r < 0)));
+        let keys: Vec<_> = blocks.iter().map(|b| b.1.is_none()).collect();
         assert_eq!(keys, [true, false, false, false]);
         let durations: Vec<_> = blocks.iter().map(|b| b.2).collect();
-        assert_eq!(durations, [100, 40, 250, 70]);
+        assert_eq!(durations, [100, 40, 250, 70].map(Some));
         for (i, (_, _, _, data)) in blocks.iter().enumerate() {
             let obus = obus(data).unwrap();
             assert!(obus.iter().all(|o| o.kind != OBU_TEMPORAL_DELIMITER), "{i}");
@@ -573,23 +557,6 @@ mod tests {
         assert!(super::obus(&[0x92, 0x00]).is_err(), "forbidden bit");
     }
 
-    /// Whether `tool` runs; a missing tool skips the test, except under
-    /// CI, where it fails it.
-    fn have(tool: &str) -> bool {
-        let found = Command::new(tool)
-            .arg("-version")
-            .output()
-            .is_ok_and(|o| o.status.success());
-        if !found {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "{tool} is needed on PATH under CI"
-            );
-            eprintln!("skipped: {tool} is not on PATH");
-        }
-        found
-    }
-
     fn write_temp(bytes: &[u8]) -> tempfile::NamedTempFile {
         let file = tempfile::Builder::new().suffix(".webm").tempfile().unwrap();
         std::fs::write(file.path(), bytes).unwrap();
@@ -598,25 +565,12 @@ mod tests {
 
     #[test]
     fn ffprobe_reads_every_frame_duration_and_colour_tag_without_warnings() {
-        if !have("ffprobe") {
+        let Some(ffprobe) = tool("ffprobe") else {
             return;
-        }
+        };
         let file = write_temp(&encode(&pictures(4, 64, 48), &DURATIONS, FAST));
-        let out = Command::new("ffprobe")
-            .args([
-                "-v",
-                "warning",
-                "-show_format",
-                "-show_streams",
-                "-show_frames",
-            ])
-            .args(["-of", "json"])
-            .arg(file.path())
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success() && stderr.is_empty(), "{stderr}");
-        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let (json, stderr) = media::ffprobe_json(&ffprobe, file.path());
+        assert!(stderr.is_empty(), "{stderr}");
         let stream = &json["streams"][0];
         assert_eq!(stream["codec_name"], "av1");
         assert_eq!(stream["width"], 64);
@@ -655,41 +609,29 @@ mod tests {
 
     #[test]
     fn ffmpeg_decodes_frames_close_to_the_input() {
-        if !have("ffmpeg") {
+        let Some(ffmpeg) = tool("ffmpeg") else {
             return;
-        }
+        };
         let pictures = pictures(4, 64, 48);
         let options = Av1Options {
             speed: 8,
             quantizer: 80,
         };
         let file = write_temp(&encode(&pictures, &DURATIONS, options));
-        let out = Command::new("ffmpeg")
-            .args(["-v", "error", "-i"])
-            .arg(file.path())
-            // One output frame per decoded frame, none duplicated for a
-            // constant frame rate.
-            .args(["-fps_mode", "passthrough"])
-            .args(["-f", "rawvideo", "-pix_fmt", "yuv420p", "-"])
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success() && stderr.is_empty(), "{stderr}");
-        let (w, h) = (64, 48);
-        let frame_len = w * h * 3 / 2;
-        assert_eq!(out.stdout.len(), frame_len * pictures.len());
-        for (i, decoded) in out.stdout.chunks(frame_len).enumerate() {
-            let (y, chroma) = decoded.split_at(w * h);
-            let (u, v) = chroma.split_at(w * h / 4);
+        // ffmpeg succeeds, says nothing at error level and gives whole
+        // 64x48 4:2:0 frames, one per frame stored.
+        let decoded = media::decode(&ffmpeg, file.path(), 64, 48);
+        assert_eq!(decoded.len(), pictures.len());
+        for (i, decoded) in decoded.iter().enumerate() {
             let source = &pictures[i];
-            let luma_error = mean_abs_diff(y, &source.y);
+            let luma_error = mean_abs_diff(&decoded.y, &source.y);
             assert!(luma_error < 3.0, "frame {i}: luma error {luma_error}");
-            assert!(mean_abs_diff(u, &source.u) < 3.0, "frame {i}: Cb");
-            assert!(mean_abs_diff(v, &source.v) < 3.0, "frame {i}: Cr");
+            assert!(mean_abs_diff(&decoded.u, &source.u) < 3.0, "frame {i}: Cb");
+            assert!(mean_abs_diff(&decoded.v, &source.v) < 3.0, "frame {i}: Cr");
             // And it is this frame, not a neighbour: the shapes moved.
             for (j, other) in pictures.iter().enumerate() {
                 if j != i {
-                    let error = mean_abs_diff(y, &other.y);
+                    let error = mean_abs_diff(&decoded.y, &other.y);
                     assert!(error > luma_error * 2.0, "frame {i} looks like {j}");
                 }
             }

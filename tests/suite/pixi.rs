@@ -7,7 +7,7 @@
 //! headless Chromium has one); the test compares them with what assetmill
 //! wrote and with the source frames.
 
-mod common;
+use crate::common;
 
 use common::Site;
 use image::{Rgb, RgbImage};
@@ -23,7 +23,7 @@ const WIDTH: u32 = 24;
 const HEIGHT: u32 = 16;
 
 /// PixiJS 7.4.3's browser bundle (MIT; see `tests/fixtures/pixi/README.md`).
-const PIXI: &[u8] = include_bytes!("fixtures/pixi/pixi.min.js");
+const PIXI: &[u8] = include_bytes!("../fixtures/pixi/pixi.min.js");
 
 /// Frame `i` (1-based): a solid colour of its own, with a white block at
 /// the top left and a black bottom row, so that a shifted, flipped or

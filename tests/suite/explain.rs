@@ -2,7 +2,7 @@
 //! is made from, its settings, its pages, and exactly why a build would
 //! remake it; and that it writes nothing.
 
-mod common;
+use crate::common;
 
 use common::{Site, line_of, muscle_page};
 use serde_json::Value;

@@ -7,7 +7,7 @@
 //! The two must agree to within 0.005; the figure must also be the same in
 //! every build and survive a warm one.
 
-mod common;
+use crate::common;
 
 use assetmill::cache::fingerprint;
 use common::{Site, alpha_frame, build, muscle_page, png_rgba_bytes};
@@ -199,7 +199,7 @@ fn sources(site: &Site, key: &str, asset: &serde_json::Value) -> Vec<RgbaImage> 
 
 #[test]
 fn every_lossy_output_records_an_ssim_an_independent_measurement_agrees_with() {
-    let Some(ffmpeg) = common::media::tool("ffmpeg") else {
+    let Some(ffmpeg) = common::tool("ffmpeg") else {
         return;
     };
     let (site, config) = site();

@@ -2,7 +2,7 @@
 //! (text and JSON, `check` and `build`), and the frame-set warnings
 //! (numbering, stems, frame counts, colour), each at its page and line.
 
-mod common;
+use crate::common;
 
 use common::{Site, line_of, write};
 use serde_json::Value;

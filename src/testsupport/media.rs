@@ -1,28 +1,13 @@
-//! Independent oracles for what assetmill writes: `ffprobe` and `ffmpeg`
-//! (which `.ci/run` installs) read and decode the videos, so the tests do
-//! not trust assetmill's own muxers to check themselves.
+//! Independent oracles for the videos assetmill writes: `ffprobe` and
+//! `ffmpeg` (which `.ci/run` installs; find them with
+//! [`super::tool`]) read and decode them, so the tests do not trust
+//! assetmill's own muxers to check themselves.
 
-use std::path::{Path, PathBuf};
+use crate::stages::video::Picture;
+use std::path::Path;
 use std::process::Command;
 
-/// Finds a tool the test needs. Under CI (`CI=true`) a missing tool fails
-/// the test; elsewhere the test is skipped with a note.
-pub fn tool(name: &str) -> Option<PathBuf> {
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|p| p.join(name))
-            .find(|p| p.is_file())
-    });
-    if found.is_none() {
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("{name} is required under CI (.ci/run installs it)");
-        }
-        eprintln!("note: {name} not found; skipping this test (CI installs it)");
-    }
-    found
-}
-
-/// What `ffprobe` says about a video.
+/// What `ffprobe` says about a video, read from [`ffprobe_json`].
 #[derive(Debug)]
 pub struct Probe {
     pub codec: String,
@@ -42,14 +27,13 @@ pub struct Probe {
     pub warnings: String,
 }
 
-fn ms(value: &serde_json::Value) -> u64 {
-    let text = value.as_str().unwrap_or("nan");
-    let seconds: f64 = text.parse().unwrap_or(f64::NAN);
-    assert!(seconds.is_finite(), "not a time: {value}");
-    (seconds * 1000.0).round() as u64
-}
-
-pub fn probe(ffprobe: &Path, video: &Path) -> Probe {
+/// Runs `ffprobe` on `video` for its streams, frames and format: its JSON
+/// document and whatever it printed at warning level or above.
+///
+/// # Panics
+///
+/// When ffprobe fails or prints no JSON.
+pub fn ffprobe_json(ffprobe: &Path, video: &Path) -> (serde_json::Value, String) {
     let out = Command::new(ffprobe)
         .args([
             "-v",
@@ -63,7 +47,20 @@ pub fn probe(ffprobe: &Path, video: &Path) -> Probe {
         .output()
         .expect("run ffprobe");
     assert!(out.status.success(), "ffprobe {}: {out:?}", video.display());
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("ffprobe JSON");
+    let json = serde_json::from_slice(&out.stdout).expect("ffprobe JSON");
+    (json, String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+fn ms(value: &serde_json::Value) -> u64 {
+    let text = value.as_str().unwrap_or("nan");
+    let seconds: f64 = text.parse().unwrap_or(f64::NAN);
+    assert!(seconds.is_finite(), "not a time: {value}");
+    (seconds * 1000.0).round() as u64
+}
+
+/// [`ffprobe_json`] read into a [`Probe`].
+pub fn probe(ffprobe: &Path, video: &Path) -> Probe {
+    let (json, warnings) = ffprobe_json(ffprobe, video);
     let stream = &json["streams"][0];
     let text = |v: &serde_json::Value| v.as_str().unwrap_or("").to_owned();
     let frames = json["frames"]
@@ -71,6 +68,7 @@ pub fn probe(ffprobe: &Path, video: &Path) -> Probe {
         .expect("frames")
         .iter()
         .map(|f| {
+            // ffprobe 5 says pkt_duration_time, later versions duration_time.
             let duration = if f["duration_time"].is_string() {
                 &f["duration_time"]
             } else {
@@ -91,31 +89,26 @@ pub fn probe(ffprobe: &Path, video: &Path) -> Probe {
         streams: json["streams"].as_array().map_or(0, Vec::len),
         frames,
         duration_ms: ms(&json["format"]["duration"]),
-        warnings: String::from_utf8_lossy(&out.stderr).into_owned(),
+        warnings,
     }
 }
 
 /// Decodes every frame with ffmpeg (libdav1d for AV1, its own H.264
 /// decoder) into 4:2:0 planes, one per frame as stored (no frame rate
 /// conversion).
-pub fn decode(
-    ffmpeg: &Path,
-    video: &Path,
-    width: u32,
-    height: u32,
-) -> Vec<assetmill::stages::video::Picture> {
+///
+/// # Panics
+///
+/// When ffmpeg fails, says anything at error level, or returns a partial
+/// frame.
+pub fn decode(ffmpeg: &Path, video: &Path, width: u32, height: u32) -> Vec<Picture> {
     let out = Command::new(ffmpeg)
         .args(["-v", "error", "-i"])
         .arg(video)
-        .args([
-            "-fps_mode",
-            "passthrough",
-            "-f",
-            "rawvideo",
-            "-pix_fmt",
-            "yuv420p",
-            "-",
-        ])
+        // One output frame per decoded frame, none duplicated for a
+        // constant frame rate.
+        .args(["-fps_mode", "passthrough"])
+        .args(["-f", "rawvideo", "-pix_fmt", "yuv420p", "-"])
         .output()
         .expect("run ffmpeg");
     assert!(out.status.success(), "ffmpeg {}: {out:?}", video.display());
@@ -129,7 +122,7 @@ pub fn decode(
     assert_eq!(out.stdout.len() % size, 0, "partial frame");
     out.stdout
         .chunks(size)
-        .map(|c| assetmill::stages::video::Picture {
+        .map(|c| Picture {
             width,
             height,
             y: c[..w * h].to_vec(),

@@ -4,7 +4,7 @@
 //! `budgets.fit` lowers a GIF's or a video's quality until it fits, which
 //! is checked against a plain build at the quality it reports.
 
-mod common;
+use crate::common;
 
 use common::media;
 use common::{Site, changed, line_of, muscle_page, tree};
@@ -424,7 +424,7 @@ fn fit_lowers_video_quantizers_until_the_videos_fit() {
             "{note}"
         );
         chosen.push(value);
-        if let Some(ffprobe) = media::tool("ffprobe") {
+        if let Some(ffprobe) = common::tool("ffprobe") {
             let probe = media::probe(&ffprobe, &site.out().join(path));
             assert_eq!(probe.frames.len(), FRAMES, "{path}");
             assert_eq!((probe.width, probe.height), (64, 64), "{path}");
@@ -513,7 +513,7 @@ fn fit_also_fits_the_video_of_an_existing_gif() {
         .and_then(|rest| rest.split(' ').next())
         .and_then(|v| v.parse().ok())
         .unwrap_or_else(|| panic!("{}", notes[0].3));
-    if let Some(ffprobe) = media::tool("ffprobe") {
+    if let Some(ffprobe) = common::tool("ffprobe") {
         let probe = media::probe(&ffprobe, &site.out().join(mp4));
         assert_eq!(probe.frames.len(), FRAMES);
         assert_eq!(probe.warnings, "");

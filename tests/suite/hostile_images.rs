@@ -4,7 +4,7 @@
 //! decoder, corrupt late frames caught, and animated PNGs that stay
 //! animated through `build`.
 
-mod common;
+use crate::common;
 
 use assetmill::config::Limits;
 use assetmill::decode;

@@ -4,7 +4,7 @@
 //! FIFOs, dangling and looping symlinks lying among the pages (which must
 //! never make `check` or `build` hang).
 
-mod common;
+use crate::common;
 
 use common::Site;
 use serde_json::Value;

@@ -3,7 +3,7 @@
 //! needs and the setting that raises it; the process never aborts on a huge
 //! allocation, and everything else is still built.
 
-mod common;
+use crate::common;
 
 use common::{Site, muscle_page};
 use image::{Rgb, RgbImage};

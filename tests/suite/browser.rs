@@ -3,7 +3,7 @@
 //! reports which source it plays, its duration, and its first frame drawn
 //! to a canvas, compared with the source frame.
 
-mod common;
+use crate::common;
 
 use assetmill::pipeline::{self, BuildOptions};
 use assetmill::progress::Quiet;
@@ -253,7 +253,7 @@ fn the_review_report_opens_in_chromium_with_no_broken_link_and_its_viewer_turns(
 
     // A screenshot of the report opened from disk, kept as a test artifact.
     let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("review-report.png");
-    if let Some(chromium) = common::media::tool("chromium") {
+    if let Some(chromium) = common::tool("chromium") {
         let profile = tempfile::tempdir().unwrap();
         let status = std::process::Command::new(chromium)
             .args(common::browser::CHROMIUM_FLAGS)
@@ -328,72 +328,4 @@ fn the_review_report_opens_in_chromium_with_no_broken_link_and_its_viewer_turns(
     assert_eq!(seen.pages, Some(2));
     assert_eq!(seen.filtered, Some(1));
     assert_eq!(seen.only_problems, Some(1));
-}
-
-/// Measures, does not judge: `benches/report_scale.sh` runs it. A site the
-/// size of the real atlas (230 animations x 16 frames, each muscle page
-/// reused by an overview page: 460 pages) is built, and Chromium reports
-/// how long its review report takes to open and what it fetched up front.
-#[test]
-#[ignore = "a measurement; run by benches/report_scale.sh"]
-fn review_report_at_site_scale() {
-    use assetmill::synth::{self, SynthOptions};
-    let env = |name: &str, default: u64| {
-        std::env::var(name)
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(default)
-    };
-    // SCALE_DIR keeps the site between runs (synth keeps existing files and
-    // the build is warm), for measuring the report alone.
-    let temp = tempfile::tempdir().unwrap();
-    let root = std::env::var_os("SCALE_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| temp.path().to_owned());
-    let opts = SynthOptions {
-        pages: env("SCALE_PAGES", 230) as usize,
-        frames: 16,
-        size: env("SCALE_SIZE", 96) as u32,
-        alpha: false,
-        seed: 1,
-        scene: Default::default(),
-    };
-    synth::synth_site(&root, &opts, &Quiet).unwrap();
-    let config = assetmill::Config::for_site(&root);
-    for entry in std::fs::read_dir(config.content.join("muscles")).unwrap() {
-        let path = entry.unwrap().path();
-        let overview = config
-            .content
-            .join("overview")
-            .join(path.file_name().unwrap());
-        common::write(&overview, &std::fs::read(&path).unwrap());
-    }
-    let started = std::time::Instant::now();
-    let outcome = pipeline::build(&config, BuildOptions::default(), &Quiet).unwrap();
-    eprintln!(
-        "build: {} pages, {} outputs built, {} reused, in {:.1} s",
-        outcome.report.summary.pages,
-        outcome.summary.built,
-        outcome.summary.reused,
-        started.elapsed().as_secs_f64()
-    );
-    let report = std::fs::read_to_string(outcome.review.as_ref().unwrap()).unwrap();
-    const TIMING: &str = r#"<script>
-addEventListener('load', () => setTimeout(() => {
-  const nav = performance.getEntriesByType('navigation')[0];
-  const fcp = performance.getEntriesByName('first-contentful-paint')[0];
-  const fetched = performance.getEntriesByType('resource');
-  fetch('/report', {method: 'POST', body: JSON.stringify({
-    dom_content_loaded_ms: nav.domContentLoadedEventEnd, load_ms: nav.loadEventEnd,
-    first_paint_ms: fcp ? fcp.startTime : null, fetched_up_front: fetched.length,
-    images: document.images.length, videos: document.querySelectorAll('video').length,
-    sections: document.querySelectorAll('article.page').length})});
-}, 0));
-</script>"#;
-    let page = report.replacen("</body>", &format!("{TIMING}\n</body>"), 1);
-    let mut extra = BTreeMap::new();
-    extra.insert(".assetmill/timed.html".to_owned(), page.into_bytes());
-    let body = common::browser::report(&config.out, extra, ".assetmill/timed.html").unwrap();
-    eprintln!("report: {} bytes of HTML", report.len());
-    eprintln!("chromium: {body}");
 }

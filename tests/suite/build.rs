@@ -1,7 +1,7 @@
 //! `assetmill build` on real files: decode what was written and compare it
 //! with the sources.
 
-mod common;
+use crate::common;
 
 use assetmill::assetmap::hash;
 use assetmill::progress::Quiet;

@@ -2,7 +2,7 @@
 //! `--shard I/N` with `merge`, NDJSON progress events, and the GitHub
 //! Actions example.
 
-mod common;
+use crate::common;
 
 use common::{Site, muscle_page, tree};
 use serde_json::Value;

@@ -4,7 +4,7 @@
 //! a FIFO named as an image, a full disk, a panic inside a unit, and a
 //! build stopped by a signal. Every case runs the real binary on real files.
 
-mod common;
+use crate::common;
 
 use common::{Site, muscle_page};
 use serde_json::Value;
@@ -393,11 +393,10 @@ fn build_on_small_disk(site: &Site, size: &str) -> Option<Output> {
     match run {
         Ok(run) if run.status.code() != Some(99) => Some(run),
         other => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "cannot mount a tmpfs for the disk-full test under CI: {other:?}"
+            common::unavailable(
+                "a tmpfs mount (root) for the disk-full test",
+                format!("{other:?}"),
             );
-            eprintln!("skipped: mounting a tmpfs needs root");
             None
         }
     }

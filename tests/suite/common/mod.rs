@@ -1,9 +1,13 @@
-//! Shared helpers for integration tests: a temporary site with pages,
-//! images and an output folder, and a way to run the real binary on it.
-#![allow(dead_code)]
+//! Shared helpers for the integration tests: a temporary site with pages,
+//! images and an output folder, and a way to run the real binary on it;
+//! [`browser`] for headless Chromium. The rule for a missing tool
+//! ([`tool`], [`unavailable`]) and the `ffprobe`/`ffmpeg` oracles
+//! ([`media`]) live in the library's `testsupport`, which the unit tests
+//! under `src/` share.
 
 pub mod browser;
-pub mod media;
+
+pub use assetmill::testsupport::{media, tool, unavailable};
 
 use image::{Rgb, RgbImage, Rgba, RgbaImage};
 use std::collections::{BTreeMap, BTreeSet};

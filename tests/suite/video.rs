@@ -2,7 +2,7 @@
 //! ffprobe) and compared with the sources: frame counts, every frame's
 //! duration, dimensions, colour tags, pixels; and how they rebuild.
 
-mod common;
+use crate::common;
 
 use assetmill::pipeline;
 use assetmill::ssim;
@@ -19,8 +19,8 @@ struct Tools {
 
 fn tools() -> Option<Tools> {
     Some(Tools {
-        ffprobe: media::tool("ffprobe")?,
-        ffmpeg: media::tool("ffmpeg")?,
+        ffprobe: common::tool("ffprobe")?,
+        ffmpeg: common::tool("ffmpeg")?,
     })
 }
 

@@ -4,7 +4,7 @@
 //! ffprobe), both sprite atlases and the asset map; bad values are errors
 //! at their line; changing one remakes exactly what it shapes.
 
-mod common;
+use crate::common;
 
 use common::{Site, line_of};
 use serde_json::Value;
@@ -176,7 +176,7 @@ fn front_matter_timing_shapes_the_gif_videos_atlases_and_map() {
     assert_eq!(tp["animations"][NAME], serde_json::json!(names));
 
     // Videos: the same six frames, each as long as the GIF shows it.
-    let Some(ffprobe) = common::media::tool("ffprobe") else {
+    let Some(ffprobe) = common::tool("ffprobe") else {
         return;
     };
     for ext in ["webm", "mp4"] {

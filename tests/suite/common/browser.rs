@@ -24,9 +24,9 @@ pub const CHROMIUM_FLAGS: [&str; 6] = [
 
 /// Serves `root` (and `extra` files by URL path) on 127.0.0.1, opens `page`
 /// in headless Chromium and returns the first body POSTed to `/report`.
-/// `None` when Chromium is missing outside CI (see [`super::media::tool`]).
+/// `None` when Chromium is missing outside CI (see [`super::tool`]).
 pub fn report(root: &Path, extra: BTreeMap<String, Vec<u8>>, page: &str) -> Option<String> {
-    let chromium = super::media::tool("chromium")?;
+    let chromium = super::tool("chromium")?;
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let (tx, rx) = mpsc::channel();

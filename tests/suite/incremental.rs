@@ -1,7 +1,7 @@
 //! Incremental, deterministic, crash-safe rebuilds, on real files and the
 //! real binary.
 
-mod common;
+use crate::common;
 
 use assetmill::pipeline::{self, BuildOptions, Reason};
 use assetmill::progress::Quiet;

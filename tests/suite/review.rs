@@ -1,7 +1,7 @@
 //! The review report: what goes into it from a real build (the model), and
 //! what the written file holds. The browser test is in `browser.rs`.
 
-mod common;
+use crate::common;
 
 use assetmill::Severity;
 use assetmill::assetmap::{Kind, Role};

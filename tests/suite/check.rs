@@ -1,7 +1,7 @@
 //! `assetmill check` on real files: every validation rule with a real bad
 //! file, reported at the right page and line, exit codes, JSON output.
 
-mod common;
+use crate::common;
 
 use assetmill::progress::Quiet;
 use common::{Site, line_of, muscle_page};

@@ -1,20 +1,25 @@
-//! The model site's own page tree (`../shared/corpus/site`, when present):
-//! materialise every image it references with `synth --from-pages`, then
-//! `check` it with zero errors.
+//! The model site's own page tree (`../shared/corpus/site`, when present;
+//! under CI it must be): materialise every image it references with
+//! `synth --from-pages`, then `check` it with zero errors.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 
+/// The corpus's pages; `None` when it is not beside this checkout, which
+/// skips the test (and fails it under CI: see [`common::unavailable`]).
 fn corpus_pages() -> Option<PathBuf> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/site/pages");
-    dir.is_dir().then_some(dir)
+    if !dir.is_dir() {
+        common::unavailable("../shared/corpus/site", "not beside this checkout");
+        return None;
+    }
+    Some(dir)
 }
 
 #[test]
 fn model_site_materialises_and_checks_clean() {
     let Some(pages) = corpus_pages() else {
-        eprintln!("skipped: ../shared/corpus/site is not beside this checkout");
         return;
     };
     let site = common::Site::new();
@@ -77,7 +82,6 @@ fn count_pages(dir: &std::path::Path) -> usize {
 #[test]
 fn real_page_with_timing_keys_builds_its_gif_and_atlases() {
     let Some(pages) = corpus_pages() else {
-        eprintln!("skipped: ../shared/corpus/site is not beside this checkout");
         return;
     };
     let real = "muscles/muscle_leg-lateralheadofgastrocnemius.md";
