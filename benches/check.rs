@@ -45,7 +45,7 @@ fn bench(c: &mut Criterion) {
     });
     group.bench_function("check", |b| {
         b.iter(|| {
-            let report = assetmill::pipeline::check(&config, &Quiet);
+            let report = assetmill::check(&config, &Quiet);
             assert_eq!(report.summary.errors, 0);
         })
     });

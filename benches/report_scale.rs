@@ -13,7 +13,7 @@
 #[path = "../tests/suite/common/browser.rs"]
 mod browser;
 
-use assetmill::pipeline::{self, BuildOptions};
+use assetmill::BuildOptions;
 use assetmill::progress::Quiet;
 use assetmill::synth::{self, SynthOptions};
 use assetmill::testsupport::tool;
@@ -52,7 +52,7 @@ fn main() {
         std::fs::copy(&path, overview).unwrap();
     }
     let started = std::time::Instant::now();
-    let outcome = pipeline::build(&config, BuildOptions::default(), &Quiet).unwrap();
+    let outcome = assetmill::build(&config, BuildOptions::default(), &Quiet).unwrap();
     eprintln!(
         "build: {} pages, {} outputs built, {} reused, in {:.1} s",
         outcome.report.summary.pages,

@@ -3,13 +3,13 @@
 //! `cargo bench --bench stages` (add `-- NAME` to run one). Inputs are
 //! synth renders, the same kind of frames `benches/compare.sh` uses.
 
+use assetmill::BuildOptions;
 use assetmill::config::{Config, GifOptions, OptimizeOptions, VideoOptions};
-use assetmill::pipeline::{self, BuildOptions};
+use assetmill::internals::video::{self, Format};
+use assetmill::internals::{animate, manifest, optimize, resize, sprite};
 use assetmill::progress::Quiet;
-use assetmill::stages::video::{self, Format};
 use assetmill::synth::render::{RenderParams, render_frame};
 use assetmill::synth::{self, SynthOptions};
-use assetmill::{animate, manifest, optimize, resize, sprite};
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use image::RgbaImage;
 use std::hint::black_box;
@@ -156,13 +156,13 @@ fn cold_build(c: &mut Criterion) {
             || {
                 let _ = std::fs::remove_dir_all(&config.out);
             },
-            |()| black_box(pipeline::build(&config, BuildOptions::default(), &Quiet).unwrap()),
+            |()| black_box(assetmill::build(&config, BuildOptions::default(), &Quiet).unwrap()),
             BatchSize::PerIteration,
         )
     });
     group.bench_function("warm, nothing changed (frames/s)", |b| {
-        pipeline::build(&config, BuildOptions::default(), &Quiet).unwrap();
-        b.iter(|| black_box(pipeline::build(&config, BuildOptions::default(), &Quiet).unwrap()))
+        assetmill::build(&config, BuildOptions::default(), &Quiet).unwrap();
+        b.iter(|| black_box(assetmill::build(&config, BuildOptions::default(), &Quiet).unwrap()))
     });
     group.finish();
 }

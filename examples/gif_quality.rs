@@ -7,7 +7,7 @@
 //! Frames are given in order; several GIFs can be compared by running it once
 //! per GIF (e.g. assetmill's and gifski's for the same frames).
 
-use assetmill::{resize, ssim};
+use assetmill::internals::{resize, ssim};
 use image::AnimationDecoder;
 use std::process::ExitCode;
 

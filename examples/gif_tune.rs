@@ -1,7 +1,7 @@
 //! Encoder tuning: encodes every 16-frame animation in a synth corpus's
 //! `assets/muscles/png` at 480 px and reports total bytes, mean SSIM and time.
 use assetmill::config::GifOptions;
-use assetmill::{animate, resize, ssim};
+use assetmill::internals::{animate, resize, ssim};
 use image::AnimationDecoder;
 use std::collections::BTreeMap;
 

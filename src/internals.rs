@@ -5,7 +5,7 @@
 //! the front door at the crate root.
 
 pub use crate::input::manifest;
-pub use crate::outputs::{guard, names};
+pub use crate::outputs::{guard, review};
 pub use crate::pipeline::{cache, lock};
 pub use crate::stages::{animate, decode, optimize, resize, sprite, ssim, video};
 

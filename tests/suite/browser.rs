@@ -5,7 +5,7 @@
 
 use crate::common;
 
-use assetmill::pipeline::{self, BuildOptions};
+use assetmill::BuildOptions;
 use assetmill::progress::Quiet;
 use common::{Site, muscle_page};
 use image::{Rgb, RgbImage};
@@ -111,7 +111,7 @@ fn chromium_plays_the_webm_through_the_templates_markup_with_the_right_duration_
     }
     let mut config = site.config();
     config.gif.delay_ms = 70;
-    let outcome = pipeline::build(&config, BuildOptions::default(), &Quiet).unwrap();
+    let outcome = assetmill::build(&config, BuildOptions::default(), &Quiet).unwrap();
     assert!(
         !outcome.report.has_errors(),
         "{:?}",

@@ -4,8 +4,8 @@
 use crate::common;
 
 use assetmill::assetmap::hash;
+use assetmill::internals::{resize, ssim};
 use assetmill::progress::Quiet;
-use assetmill::{pipeline, resize, ssim};
 use common::{Site, muscle_page};
 use image::{AnimationDecoder, DynamicImage, RgbaImage};
 use serde_json::Value;
@@ -65,7 +65,7 @@ fn site() -> Site {
 #[test]
 fn builds_every_output_and_a_matching_asset_map() {
     let site = site();
-    let outcome = pipeline::build(&site.config(), Default::default(), &Quiet).unwrap();
+    let outcome = assetmill::build(&site.config(), Default::default(), &Quiet).unwrap();
     assert_eq!(
         outcome.report.summary.errors,
         0,
@@ -299,7 +299,7 @@ fn refuses_to_write_over_the_image_root() {
     let site = site();
     let mut config = site.config();
     config.out = site.images();
-    assert!(pipeline::build(&config, Default::default(), &Quiet).is_err());
+    assert!(assetmill::build(&config, Default::default(), &Quiet).is_err());
     let out = site.run(&["build", "--out", "assets"]);
     assert_eq!(out.status.code(), Some(2));
 }
@@ -330,7 +330,7 @@ fn gif_of_a_rendered_turntable_is_close_to_its_frames() {
             &common::png_bytes(&rgb),
         );
     }
-    let outcome = pipeline::build(&site.config(), Default::default(), &Quiet).unwrap();
+    let outcome = assetmill::build(&site.config(), Default::default(), &Quiet).unwrap();
     assert_eq!(
         outcome.report.summary.errors,
         0,

@@ -234,8 +234,8 @@ fn overview_pages_share_files_which_are_checked_once() {
         "index.md",
         "---\nimages:\n  - image_id: Arm\n    image_name: muscles/gif/Arm-Biceps.gif\n    image_alt: Arm\n---\n{% include page-image im_id=\"Arm\" %}\n",
     );
-    let manifest = assetmill::manifest::read_site(&site.content());
-    let plan = assetmill::plan::plan(&manifest, &site.config());
+    let manifest = assetmill::internals::manifest::read_site(&site.content());
+    let plan = assetmill::internals::plan::plan(&manifest, &site.config());
     assert_eq!(plan.sources.len(), 8);
     assert_eq!(plan.animations.len(), 2);
     let arm = plan
@@ -245,7 +245,7 @@ fn overview_pages_share_files_which_are_checked_once() {
         .unwrap();
     assert_eq!(arm.users.len(), 3);
     assert_eq!(plan.sources[0].users.len(), 2);
-    let report = assetmill::pipeline::check(&site.config(), &Quiet);
+    let report = assetmill::check(&site.config(), &Quiet);
     assert_eq!(report.summary.errors, 0, "{}", report.to_text());
     assert_eq!(report.summary.pages, 4);
 }
@@ -264,7 +264,7 @@ fn gif_without_gallery_must_exist_and_decode_fully() {
         }
     }
     site.asset_bytes("anim.gif", &gif[..gif.len() - 20]);
-    let report = assetmill::pipeline::check(&site.config(), &Quiet);
+    let report = assetmill::check(&site.config(), &Quiet);
     let text = report.to_text();
     assert!(
         text.contains("content/methods.md:3: error: page image anim.gif: truncated GIF"),
@@ -276,7 +276,7 @@ fn gif_without_gallery_must_exist_and_decode_fully() {
     );
     site.asset_bytes("anim.gif", &gif);
     site.asset_bytes("gone.gif", &gif);
-    let report = assetmill::pipeline::check(&site.config(), &Quiet);
+    let report = assetmill::check(&site.config(), &Quiet);
     assert_eq!(report.summary.errors, 0, "{}", report.to_text());
 }
 
@@ -298,7 +298,7 @@ fn symlinks_out_of_the_image_root_are_refused() {
         "p.md",
         "---\ngallery:\n  - image_url: key.png\n    caption: k\n---\n",
     );
-    let report = assetmill::pipeline::check(&site.config(), &Quiet);
+    let report = assetmill::check(&site.config(), &Quiet);
     let text = report.to_text();
     assert!(
         text.contains(
@@ -315,7 +315,7 @@ fn absolute_and_external_paths() {
         "p.md",
         "---\nimages:\n  - image_id: a\n    image_name: /etc/passwd.png\n    image_alt: A\n  - image_id: b\n    image_name: https://example.org/b.png\n    image_alt: B\n---\n",
     );
-    let report = assetmill::pipeline::check(&site.config(), &Quiet);
+    let report = assetmill::check(&site.config(), &Quiet);
     let text = report.to_text();
     assert!(
         text.contains("content/p.md:3: error: page image /etc/passwd.png: absolute path"),

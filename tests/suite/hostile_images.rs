@@ -7,7 +7,7 @@
 use crate::common;
 
 use assetmill::config::Limits;
-use assetmill::decode;
+use assetmill::internals::decode;
 use common::Site;
 use gif::{DisposalMethod, Encoder, Frame, Repeat};
 use image::codecs::gif::GifDecoder;

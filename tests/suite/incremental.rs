@@ -3,8 +3,8 @@
 
 use crate::common;
 
-use assetmill::pipeline::{self, BuildOptions, Reason};
 use assetmill::progress::Quiet;
+use assetmill::{BuildOptions, Outcome, Reason};
 use common::{Site, changed, muscle_page, tree};
 use std::collections::BTreeSet;
 use std::process::{Command, Stdio};
@@ -20,8 +20,8 @@ fn site(pages: usize, frames: usize, size: u32) -> Site {
     site
 }
 
-fn run(site: &Site) -> pipeline::Outcome {
-    let outcome = pipeline::build(&site.config(), BuildOptions::default(), &Quiet).unwrap();
+fn run(site: &Site) -> Outcome {
+    let outcome = assetmill::build(&site.config(), BuildOptions::default(), &Quiet).unwrap();
     assert_eq!(
         outcome.report.summary.errors,
         0,
@@ -95,7 +95,7 @@ fn an_option_change_rebuilds_exactly_what_it_shapes() {
     let before = tree(&site.out());
     let mut config = site.config();
     config.thumbs.width = 50;
-    let outcome = pipeline::build(&config, BuildOptions::default(), &Quiet).unwrap();
+    let outcome = assetmill::build(&config, BuildOptions::default(), &Quiet).unwrap();
     let reasons: BTreeSet<Reason> = outcome.changes.iter().map(|c| c.reason).collect();
     assert_eq!(reasons, [Reason::OptionsChanged].into());
     let rebuilt: BTreeSet<&str> = outcome.changes.iter().map(|c| c.path.as_str()).collect();
@@ -258,10 +258,10 @@ fn a_killed_build_then_a_rerun_equals_a_clean_build() {
 #[test]
 fn a_second_build_waits_for_the_first() {
     let site = site(1, 2, 64);
-    let out = assetmill::outputs::guard::Protected::site(&site.config())
+    let out = assetmill::internals::guard::Protected::site(&site.config())
         .create(&site.out())
         .unwrap();
-    let lock = assetmill::lock::Lock::acquire(&out, &|_| {}).unwrap();
+    let lock = assetmill::internals::lock::Lock::acquire(&out, &|_| {}).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_assetmill"))
         .args(["build"])
         .current_dir(site.root())

@@ -9,7 +9,7 @@
 
 use crate::common;
 
-use assetmill::cache::fingerprint;
+use assetmill::internals::cache::fingerprint;
 use common::{Site, alpha_frame, build, muscle_page, png_rgba_bytes};
 use image::imageops::FilterType;
 use image::{AnimationDecoder, Rgba, Rgba32FImage, RgbaImage};
@@ -238,7 +238,7 @@ fn every_lossy_output_records_an_ssim_an_independent_measurement_agrees_with() {
                     // The GIF-size frames: the gallery resized to gif.width,
                     // an existing GIF as it is.
                     let (gw, gh) = if asset["frames"].is_array() {
-                        assetmill::resize::fit_width(
+                        assetmill::internals::resize::fit_width(
                             sources[0].width(),
                             sources[0].height(),
                             config.gif.width,
@@ -326,7 +326,7 @@ fn the_figures_are_deterministic_cached_and_remade_once_from_an_older_cache() {
     // A cache written before outputs were measured (no `ssim`, the old
     // option keys of the thumbnails and the GIF) is not trusted for them:
     // they are made again, and measured.
-    let cache_path = assetmill::cache::Cache::path(&site.out());
+    let cache_path = assetmill::internals::cache::Cache::path(&site.out());
     let mut cache: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&cache_path).unwrap()).unwrap();
     let version = env!("CARGO_PKG_VERSION");

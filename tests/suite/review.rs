@@ -3,12 +3,12 @@
 
 use crate::common;
 
+use assetmill::BuildOptions;
 use assetmill::Severity;
 use assetmill::assetmap::{Kind, Role};
-use assetmill::manifest;
-use assetmill::pipeline::{self, BuildOptions};
+use assetmill::internals::manifest;
+use assetmill::internals::review::Review;
 use assetmill::progress::Quiet;
-use assetmill::review::Review;
 use common::{Site, line_of, muscle_page};
 
 /// A muscle page (with a space in its name), an overview page that reuses
@@ -30,7 +30,7 @@ fn site() -> (Site, String) {
 fn the_model_holds_every_page_image_output_and_problem_in_content_order() {
     let (site, figures) = site();
     let config = site.config();
-    let outcome = pipeline::build(&config, BuildOptions::default(), &Quiet).unwrap();
+    let outcome = assetmill::build(&config, BuildOptions::default(), &Quiet).unwrap();
     let manifest = manifest::read_site(&config.content);
     let review = Review::new(&config, &manifest, &outcome);
 
@@ -139,7 +139,7 @@ fn the_model_holds_every_page_image_output_and_problem_in_content_order() {
     // reuses all of it and says so.
     assert_eq!(review.built.len(), outcome.changes.len());
     assert!(review.built.iter().all(|(_, why)| *why == "new"));
-    let warm = pipeline::build(&config, BuildOptions::default(), &Quiet).unwrap();
+    let warm = assetmill::build(&config, BuildOptions::default(), &Quiet).unwrap();
     let review = Review::new(&config, &manifest, &warm);
     assert!(review.built.is_empty());
     assert_eq!(review.run.built, 0);

@@ -4,9 +4,8 @@
 
 use crate::common;
 
-use assetmill::pipeline;
-use assetmill::ssim;
-use assetmill::stages::video::{Format, yuv};
+use assetmill::internals::ssim;
+use assetmill::internals::video::{Format, yuv};
 use common::media::{self, Probe};
 use common::{Site, alpha_frame, build, changed, frame, muscle_page, png_bytes, tree};
 use image::{Rgba, RgbaImage};
@@ -139,7 +138,12 @@ fn gallery_animation_gets_a_webm_and_an_mp4_that_match_its_frames() {
             );
         }
     }
-    assert!(outcome.summary.stages.contains_key(&pipeline::Stage::Video));
+    assert!(
+        outcome
+            .summary
+            .stages
+            .contains_key(&assetmill::Stage::Video)
+    );
 }
 
 /// A GIF whose frames have their own delays (centiseconds; 0 means the

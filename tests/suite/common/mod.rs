@@ -86,10 +86,10 @@ impl Site {
 
 /// Builds with `config` through the library and asserts the build had no
 /// errors (listing them if it had).
-pub fn build(config: &assetmill::Config) -> assetmill::pipeline::Outcome {
-    use assetmill::pipeline::{self, BuildOptions};
+pub fn build(config: &assetmill::Config) -> assetmill::Outcome {
+    use assetmill::BuildOptions;
     let outcome =
-        pipeline::build(config, BuildOptions::default(), &assetmill::progress::Quiet).unwrap();
+        assetmill::build(config, BuildOptions::default(), &assetmill::progress::Quiet).unwrap();
     let errors: Vec<String> = outcome
         .report
         .diagnostics
