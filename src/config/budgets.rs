@@ -1,7 +1,7 @@
 //! The `budgets:` section: the most bytes an output of each role may
 //! have, globally or for the outputs one page uses, each remembered as
 //! written so that messages speak in the writer's unit. Checking the
-//! outputs against them is the pipeline's (`pipeline/sizes.rs`).
+//! outputs against them is the pipeline's (`pipeline/budgets.rs`).
 
 use super::values::ByteSize;
 use crate::assetmap::Role;
