@@ -106,7 +106,10 @@ impl Error {
             // Shown at the page line that asked for the output, so the
             // message names the output itself.
             Error::Write { path, source } => {
-                format!("cannot write {}: {source}", crate::names::path(path))
+                format!(
+                    "cannot write {}: {source}",
+                    crate::outputs::names::path(path)
+                )
             }
             Error::Internal { message, .. } => {
                 format!("internal error (a bug in assetmill, please report it): {message}")
@@ -146,7 +149,7 @@ impl Error {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        use crate::names;
+        use crate::outputs::names;
         match self {
             Error::Write { .. } => f.write_str(&names::text(&self.detail())),
             _ => write!(

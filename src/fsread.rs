@@ -231,7 +231,7 @@ pub enum StreamError {
 }
 
 /// Compares an open file with a record of it: `bytes` long, with
-/// [`crate::assetmap::hash`] `hash`. The size on the open handle is
+/// [`crate::outputs::assetmap::hash`] `hash`. The size on the open handle is
 /// compared first, so a file of another size (a sparse 64 GiB one, say) is
 /// told apart without reading a byte; then it is [`stream`]ed through the
 /// hash, each piece also handed to `copy`, and never more than `bytes` are
@@ -259,14 +259,14 @@ pub fn compare(
 }
 
 /// Reads `file` to its end in 64 KiB pieces, hashing them
-/// ([`crate::assetmap::hash`]) and handing each to `each`; stops after
+/// ([`crate::outputs::assetmap::hash`]) and handing each to `each`; stops after
 /// `limit` bytes and one more piece. Returns the bytes read and their hash.
 pub fn stream(
     file: &mut File,
     limit: u64,
     each: &mut dyn FnMut(&[u8]) -> io::Result<()>,
 ) -> Result<(u64, String), StreamError> {
-    let mut hasher = crate::assetmap::Hasher::default();
+    let mut hasher = crate::outputs::assetmap::Hasher::default();
     let mut buf = vec![0u8; 64 << 10];
     let mut seen = 0u64;
     while seen <= limit {
@@ -316,7 +316,7 @@ mod tests {
         let path = dir.path().join("a.gif");
         let bytes: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
         std::fs::write(&path, &bytes).unwrap();
-        let hash = crate::assetmap::hash(&bytes);
+        let hash = crate::outputs::assetmap::hash(&bytes);
         let mut copied = Vec::new();
         let verdict = compare(
             &mut File::open(&path).unwrap(),
@@ -335,7 +335,7 @@ mod tests {
             compare(&mut File::open(&path).unwrap(), len - 1, &hash, &mut none).unwrap(),
             Verdict::Size(len)
         );
-        let other = crate::assetmap::hash(b"other");
+        let other = crate::outputs::assetmap::hash(b"other");
         let mut ignore = |_: &[u8]| Ok(());
         assert_eq!(
             compare(&mut File::open(&path).unwrap(), len, &other, &mut ignore).unwrap(),

@@ -4,11 +4,11 @@
 //! return without panicking, whatever they hold; the checks inside are the
 //! properties the fuzzers look for beyond "no panic".
 
-use crate::cache::{Budget, Cache, LoadError};
 use crate::config::{ByteSize, Config, Limits};
-use crate::decode;
-use crate::liquid::Include;
+use crate::input::liquid::Include;
+use crate::pipeline::cache::{Budget, Cache, LoadError};
 use crate::plan::{Resolved, resolve};
+use crate::stages::decode;
 use image::ImageFormat;
 use std::path::Path;
 
@@ -34,9 +34,11 @@ pub const TARGETS: [(&str, Target); 6] = [
 pub fn frontmatter(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     let path = Path::new("fuzz.md");
-    let read = crate::manifest::read_page(path, &text);
+    let read = crate::input::manifest::read_page(path, &text);
     let (page, diagnostics) = &read;
-    let lines = crate::frontmatter::normalise(&text).split('\n').count();
+    let lines = crate::input::frontmatter::normalise(&text)
+        .split('\n')
+        .count();
     let within = |line: usize| line >= 1 && line <= lines;
     for d in diagnostics {
         assert_eq!(d.file, path, "{d}");
@@ -60,14 +62,14 @@ pub fn frontmatter(data: &[u8]) {
         }
     }
     assert_eq!(
-        crate::manifest::read_page(path, &text),
+        crate::input::manifest::read_page(path, &text),
         read,
         "not deterministic"
     );
     if !text.contains('\r') {
         let crlf = text.replace('\n', "\r\n");
         assert_eq!(
-            crate::manifest::read_page(path, &crlf),
+            crate::input::manifest::read_page(path, &crlf),
             read,
             "CRLF line ends change the reading"
         );
@@ -128,7 +130,7 @@ pub fn paths(data: &[u8]) {
             "{text:?} resolves to {key:?}, which does not resolve to itself"
         );
         let thumb = crate::plan::outputs::with_suffix(&key, "-thumb", None);
-        match crate::output::inside(Path::new("out"), &thumb) {
+        match crate::outputs::output::inside(Path::new("out"), &thumb) {
             Ok(path) => assert!(path.starts_with("out"), "{path:?}"),
             Err(e) => panic!(
                 "{text:?}: key {key:?} accepted, but its thumbnail {thumb:?} is refused: {e}"
@@ -265,14 +267,14 @@ pub fn merge(data: &[u8]) {
     use crate::pipeline::merge::Layout;
     use std::sync::OnceLock;
     static CONFIG: OnceLock<Config> = OnceLock::new();
-    static MANIFEST: OnceLock<crate::manifest::Manifest> = OnceLock::new();
+    static MANIFEST: OnceLock<crate::input::manifest::Manifest> = OnceLock::new();
     let config = CONFIG.get_or_init(|| merge_site_config(Path::new("site")));
     let manifest = MANIFEST.get_or_init(|| {
         let pages = MERGE_SITE
             .iter()
-            .filter_map(|(path, text)| crate::manifest::read_page(Path::new(path), text).0)
+            .filter_map(|(path, text)| crate::input::manifest::read_page(Path::new(path), text).0)
             .collect();
-        crate::manifest::Manifest {
+        crate::input::manifest::Manifest {
             pages,
             ..Default::default()
         }
@@ -331,7 +333,7 @@ pub fn merge(data: &[u8]) {
             assert!(!path.starts_with(".assetmill"), "{path}");
             assert_ne!(path, split.map_path(), "the shard's asset map is kept");
             assert!(
-                crate::output::inside(Path::new("out"), path).is_ok(),
+                crate::outputs::output::inside(Path::new("out"), path).is_ok(),
                 "{path} is not a plain path"
             );
         }

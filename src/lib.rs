@@ -86,8 +86,8 @@ pub mod testsupport;
 
 // The front door: the commands, their options and what they return.
 pub use config::Config;
-pub use diagnostics::{Diagnostic, Report, Severity};
 pub use error::{Error, Result};
+pub use outputs::diagnostics::{Diagnostic, Report, Severity};
 pub use outputs::{assetmap, names};
 pub use pipeline::explain::{Explained, Explanation, Input, PageUse, Why, explain};
 pub use pipeline::merge::{Merged, merge};
@@ -96,9 +96,3 @@ pub use pipeline::{
     check, clean,
 };
 pub use progress::{Progress, Quiet};
-
-// One name inside the crate for each module the layers share.
-pub(crate) use input::{frontmatter, liquid, manifest};
-pub(crate) use outputs::{diagnostics, output, review};
-pub(crate) use pipeline::{cache, lock};
-pub(crate) use stages::{animate, decode, optimize, resize, sprite, ssim, validate};

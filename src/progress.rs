@@ -57,7 +57,7 @@ pub enum Event<'a> {
         errors: usize,
     },
     /// A problem found; as soon as it is known.
-    Diagnostic(&'a crate::diagnostics::Diagnostic),
+    Diagnostic(&'a crate::outputs::diagnostics::Diagnostic),
 }
 
 /// One output in an [`Event::Unit`].
@@ -65,7 +65,7 @@ pub enum Event<'a> {
 #[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct UnitOutput<'a> {
     pub path: &'a str,
-    pub role: crate::assetmap::Role,
+    pub role: crate::outputs::assetmap::Role,
     pub bytes: u64,
     /// Written by this run (else reused from the cache).
     pub built: bool,

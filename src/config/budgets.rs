@@ -4,7 +4,7 @@
 //! outputs against them is the pipeline's (`pipeline/budgets.rs`).
 
 use super::values::ByteSize;
-use crate::assetmap::Role;
+use crate::outputs::assetmap::Role;
 use serde::{Deserialize, Deserializer, Serialize};
 use std::collections::BTreeMap;
 

@@ -5,7 +5,7 @@
 //! lowest layer that reads one; the pages' reader and the plan take it
 //! from here.
 
-use crate::diagnostics::Severity;
+use crate::outputs::diagnostics::Severity;
 use serde::{Deserialize, Deserializer};
 
 /// The longest delay a GIF can store: 65,535 hundredths of a second.

@@ -4,8 +4,8 @@
 //! error names the file and line.
 
 use super::{Config, DEFAULT_CONFIG_FILE, Overrides};
-use crate::diagnostics::Diagnostic;
 use crate::error::{Error, Result};
+use crate::outputs::diagnostics::Diagnostic;
 use std::path::Path;
 
 impl Config {
@@ -95,8 +95,8 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::assetmap::Role;
     use crate::config::{BudgetLevel, Budgets, ByteSize, Format, Loop, Rgb, SizeLimit};
+    use crate::outputs::assetmap::Role;
     use std::path::PathBuf;
 
     fn parse(text: &str) -> Result<Config> {
@@ -179,7 +179,10 @@ mod tests {
         assert_eq!((c.gif.delay_ms, c.remarks.len()), (80, 0));
         let c = parse("gif:\n  delay_ms: 5\n").unwrap();
         assert_eq!(c.gif.delay_ms, 5);
-        assert_eq!(c.remarks[0].severity, crate::diagnostics::Severity::Warning);
+        assert_eq!(
+            c.remarks[0].severity,
+            crate::outputs::diagnostics::Severity::Warning
+        );
         assert_eq!(c.remarks[0].file, Path::new("assetmill.yml"));
     }
 

@@ -40,7 +40,7 @@ pub use options::{
 pub use values::{ByteSize, Loop, Rgb};
 pub use video::{Av1Options, Format, H264Options, VideoOptions};
 
-use crate::diagnostics::Diagnostic;
+use crate::outputs::diagnostics::Diagnostic;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 

@@ -14,15 +14,15 @@
 //! generated from these types (a test fails when the two differ, and
 //! another validates what the binary prints against them).
 //!
-//! Write a document with [`names::json`](crate::names::json): it keeps
+//! Write a document with [`names::json`](crate::outputs::names::json): it keeps
 //! names from acting on a terminal, as the command does. This module sits
 //! after the pipeline: it reads results and runs nothing.
 
 pub mod text;
 
-use crate::diagnostics::{Diagnostic, Report};
 use crate::error::Error;
-use crate::names;
+use crate::outputs::diagnostics::{Diagnostic, Report};
+use crate::outputs::names;
 use crate::pipeline::explain::Explanation;
 use crate::pipeline::merge::Merged;
 use crate::pipeline::{BuildSummary, Change, Outcome};

@@ -3,7 +3,7 @@
 //! name starts a line of its own or acts on a terminal.
 
 use super::{Build, Check, Explain, Fatal};
-use crate::names::{self, text as n};
+use crate::outputs::names::{self, text as n};
 use crate::pipeline::explain::show_value;
 use crate::pipeline::{Cleaned, Stage};
 use crate::stages::video;

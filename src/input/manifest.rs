@@ -7,10 +7,10 @@
 
 use crate::config::Loop;
 use crate::config::delay;
-use crate::diagnostics::Diagnostic;
 use crate::error::Error;
-use crate::frontmatter::{self, Located, Node};
-use crate::liquid::{self, Include};
+use crate::input::frontmatter::{self, Located, Node};
+use crate::input::liquid::{self, Include};
+use crate::outputs::diagnostics::Diagnostic;
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -676,7 +676,10 @@ mod tests {
         );
         assert!(page.is_none());
         assert_eq!(d.len(), 1);
-        assert_eq!(d[0].severity, crate::diagnostics::Severity::Warning);
+        assert_eq!(
+            d[0].severity,
+            crate::outputs::diagnostics::Severity::Warning
+        );
         assert_eq!(d[0].line, Some(2));
         assert!(d[0].message.contains("first line"), "{d:?}");
     }
@@ -689,7 +692,10 @@ mod tests {
         );
         assert!(page.is_none());
         assert_eq!(d.len(), 1);
-        assert_eq!(d[0].severity, crate::diagnostics::Severity::Warning);
+        assert_eq!(
+            d[0].severity,
+            crate::outputs::diagnostics::Severity::Warning
+        );
         assert_eq!(d[0].line, Some(1));
     }
 

@@ -4,7 +4,7 @@
 //! matter; every collection is sorted and nothing depends on time, so the
 //! same inputs give the same bytes.
 
-use crate::sprite::Rect;
+use crate::stages::sprite::Rect;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -161,11 +161,11 @@ impl Hasher {
 }
 
 impl AssetMap {
-    /// The map as JSON, by [`names::json`](crate::names::json): names are
-    /// strings here already (pages by [`names::slashed`](crate::names::slashed)).
+    /// The map as JSON, by [`names::json`](crate::outputs::names::json): names are
+    /// strings here already (pages by [`names::slashed`](crate::outputs::names::slashed)).
     pub fn to_json(&self) -> String {
         // Strings, numbers and string-keyed maps only: nothing to refuse.
-        let mut s = crate::names::json(self, true).expect("the map always serializes");
+        let mut s = crate::outputs::names::json(self, true).expect("the map always serializes");
         s.push('\n');
         s
     }
@@ -202,7 +202,8 @@ mod tests {
     fn names_keep_their_value_and_no_control_character_is_written_raw() {
         let json = map().to_json();
         assert!(
-            json.chars().all(|c| c == '\n' || !crate::names::acts(c)),
+            json.chars()
+                .all(|c| c == '\n' || !crate::outputs::names::acts(c)),
             "{json:?}"
         );
         let back: serde_json::Value = serde_json::from_str(&json).unwrap();

@@ -7,7 +7,7 @@
 //! Names in both forms, text and JSON, follow [`names`]: a diagnostic is
 //! always one line (its hint one more), and always serializes.
 
-use crate::names;
+use crate::outputs::names;
 use serde::Serialize;
 use serde::ser::{SerializeStruct, Serializer};
 use std::fmt;
@@ -324,7 +324,7 @@ mod tests {
         // Through an NDJSON event too (an internally tagged enum).
         let event = crate::progress::Event::Diagnostic(&d);
         let line: serde_json::Value =
-            serde_json::from_str(&crate::names::json(&event, false).unwrap()).unwrap();
+            serde_json::from_str(&crate::outputs::names::json(&event, false).unwrap()).unwrap();
         assert_eq!(line["event"], "diagnostic");
         assert_eq!(line["file"], "content/bad-\\xFF.md");
         assert_eq!(

@@ -17,10 +17,10 @@
 //! links), also when they do not exist yet. Inside the folder, every write
 //! is checked again by the [`OutDir`] to land inside it.
 
-use crate::cache;
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::output::OutDir;
+use crate::outputs::output::OutDir;
+use crate::pipeline::cache;
 use crate::plan::{Resolved, resolve};
 use std::collections::BTreeSet;
 use std::path::{Component, Path, PathBuf};
@@ -89,7 +89,7 @@ impl Protected {
                     "the output folder {relation} the {name} ({}); outputs and removals there \
                      would overwrite or delete sources. Choose an output folder outside both \
                      (--out or `out:`)",
-                    crate::names::path(dir)
+                    crate::outputs::names::path(dir)
                 ),
             });
         }
@@ -99,7 +99,7 @@ impl Protected {
                 message: format!(
                     "the output folder contains the configuration file ({}); choose an \
                      output folder that holds only what assetmill writes (--out or `out:`)",
-                    crate::names::path(file)
+                    crate::outputs::names::path(file)
                 ),
             });
         }
@@ -135,14 +135,14 @@ impl Protected {
             return refuse("is the configuration file".into());
         }
         if let Some(page) = pages.into_iter().find(|p| real_path(p) == real) {
-            return refuse(format!("is the page {}", crate::names::path(page)));
+            return refuse(format!("is the page {}", crate::outputs::names::path(page)));
         }
         let out_real = real_path(out);
         if real.starts_with(out_real.join(cache::DIR)) {
             return refuse("lies inside the cache folder".into());
         }
         if let Ok(rel) = real.strip_prefix(&out_real) {
-            let rel = crate::names::slashed(rel);
+            let rel = crate::outputs::names::slashed(rel);
             if outputs.contains(&rel) || rel == map_path {
                 return refuse(format!("would overwrite the output `{rel}`"));
             }
@@ -206,7 +206,7 @@ impl DataCopy {
     /// Writes the copy of the asset map's `yaml` atomically.
     pub fn write(&self, yaml: &str) -> Result<()> {
         let text = Self::contents(yaml);
-        crate::output::write_atomic(&self.path, text.as_bytes())
+        crate::outputs::output::write_atomic(&self.path, text.as_bytes())
     }
 }
 

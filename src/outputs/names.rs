@@ -143,7 +143,7 @@ pub fn path_text(p: &Path) -> String {
 
 /// `value` as JSON (pretty or one line), with every character that
 /// [`acts`] written as a `\uXXXX` escape. Every output type holds names
-/// as strings (a [`Diagnostic`](crate::diagnostics::Diagnostic) writes its path
+/// as strings (a [`Diagnostic`](crate::outputs::diagnostics::Diagnostic) writes its path
 /// by this module's rule), so this fails only if a new type breaks that.
 pub fn json<T: Serialize + ?Sized>(value: &T, pretty: bool) -> serde_json::Result<String> {
     let s = if pretty {

@@ -103,7 +103,7 @@ impl OutDir {
                     path,
                     message: format!(
                         "folder resolves outside the output folder (to {})",
-                        crate::names::path(&real)
+                        crate::outputs::names::path(&real)
                     ),
                 });
             }

@@ -4,11 +4,11 @@
 use super::keys::Owner;
 use super::outcome::Made;
 use super::scope::Scope;
-use crate::assetmap::{self, Asset, AssetMap, FileInfo, Kind, OutputFile};
 use crate::config::Config;
-use crate::decode::{self, ImageInfo};
 use crate::error::Result;
+use crate::outputs::assetmap::{self, Asset, AssetMap, FileInfo, Kind, OutputFile};
 use crate::plan::{Plan, Use};
+use crate::stages::decode::{self, ImageInfo};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The asset map from what is now in `out/`.
@@ -23,7 +23,7 @@ pub(super) fn asset_map(
     let pages = |users: &[Use]| -> Vec<String> {
         let set: BTreeSet<String> = users
             .iter()
-            .map(|u| crate::names::page_name(&config.content, &u.page))
+            .map(|u| crate::outputs::names::page_name(&config.content, &u.page))
             .collect();
         set.into_iter().collect()
     };

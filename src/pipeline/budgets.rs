@@ -19,10 +19,10 @@
 //! so the outcome does not depend on threads.
 
 use super::keys::{Owner, Planned};
-use crate::assetmap::{OutputFile, Role};
 use crate::config::{BudgetLevel, Config, H264Options, SizeLimit, VideoOptions, budget_key};
-use crate::diagnostics::{Diagnostic, Severity};
-use crate::manifest::Manifest;
+use crate::input::manifest::Manifest;
+use crate::outputs::assetmap::{OutputFile, Role};
+use crate::outputs::diagnostics::{Diagnostic, Severity};
 use crate::plan::{Plan, Use};
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -46,7 +46,7 @@ struct Applied<'c> {
 fn for_use<'c>(config: &'c Config, role: Role, usage: &Use) -> Option<Applied<'c>> {
     let name = budget_key(role)?;
     let budgets = &config.budgets;
-    let page = crate::names::page_name(&config.content, &usage.page);
+    let page = crate::outputs::names::page_name(&config.content, &usage.page);
     match budgets.pages.get(&page).and_then(|p| p.get(role)) {
         Some(limit) => Some(Applied {
             limit,
@@ -305,7 +305,7 @@ pub(super) fn unknown_pages(config: &Config, manifest: &Manifest) -> Vec<Diagnos
     let pages: BTreeSet<String> = manifest
         .pages
         .iter()
-        .map(|p| crate::names::page_name(&config.content, &p.path))
+        .map(|p| crate::outputs::names::page_name(&config.content, &p.path))
         .collect();
     config
         .budgets

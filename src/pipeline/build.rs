@@ -17,18 +17,18 @@ use super::timers::{Stage, Timers};
 use super::units::Unit;
 use super::work::{UnitResult, Worker};
 use super::{cache, fault};
-use crate::cache::Cache;
 use crate::config::Config;
-use crate::decode::ImageInfo;
-use crate::diagnostics::{Diagnostic, Report};
 use crate::error::{Error, Result};
-use crate::lock::Lock;
-use crate::manifest::Manifest;
-use crate::optimize;
-use crate::output::OutDir;
+use crate::input::manifest::Manifest;
+use crate::outputs::diagnostics::{Diagnostic, Report};
 use crate::outputs::guard::{self, Protected};
+use crate::outputs::output::OutDir;
+use crate::outputs::review::Review;
+use crate::pipeline::cache::Cache;
+use crate::pipeline::lock::Lock;
 use crate::progress::{Event, Progress};
-use crate::review::Review;
+use crate::stages::decode::ImageInfo;
+use crate::stages::optimize;
 use rayon::prelude::*;
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -242,7 +242,7 @@ fn write_review(
     all_paths: &BTreeSet<String>,
     outcome: &mut Outcome,
 ) {
-    let rel = crate::names::forward_slashes(&config.review.path);
+    let rel = crate::outputs::names::forward_slashes(&config.review.path);
     let written = if all_paths.contains(&rel) {
         Err(Error::UnsafePath {
             path: out.root().join(&rel),

@@ -26,11 +26,11 @@
 //! parsed, so parsing cannot cost many times the file; a cache over budget,
 //! malformed, or reached through a link is not used at all.
 
-use crate::assetmap::OutputFile;
-use crate::decode::ImageInfo;
 use crate::error::{Error, Result};
 use crate::fsread::ReadError;
-use crate::output::OutDir;
+use crate::outputs::assetmap::OutputFile;
+use crate::outputs::output::OutDir;
+use crate::stages::decode::ImageInfo;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -395,13 +395,13 @@ pub fn dir(out: &OutDir) -> Result<PathBuf> {
 /// The input hash of an animation's outputs: of its frames' content
 /// hashes, in order.
 pub fn frames_hash(hashes: &[&str]) -> String {
-    crate::assetmap::hash(hashes.join(",").as_bytes())
+    crate::outputs::assetmap::hash(hashes.join(",").as_bytes())
 }
 
 /// Hash of anything serializable, for option fingerprints.
 pub fn fingerprint<T: Serialize>(value: &T) -> String {
     let json = serde_json::to_vec(value).expect("options serialize");
-    crate::assetmap::hash(&json)
+    crate::outputs::assetmap::hash(&json)
 }
 
 #[cfg(test)]

@@ -4,8 +4,8 @@
 use super::cache::{self, Cache, Record};
 use super::keys::{Owner, Planned};
 use super::work::UnitResult;
-use crate::assetmap::OutputFile;
-use crate::output::OutDir;
+use crate::outputs::assetmap::OutputFile;
+use crate::outputs::output::OutDir;
 use crate::plan::Plan;
 use std::time::{Duration, Instant};
 

@@ -4,11 +4,11 @@
 
 use super::cache::{self, Cache};
 use crate::config::Config;
-use crate::diagnostics::Diagnostic;
 use crate::error::{Error, Result};
-use crate::lock::Lock;
-use crate::output::{OutDir, Removal};
+use crate::outputs::diagnostics::Diagnostic;
 use crate::outputs::guard::Protected;
+use crate::outputs::output::{OutDir, Removal};
+use crate::pipeline::lock::Lock;
 use crate::progress::Progress;
 
 /// Removes stale outputs (or, with `dry_run`, checks which would be
@@ -34,7 +34,7 @@ pub(super) fn remove_stale(
 /// Deletes temp files a killed run left (only assetmill's own names, never
 /// through a link).
 pub(super) fn remove_temp_files(out: &OutDir) {
-    for rel in crate::output::leftover_temp_files(out.root()) {
+    for rel in crate::outputs::output::leftover_temp_files(out.root()) {
         let _ = out.remove(&rel, false);
     }
 }
@@ -51,7 +51,7 @@ pub fn clean(config: &Config, progress: &dyn Progress) -> Result<Cleaned> {
     let old = Cache::load(&config.out);
     let mut paths: Vec<String> = old.known_paths().into_iter().collect();
     // The review report, wherever it was configured to go.
-    let report = crate::names::forward_slashes(&config.review.path);
+    let report = crate::outputs::names::forward_slashes(&config.review.path);
     if !report.starts_with(&format!("{}/", cache::DIR)) {
         paths.push(report);
     }

@@ -8,13 +8,13 @@ use super::keys::{Planned, Reason};
 use super::outcome::{BuildSummary, Change, Made, Outcome};
 use super::prepare::Prepared;
 use super::scope::Scope;
-use crate::assetmap::AssetMap;
-use crate::decode::ImageInfo;
-use crate::diagnostics::{Diagnostic, Report};
 use crate::error::{Error, Result};
-use crate::output::OutDir;
+use crate::outputs::assetmap::AssetMap;
+use crate::outputs::diagnostics::{Diagnostic, Report};
 use crate::outputs::guard::DataCopy;
+use crate::outputs::output::OutDir;
 use crate::progress::{Event, Progress};
+use crate::stages::decode::ImageInfo;
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Instant;
@@ -77,7 +77,7 @@ impl Fresh<'_> {
             && let Some(reason) = differs(copy.path(), DataCopy::contents(&yaml).as_bytes())
         {
             changes.push(Change {
-                path: crate::names::path(copy.path()).into_owned(),
+                path: crate::outputs::names::path(copy.path()).into_owned(),
                 reason,
             });
         }

@@ -16,10 +16,10 @@ use super::cache::{Cache, Frame};
 use super::keys::{self, Owner, Planned, Reason, Settings};
 use super::prepare::Prepared;
 use super::units;
-use crate::assetmap::Role;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::nearest::edit_distance;
+use crate::outputs::assetmap::Role;
 use crate::plan::{self, Plan, Resolved};
 use serde::Serialize;
 use serde_json::Value;
@@ -331,7 +331,7 @@ fn relative_to_out(config: &Config, query: &str) -> (String, bool) {
     let path = Path::new(query);
     let strip = |base: &Path| -> Option<String> {
         let rest = path.strip_prefix(base).ok()?;
-        Some(crate::names::forward_slashes(rest))
+        Some(crate::outputs::names::forward_slashes(rest))
     };
     if let Some(rest) = strip(&config.out) {
         return (rest, true);
@@ -346,7 +346,7 @@ fn relative_to_out(config: &Config, query: &str) -> (String, bool) {
         };
         let out = absolute(&config.out);
         if let Ok(rest) = absolute(path).strip_prefix(&out) {
-            return (crate::names::forward_slashes(rest), true);
+            return (crate::outputs::names::forward_slashes(rest), true);
         }
         // The output folder through another spelling of it (a symlink).
         if let (Ok(real_out), Some(parent), Some(name)) = (
@@ -356,7 +356,7 @@ fn relative_to_out(config: &Config, query: &str) -> (String, bool) {
         ) && let Ok(real_parent) = std::fs::canonicalize(parent)
             && let Ok(rest) = real_parent.join(name).strip_prefix(&real_out)
         {
-            return (crate::names::forward_slashes(rest), true);
+            return (crate::outputs::names::forward_slashes(rest), true);
         }
     }
     (query.to_owned(), false)
@@ -412,7 +412,7 @@ fn explain_one(
     let mut pages: Vec<PageUse> = super::budgets::users(plan, p.owner)
         .iter()
         .map(|u| PageUse {
-            page: crate::names::path(&u.page).into_owned(),
+            page: crate::outputs::names::path(&u.page).into_owned(),
             line: u.line,
             role: u.role,
             written: u.written.clone(),

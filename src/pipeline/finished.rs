@@ -3,7 +3,7 @@
 //! (an output) needs nothing from the pipeline.
 
 use super::outcome::Outcome;
-use crate::review::{Figures, Finished};
+use crate::outputs::review::{Figures, Finished};
 
 impl<'a> From<&'a Outcome> for Finished<'a> {
     fn from(outcome: &'a Outcome) -> Self {

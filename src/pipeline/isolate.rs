@@ -8,8 +8,8 @@ use super::memory::UnitBudget;
 use super::shard;
 use super::units::Unit;
 use super::work::{UnitResult, Worker};
-use crate::diagnostics::Severity;
 use crate::error::Error;
+use crate::outputs::diagnostics::Severity;
 use crate::progress::{Event, UnitOutput};
 use std::time::Instant;
 

@@ -7,10 +7,10 @@
 //! can say which value changed.
 
 use super::units::Unit;
-use crate::assetmap::Role;
-pub use crate::cache::Settings;
-use crate::cache::{Cache, fingerprint};
 use crate::config::Config;
+use crate::outputs::assetmap::Role;
+pub use crate::pipeline::cache::Settings;
+use crate::pipeline::cache::{Cache, fingerprint};
 use crate::plan::Plan;
 use crate::plan::timing::Timing;
 use crate::stages::video;
@@ -176,7 +176,7 @@ pub fn settings(config: &Config, role: Role) -> Settings {
             measured(&mut s);
             s.insert(
                 "animate.encoder_revision".into(),
-                crate::animate::ENCODER_REVISION.into(),
+                crate::stages::animate::ENCODER_REVISION.into(),
             );
             section(&mut s, "gif", &config.gif);
             // How it plays is the `timing.*` of each animation (front
@@ -288,7 +288,7 @@ pub fn unit_outputs(
                 .map(|&s| hashes[s].as_deref())
                 .collect();
             let inputs = frames
-                .map(|f| crate::cache::frames_hash(&f))
+                .map(|f| crate::pipeline::cache::frames_hash(&f))
                 .unwrap_or_default();
             // The GIF, the videos and the atlases play as the timing says
             // (front matter over config): it is part of their settings.
@@ -353,7 +353,7 @@ pub fn decode_set(
     plan: &Plan,
     planned: &[Planned],
     owner: &[Option<usize>],
-    cached: &[Option<crate::decode::ImageInfo>],
+    cached: &[Option<crate::stages::decode::ImageInfo>],
 ) -> Vec<usize> {
     let (frames, owns): (Vec<usize>, Box<dyn Fn(usize) -> bool>) = match *unit {
         Unit::Single(s) => (vec![s], Box::new(move |t| t == s)),
@@ -444,7 +444,7 @@ mod tests {
         assert!(!gif.contains_key("gif.loop") && !gif.contains_key("gif.delay_ms"));
         assert_eq!(
             gif["animate.encoder_revision"],
-            crate::animate::ENCODER_REVISION
+            crate::stages::animate::ENCODER_REVISION
         );
         assert_eq!(gif["role"], "gif");
         let webm = settings(&config, Role::Webm);

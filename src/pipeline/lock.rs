@@ -2,9 +2,9 @@
 //! `out/.assetmill/lock`. The kernel releases it when the holder exits, even
 //! on `kill -9`, so a dead build never blocks the next one.
 
-use crate::cache;
 use crate::error::{Error, Result};
-use crate::output::OutDir;
+use crate::outputs::output::OutDir;
+use crate::pipeline::cache;
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, Write};
 

@@ -55,15 +55,15 @@
 
 use super::keys::{self, Owner, Planned};
 use super::units::Unit;
-use crate::assetmap::Role;
 use crate::config::{ByteSize, Config};
-use crate::decode::ImageInfo;
 use crate::error::Error;
+use crate::outputs::assetmap::Role;
 use crate::plan::Plan;
 use crate::progress::Progress;
+use crate::stages::decode::ImageInfo;
+use crate::stages::validate::RootGuard;
 use crate::stages::video;
-use crate::validate::RootGuard;
-use crate::{decode, resize, sprite};
+use crate::stages::{decode, resize, sprite};
 use rayon::prelude::*;
 use std::path::Path;
 

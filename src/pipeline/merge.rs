@@ -30,13 +30,13 @@ use super::cache::{self, Budget, Cache};
 use super::outcome::Outcome;
 use super::prepare::Prepared;
 use super::shard::{self, Shard};
-use crate::assetmap::Role;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::fsread::{self, ReadError, StreamError, Verdict};
-use crate::lock::Lock;
-use crate::manifest::Manifest;
+use crate::input::manifest::Manifest;
+use crate::outputs::assetmap::Role;
 use crate::outputs::guard::Protected;
+use crate::pipeline::lock::Lock;
 use crate::progress::Progress;
 use rayon::prelude::*;
 use std::collections::BTreeMap;
@@ -409,7 +409,7 @@ impl Split {
         cache.outputs.remove(&self.map_path);
         for (path, record) in &cache.outputs {
             let again = "build that shard again with this assetmill";
-            crate::output::inside(dir, path)?;
+            crate::outputs::output::inside(dir, path)?;
             if path == cache::DIR || path.starts_with(&format!("{}/", cache::DIR)) {
                 return Err(refuse(
                     dir,
@@ -519,7 +519,10 @@ fn stream_recorded(
         ))),
         Ok(Verdict::Content) => Err(differs(String::new())),
         Err(StreamError::Read(e)) => Err(refuse(&path, format!("cannot be read: {e}"))),
-        Err(StreamError::Copy(e)) => Err(crate::output::write_error(dest.unwrap_or(&path), e)),
+        Err(StreamError::Copy(e)) => Err(crate::outputs::output::write_error(
+            dest.unwrap_or(&path),
+            e,
+        )),
     }
 }
 
@@ -533,7 +536,7 @@ mod tests {
         let config = crate::fuzzing::merge_site_config(Path::new("site"));
         let pages = crate::fuzzing::MERGE_SITE
             .iter()
-            .filter_map(|(path, text)| crate::manifest::read_page(Path::new(path), text).0)
+            .filter_map(|(path, text)| crate::input::manifest::read_page(Path::new(path), text).0)
             .collect();
         let manifest = Manifest {
             pages,

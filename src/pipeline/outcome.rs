@@ -3,8 +3,8 @@
 
 use super::keys::{Planned, Reason};
 use super::timers::Stage;
-use crate::assetmap::{AssetMap, OutputFile};
-use crate::diagnostics::Report;
+use crate::outputs::assetmap::{AssetMap, OutputFile};
+use crate::outputs::diagnostics::Report;
 use serde::Serialize;
 use std::collections::BTreeMap;
 

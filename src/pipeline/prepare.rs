@@ -12,12 +12,12 @@
 use super::budgets;
 use super::keys::{self, Planned};
 use super::units::{self, Unit};
-use crate::assetmap;
 use crate::config::Config;
-use crate::decode;
-use crate::manifest::{self, Manifest};
+use crate::input::manifest::{self, Manifest};
+use crate::outputs::assetmap;
 use crate::plan::{self, Plan};
-use crate::validate::RootGuard;
+use crate::stages::decode;
+use crate::stages::validate::RootGuard;
 use rayon::prelude::*;
 
 /// A site read and planned: what every command derives its work from.
@@ -100,5 +100,5 @@ impl<'c> Prepared<'c> {
 /// The asset map's path inside the output folder, `/`-separated, as the
 /// cache records it.
 pub(crate) fn map_path(config: &Config) -> String {
-    crate::names::slashed(&config.asset_map.path)
+    crate::outputs::names::slashed(&config.asset_map.path)
 }

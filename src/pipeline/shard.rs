@@ -18,9 +18,9 @@
 
 pub use super::stamp::{Shard, Stamp};
 use super::units::Unit;
-use crate::cache::{Cache, fingerprint};
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::pipeline::cache::{Cache, fingerprint};
 use crate::plan::Plan;
 
 /// One frame's own outputs: decode, optimized copy, thumbnail.
@@ -145,7 +145,7 @@ pub(super) fn stamp(
 /// role's key options, the limits, the size budgets), to refuse merging
 /// shards built differently.
 pub(super) fn options_digest(config: &Config) -> String {
-    use crate::assetmap::Role;
+    use crate::outputs::assetmap::Role;
     let roles = [
         Role::Optimized,
         Role::Thumb,
@@ -242,7 +242,7 @@ mod tests {
             text.push_str("---\n");
             page(format!("regions/r{r}.md"), text);
         }
-        let manifest = crate::manifest::read_site(dir.path());
+        let manifest = crate::input::manifest::read_site(dir.path());
         assert!(
             manifest.diagnostics.is_empty(),
             "{:?}",

@@ -9,15 +9,15 @@
 pub mod outputs;
 pub mod timing;
 
-use crate::diagnostics::Diagnostic;
-use crate::manifest::{ImageTiming, Manifest, Page};
+use crate::input::manifest::{ImageTiming, Manifest, Page};
+use crate::outputs::diagnostics::Diagnostic;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Where a front-matter entry places an image on its page: as the page
 /// image (`images:`) or as a frame of the gallery (`gallery:`). Not to be
-/// confused with an output's [`Role`](crate::assetmap::Role).
+/// confused with an output's [`Role`](crate::outputs::assetmap::Role).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
@@ -40,7 +40,7 @@ impl Placement {
 pub struct Output {
     /// Relative to the output folder, `/`-separated.
     pub path: String,
-    pub role: crate::assetmap::Role,
+    pub role: crate::outputs::assetmap::Role,
 }
 
 /// One front-matter entry that references an image.
@@ -298,7 +298,7 @@ impl Draft {
             "{} differs from the timing {}:{} gives this GIF; one GIF has one timing, \
              so write the same value on both pages or on one only (the GIF keeps the first)",
             clashes.join(", "),
-            crate::names::path(&first.page),
+            crate::outputs::names::path(&first.page),
             first.line
         )))
     }
@@ -395,7 +395,7 @@ impl Builder<'_> {
                 Some(draft) if draft.frames != frames => {
                     self.diagnostics.push(usage.error(format!(
                         "animation is already assembled from a different gallery by {}:{}",
-                        crate::names::path(&draft.first.page),
+                        crate::outputs::names::path(&draft.first.page),
                         draft.first.line
                     )));
                 }

@@ -16,8 +16,8 @@
 //! whose sheet is refused writes no atlas either.
 
 use super::{Animation, Output, Placement, Plan, Source, Use};
-use crate::assetmap::Role;
 use crate::config::{AtlasFormat, Config, Format};
+use crate::outputs::assetmap::Role;
 use std::collections::BTreeMap;
 
 /// `dir/X.png` → `dir/X{suffix}.png`; `ext` replaces the extension if given.
@@ -180,7 +180,7 @@ impl Plan {
                             other_role.label(),
                             u.role.label(),
                             u.written,
-                            crate::names::path(&u.page),
+                            crate::outputs::names::path(&u.page),
                             u.line
                         ),
                         None => format!("the {} of another image", other_role.label()),
@@ -234,7 +234,7 @@ impl Plan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manifest::Manifest;
+    use crate::input::manifest::Manifest;
     use std::path::Path;
 
     #[test]
@@ -254,7 +254,7 @@ mod tests {
     fn planned(pages: &[(&str, &str)], config: &Config) -> Plan {
         let pages = pages
             .iter()
-            .filter_map(|(name, text)| crate::manifest::read_page(Path::new(name), text).0)
+            .filter_map(|(name, text)| crate::input::manifest::read_page(Path::new(name), text).0)
             .collect();
         let manifest = Manifest {
             pages,

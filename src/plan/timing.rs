@@ -15,7 +15,7 @@
 
 use crate::config::delay::delay_cs;
 use crate::config::{GifOptions, Loop};
-use crate::decode::shown_ms;
+use crate::stages::decode::shown_ms;
 use serde::Serialize;
 
 /// What the pages wrote for one animation; `None` where nothing was.

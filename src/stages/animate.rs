@@ -329,7 +329,7 @@ fn palette_score(
         .map(|frame| {
             let (srgb, indices) = map_frame(frame, palette, ditherer(opts), opts.alpha_threshold)?;
             let shown = shown(&srgb, &indices, frame.width(), frame.height());
-            Ok(crate::ssim::mean_ssim(&shown, frame))
+            Ok(crate::stages::ssim::mean_ssim(&shown, frame))
         })
         .collect::<Result<Vec<f64>, String>>()?;
     Ok(scores.iter().sum::<f64>() / scores.len().max(1) as f64)
@@ -647,9 +647,9 @@ mod tests {
         for (d, s) in decoded.iter().zip(&frames) {
             assert_eq!(d.dimensions(), (64, 64));
             assert!(
-                crate::ssim::mean_abs_error(d, s) < 3.0,
+                crate::stages::ssim::mean_abs_error(d, s) < 3.0,
                 "mean error {}",
-                crate::ssim::mean_abs_error(d, s)
+                crate::stages::ssim::mean_abs_error(d, s)
             );
         }
         // Frames after the first are cropped to what changed.
@@ -718,7 +718,7 @@ mod tests {
         decoded
             .iter()
             .zip(frames)
-            .map(|(d, s)| crate::ssim::mean_ssim(d, s))
+            .map(|(d, s)| crate::stages::ssim::mean_ssim(d, s))
             .sum::<f64>()
             / frames.len() as f64
     }

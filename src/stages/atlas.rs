@@ -12,7 +12,7 @@
 //! order, so the same sheet gives the same bytes.
 
 use crate::plan::timing::{Playback, Timing};
-use crate::sprite::{Layout, Rect};
+use crate::stages::sprite::{Layout, Rect};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -174,7 +174,7 @@ mod tests {
     use super::*;
     use crate::config::{GifOptions, Loop};
     use crate::plan::timing::Written;
-    use crate::sprite::layout;
+    use crate::stages::sprite::layout;
     use serde_json::Value;
 
     fn timing(frames: usize, written: Written) -> Timing {

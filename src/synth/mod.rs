@@ -9,11 +9,11 @@
 pub mod render;
 mod write;
 
-use crate::diagnostics::Diagnostic;
 use crate::error::Result;
-use crate::manifest;
-use crate::output::OutDir;
+use crate::input::manifest;
+use crate::outputs::diagnostics::Diagnostic;
 use crate::outputs::guard::Protected;
+use crate::outputs::output::OutDir;
 use crate::plan::{self, Placement};
 use crate::progress::Progress;
 use rayon::prelude::*;

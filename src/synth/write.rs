@@ -1,9 +1,9 @@
 //! Encoding synthetic images in the format their name asks for, written
 //! through the output folder's checks.
 
-use crate::decode::format_for_extension;
 use crate::error::{Error, Result};
-use crate::output::OutDir;
+use crate::outputs::output::OutDir;
+use crate::stages::decode::format_for_extension;
 use image::codecs::gif::{GifEncoder, Repeat};
 use image::codecs::png::{CompressionType, FilterType, PngEncoder};
 use image::{Delay, DynamicImage, Frame, ImageFormat, RgbaImage};

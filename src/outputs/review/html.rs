@@ -8,10 +8,10 @@
 //! laid out (`content-visibility`).
 
 use super::{FrameView, ImageView, OutputView, PageView, Review, SpriteView};
-use crate::assetmap::{Kind, Role};
 use crate::error::Result;
-use crate::names;
-use crate::output::OutDir;
+use crate::outputs::assetmap::{Kind, Role};
+use crate::outputs::names;
+use crate::outputs::output::OutDir;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 

@@ -12,12 +12,12 @@
 
 pub mod html;
 
-use crate::assetmap::{Asset, AssetMap, FileInfo, Kind, OutputFile, Role};
 use crate::config::Config;
-use crate::diagnostics::{Report, Severity};
-use crate::manifest::Manifest;
-use crate::names;
-use crate::sprite::Rect;
+use crate::input::manifest::Manifest;
+use crate::outputs::assetmap::{Asset, AssetMap, FileInfo, Kind, OutputFile, Role};
+use crate::outputs::diagnostics::{Report, Severity};
+use crate::outputs::names;
+use crate::stages::sprite::Rect;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 

@@ -2,15 +2,15 @@
 //! (measured against its frames), the sprite sheet and its atlases.
 
 use super::{Notes, Targets, Worker, encode_owned};
-use crate::assetmap::{self, OutputFile, Role};
-use crate::decode::{self};
 use crate::error::{Error, Result};
+use crate::outputs::assetmap::{self, OutputFile, Role};
 use crate::pipeline::budgets::{self};
 use crate::pipeline::keys::Planned;
 use crate::pipeline::timers::Stage;
 use crate::plan::timing::Timing;
 use crate::stages::atlas;
-use crate::{animate, sprite, ssim};
+use crate::stages::decode::{self};
+use crate::stages::{animate, sprite, ssim};
 use image::RgbaImage;
 use rayon::prelude::*;
 use std::collections::BTreeMap;

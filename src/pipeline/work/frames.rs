@@ -3,14 +3,14 @@
 //! frame and sprite cell before its full-size pixels are dropped.
 
 use super::{FrameDone, Notes, Targets, Worker, png_ssim};
-use crate::assetmap::{OutputFile, Role};
-use crate::decode::Loaded;
 use crate::error::{Error, Result};
-use crate::optimize;
+use crate::outputs::assetmap::{OutputFile, Role};
 use crate::pipeline::keys::{Owner, Planned};
 use crate::pipeline::timers::Stage;
 use crate::pipeline::units::Unit;
-use crate::{resize, sprite};
+use crate::stages::decode::Loaded;
+use crate::stages::optimize;
+use crate::stages::{resize, sprite};
 use image::{DynamicImage, ImageFormat, RgbaImage};
 use std::borrow::Cow;
 

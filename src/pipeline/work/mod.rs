@@ -26,16 +26,16 @@ use super::memory::{AnimationSizes, Facts, UnitBudget};
 use super::outcome::Made;
 use super::timers::{Stage, Timers};
 use super::units::Unit;
-use crate::assetmap::{self, OutputFile, Role};
 use crate::config::Config;
-use crate::decode::{self, ImageInfo, Loaded};
-use crate::diagnostics::Diagnostic;
 use crate::error::{Error, Result};
-use crate::output::OutDir;
+use crate::outputs::assetmap::{self, OutputFile, Role};
+use crate::outputs::diagnostics::Diagnostic;
+use crate::outputs::output::OutDir;
 use crate::plan::Plan;
 use crate::progress::Progress;
-use crate::validate::RootGuard;
-use crate::{sprite, ssim};
+use crate::stages::decode::{self, ImageInfo, Loaded};
+use crate::stages::validate::RootGuard;
+use crate::stages::{sprite, ssim};
 use image::{ImageFormat, RgbaImage};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
@@ -343,7 +343,7 @@ impl Worker<'_> {
             Unit::Single(s) => &self.plan.sources[s].users,
             Unit::Animation(a) => &self.plan.animations[a].users,
         };
-        let message = format!("{}: {}", crate::names::path(e.path()), e.detail());
+        let message = format!("{}: {}", crate::outputs::names::path(e.path()), e.detail());
         users.iter().map(|u| u.error(&message)).collect()
     }
 

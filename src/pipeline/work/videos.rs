@@ -2,15 +2,15 @@
 //! each encoded as configured or fitted to its size budget.
 
 use super::{Notes, Worker};
-use crate::assetmap::{self, OutputFile};
 use crate::config::VideoOptions;
-use crate::decode::{self, Loaded};
 use crate::error::{Error, Result};
+use crate::outputs::assetmap::{self, OutputFile};
 use crate::pipeline::budgets::{self, Choice};
 use crate::pipeline::keys::Planned;
 use crate::pipeline::memory::video_format;
 use crate::pipeline::timers::Stage;
 use crate::plan::timing::Timing;
+use crate::stages::decode::{self, Loaded};
 use crate::stages::video;
 use image::RgbaImage;
 

@@ -8,12 +8,12 @@
 //! set the folder holds instead as its hint.
 
 use super::hints::{self, Folders, Numbered};
-use crate::decode::{Colour, ImageInfo};
-use crate::diagnostics::Diagnostic;
 use crate::error::Result;
-use crate::manifest::{Manifest, Page};
+use crate::input::manifest::{Manifest, Page};
 use crate::nearest::edit_distance;
+use crate::outputs::diagnostics::Diagnostic;
 use crate::plan::{self, Animation, Plan, Resolved};
+use crate::stages::decode::{Colour, ImageInfo};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
@@ -555,7 +555,7 @@ mod tests {
             text.push_str(&format!("  - image_url: {url}\n"));
         }
         text.push_str("---\n");
-        let (page, _) = crate::manifest::read_page(Path::new("p.md"), &text);
+        let (page, _) = crate::input::manifest::read_page(Path::new("p.md"), &text);
         let dir = tempfile::tempdir().unwrap();
         let mut folders = Folders::new(dir.path());
         let mut diags = Vec::new();

@@ -183,7 +183,7 @@ pub fn closest_file<'a>(name: &str, files: &[&'a str]) -> Option<&'a str> {
             wanted.prefix.chars().count(),
         );
     }
-    let readable = |f: &&str| crate::decode::format_for_extension(Path::new(f)).is_some();
+    let readable = |f: &&str| crate::stages::decode::format_for_extension(Path::new(f)).is_some();
     best(
         others()
             .filter(readable)

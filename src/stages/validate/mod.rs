@@ -9,13 +9,13 @@ mod framesets;
 pub mod hints;
 
 use crate::config::Config;
-use crate::decode::{self, ImageInfo};
-use crate::diagnostics::{Diagnostic, Report};
 use crate::error::{Error, Result};
-use crate::liquid::Include;
-use crate::manifest::{Manifest, Page};
+use crate::input::liquid::Include;
+use crate::input::manifest::{Manifest, Page};
+use crate::outputs::diagnostics::{Diagnostic, Report};
 use crate::plan::{Plan, Source};
 use crate::progress::Progress;
+use crate::stages::decode::{self, ImageInfo};
 use hints::Folders;
 use rayon::prelude::*;
 use std::collections::{HashMap, HashSet};
@@ -147,7 +147,7 @@ impl RootGuard {
                 path: source.path.clone(),
                 message: format!(
                     "resolves outside the image root (to {}) through a symlink",
-                    crate::names::path(&real)
+                    crate::outputs::names::path(&real)
                 ),
             }),
         }

@@ -25,7 +25,7 @@ pub mod yuv;
 
 use crate::config::VideoOptions;
 pub use crate::config::{Av1Options, Format, H264Options};
-use crate::ssim::{self, Luma};
+use crate::stages::ssim::{self, Luma};
 pub use encoder::VideoEncoder;
 use image::{RgbImage, RgbaImage};
 use std::collections::VecDeque;
