@@ -137,7 +137,7 @@ pub struct Build<'a> {
     /// The run was stopped by a signal before it finished.
     pub cancelled: bool,
     /// The HTML review's path, when one was written.
-    pub report: Option<String>,
+    pub review: Option<String>,
     #[serde(skip)]
     outcome: &'a Outcome,
 }
@@ -162,7 +162,7 @@ impl<'a> Build<'a> {
             changes: &outcome.changes,
             removed: &outcome.removed,
             cancelled: outcome.cancelled,
-            report: outcome
+            review: outcome
                 .review
                 .as_deref()
                 .map(|p| names::path(p).into_owned()),
@@ -299,7 +299,7 @@ pub struct Finish<'a> {
     pub cancelled: bool,
     pub merged: Option<MergeCounts>,
     /// The HTML review's path, when one was written.
-    pub report: Option<String>,
+    pub review: Option<String>,
     /// As in the build document; `null` after a fatal error.
     pub summary: Option<&'a BuildSummary>,
 }
@@ -319,7 +319,7 @@ impl<'a> From<&Build<'a>> for Finish<'a> {
             removed: b.removed.len(),
             cancelled: b.cancelled,
             merged: b.merged,
-            report: b.report.clone(),
+            review: b.review.clone(),
             summary: Some(b.summary),
         }
     }
@@ -340,7 +340,7 @@ impl From<&Fatal> for Finish<'static> {
             removed: 0,
             cancelled: false,
             merged: None,
-            report: None,
+            review: None,
             summary: None,
         }
     }

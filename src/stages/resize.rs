@@ -4,8 +4,9 @@
 //! resizer already makes one premultiplied copy of it, and a full-size
 //! frame is the largest buffer the pipeline holds.
 
-use fast_image_resize::images::{Image, ImageRef};
-use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
+use fast_image_resize::images::{TypedImage, TypedImageRef};
+use fast_image_resize::pixels::U8x4;
+use fast_image_resize::{FilterType, ResizeAlg, ResizeOptions, Resizer};
 use image::RgbaImage;
 
 /// The size of an image `width`x`height` scaled to `target` pixels wide,
@@ -25,21 +26,21 @@ pub fn resize(image: &RgbaImage, width: u32, height: u32) -> RgbaImage {
     if image.dimensions() == (width, height) {
         return image.clone();
     }
-    let src = ImageRef::new(
-        image.width(),
-        image.height(),
-        image.as_raw(),
-        PixelType::U8x4,
-    )
-    .expect("buffer matches its dimensions");
-    let mut dst = Image::new(width, height, PixelType::U8x4);
+    // Typed to RGBA8: the untyped `resize` dispatches on the pixel type at
+    // run time, which compiles every pixel type's kernels (for every CPU
+    // extension) into this crate; typed, only RGBA8's are.
+    let src = TypedImageRef::<U8x4>::from_buffer(image.width(), image.height(), image.as_raw())
+        .expect("buffer matches its dimensions");
+    let mut pixels = vec![0u8; width as usize * height as usize * 4];
+    let mut dst = TypedImage::<U8x4>::from_buffer(width, height, &mut pixels)
+        .expect("buffer matches its dimensions");
     let options = ResizeOptions::new()
         .resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3))
         .use_alpha(true);
     Resizer::new()
-        .resize(&src, &mut dst, &options)
+        .resize_typed(&src, &mut dst, &options)
         .expect("same pixel type on both sides");
-    RgbaImage::from_raw(width, height, dst.into_vec()).expect("buffer matches its dimensions")
+    RgbaImage::from_raw(width, height, pixels).expect("buffer matches its dimensions")
 }
 
 /// Resizes to `target` pixels wide (see [`fit_width`]).

@@ -477,7 +477,7 @@ fn an_output_folder_not_named_in_utf8_is_reported_in_json() {
         String::from_utf8_lossy(&out.stderr)
     );
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(doc["report"], "out-\\xFF/.assetmill/report.html");
+    assert_eq!(doc["review"], "out-\\xFF/.assetmill/report.html");
     let out = run_os(
         &site,
         &[
@@ -498,7 +498,7 @@ fn an_output_folder_not_named_in_utf8_is_reported_in_json() {
     )
     .unwrap();
     assert_eq!(last["event"], "finish", "the finish event is never dropped");
-    assert_eq!(last["report"], "out-\\xFF/.assetmill/report.html");
+    assert_eq!(last["review"], "out-\\xFF/.assetmill/report.html");
     let text = String::from_utf8(out.stderr).unwrap();
     assert!(
         text.contains("report: out-\\xFF/.assetmill/report.html"),

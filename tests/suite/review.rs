@@ -153,7 +153,7 @@ fn build_writes_a_self_contained_report_and_says_where() {
     let out = site.run(&["build", "--format", "json"]);
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let path = doc["report"].as_str().expect("the JSON names the report");
+    let path = doc["review"].as_str().expect("the JSON names the report");
     assert!(path.ends_with(".assetmill/report.html"), "{path}");
     let html = std::fs::read_to_string(site.root().join(path)).unwrap();
 
@@ -205,7 +205,7 @@ fn build_writes_a_self_contained_report_and_says_where() {
     .unwrap();
     let out = site.run(&["build", "--format", "json"]);
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(doc["report"].is_null(), "{doc}");
+    assert!(doc["review"].is_null(), "{doc}");
     assert!(!site.out().join(".assetmill/report.html").exists());
 }
 
