@@ -451,7 +451,7 @@ fn sigterm_stops_promptly_keeps_finished_work_and_leaves_no_temp_files() {
     let site = Site::new();
     for name in NAMES {
         site.page(&format!("muscles/{name}.md"), &muscle_page(name, 6));
-        site.frames(name, 6, 400, 300);
+        site.frames(name, 6, 200, 150);
     }
     let cold = site.run(&["build", "--dry-run", "--format", "json"]);
     let all = json(&cold)["summary"]["built"].as_u64().unwrap();
@@ -496,7 +496,7 @@ fn sigterm_stops_promptly_keeps_finished_work_and_leaves_no_temp_files() {
     let clean = Site::new();
     for name in NAMES {
         clean.page(&format!("muscles/{name}.md"), &muscle_page(name, 6));
-        clean.frames(name, 6, 400, 300);
+        clean.frames(name, 6, 200, 150);
     }
     assert!(clean.run(&["build", "-q"]).status.success());
     let strip = |t: BTreeMap<PathBuf, Vec<u8>>, root: &Path| -> BTreeMap<PathBuf, Vec<u8>> {

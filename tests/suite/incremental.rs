@@ -217,7 +217,7 @@ fn json_summary_for_ci() {
 
 #[test]
 fn a_killed_build_then_a_rerun_equals_a_clean_build() {
-    let site = site(6, 8, 200);
+    let site = site(6, 8, 144);
     let reference = site.run(&["build", "--quiet", "--out", "reference"]);
     assert!(reference.status.success());
     let expected = tree(&site.root().join("reference"));
@@ -238,8 +238,8 @@ fn a_killed_build_then_a_rerun_equals_a_clean_build() {
         cut_short += usize::from(!site.out().join("assets.json").exists());
         if delay_ms == 250 {
             // A source changes between the crash and the rerun.
-            site.png("muscles/png/Arm-M2-1.png", 200, 200, 5);
-            site.png("muscles/png/Arm-M2-1.png", 200, 200, 1);
+            site.png("muscles/png/Arm-M2-1.png", 144, 144, 5);
+            site.png("muscles/png/Arm-M2-1.png", 144, 144, 1);
         }
     }
     assert!(cut_short > 0, "no kill landed before the build finished");
