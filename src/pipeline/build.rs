@@ -190,7 +190,12 @@ pub fn build(config: &Config, options: BuildOptions, progress: &dyn Progress) ->
     let mut checkpoint = Checkpoint::new(pending, plan, &hashes);
     // Units run in waves sized to the memory budget (see memory.rs); between
     // waves the cache is checkpointed and a stop request is honoured.
-    let jobs: Vec<(&Unit, Vec<Planned>)> = units.iter().zip(planned).collect();
+    let jobs: Vec<(&Unit, Vec<Planned>, Vec<usize>)> = units
+        .iter()
+        .zip(planned)
+        .zip(decode_sets)
+        .map(|((unit, planned), decode)| (unit, planned, decode))
+        .collect();
     let results: Vec<UnitResult> = memory::run(
         &worker.facts(),
         jobs,

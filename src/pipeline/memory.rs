@@ -53,7 +53,7 @@
 //! 999 one-pixel frames on a 1000x1000 screen is 999 million pixels to
 //! convert, encode, decode and measure for each video.
 
-use super::keys::{self, Owner, Planned};
+use super::keys::{Owner, Planned};
 use super::units::Unit;
 use crate::config::{ByteSize, Config};
 use crate::error::Error;
@@ -94,6 +94,9 @@ const GIF_SAMPLE_BYTES: u64 = 15;
 const GIF_SAMPLES: u64 = 1 << 20;
 /// What the budget decided for one unit, before it runs.
 pub(super) struct UnitBudget {
+    /// The sources the unit decodes, in order: its decode set less the
+    /// refused sources.
+    pub decode: Vec<usize>,
     /// Frames the unit decodes at once.
     pub lanes: usize,
     /// Estimated peak bytes with that many lanes (0 when nothing runs).
@@ -260,11 +263,11 @@ pub(super) fn waves(peaks: &[u64], budget: u64, max_units: usize) -> Vec<usize> 
 }
 
 /// What sizing a unit needs to know: the plan, and where each source's
-/// facts can be read cheaply.
+/// facts can be read cheaply. Which sources a unit decodes comes with it
+/// (see [`super::keys::decode_set`]): the build works it out once.
 pub(super) struct Facts<'a> {
     pub config: &'a Config,
     pub plan: &'a Plan,
-    pub owner: &'a [Option<usize>],
     /// What the cache knows of each source, when it is fresh.
     pub cached_info: &'a [Option<ImageInfo>],
     pub root: &'a RootGuard,
@@ -275,7 +278,7 @@ pub(super) struct Facts<'a> {
 /// and returns false to stop.
 pub(super) fn run<R: Send>(
     facts: &Facts<'_>,
-    jobs: Vec<(&Unit, Vec<Planned>)>,
+    jobs: Vec<(&Unit, Vec<Planned>, Vec<usize>)>,
     run_one: &(dyn Fn(&Unit, Vec<Planned>, UnitBudget) -> R + Sync),
     after_wave: &mut dyn FnMut(&[R]) -> bool,
     progress: &dyn Progress,
@@ -284,17 +287,18 @@ pub(super) fn run<R: Send>(
     let budget = facts.config.limits.max_memory.0;
     let budgets: Vec<UnitBudget> = jobs
         .par_iter()
-        .map(|(unit, planned)| {
-            let to_decode =
-                keys::decode_set(unit, facts.plan, planned, facts.owner, facts.cached_info);
+        .map(|(unit, planned, decode)| {
             let probes: Vec<(usize, Option<Probe>)> =
-                to_decode.iter().map(|&s| (s, probe(facts, s))).collect();
+                decode.iter().map(|&s| (s, probe(facts, s))).collect();
             size(facts.config, facts.plan, unit, planned, &probes, threads)
         })
         .collect();
     let peaks: Vec<u64> = budgets.iter().map(|b| b.peak).collect();
     let mut results = Vec::with_capacity(jobs.len());
-    let mut items = jobs.into_iter().zip(budgets);
+    let mut items = jobs
+        .into_iter()
+        .map(|(unit, planned, _)| (unit, planned))
+        .zip(budgets);
     for len in waves(&peaks, budget, threads * 2) {
         let wave: Vec<_> = items.by_ref().take(len).collect();
         results.par_extend(wave.into_par_iter().map(|((unit, planned), budget)| {
@@ -554,9 +558,14 @@ fn size(
             animation = Some(sizes);
         }
     }
-    let decoded = probes.len() - refused_sources.len();
-    let lanes = needs.lanes(threads, budget).min(decoded.max(1));
+    let decode: Vec<usize> = probes
+        .iter()
+        .map(|&(s, _)| s)
+        .filter(|s| refused_sources.iter().all(|(t, _)| t != s))
+        .collect();
+    let lanes = needs.lanes(threads, budget).min(decode.len().max(1));
     UnitBudget {
+        decode,
         lanes,
         peak: needs.peak(lanes as u64),
         refused_sources,

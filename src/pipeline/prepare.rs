@@ -93,12 +93,6 @@ impl<'c> Prepared<'c> {
     /// The asset map's path inside the output folder, `/`-separated, as
     /// the cache records it.
     pub fn map_path(&self) -> String {
-        map_path(self.config)
+        crate::outputs::names::slashed(&self.config.asset_map.path)
     }
-}
-
-/// The asset map's path inside the output folder, `/`-separated, as the
-/// cache records it.
-pub(crate) fn map_path(config: &Config) -> String {
-    crate::outputs::names::slashed(&config.asset_map.path)
 }

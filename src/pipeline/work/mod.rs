@@ -129,12 +129,7 @@ impl Worker<'_> {
                 .diagnostics
                 .extend(self.refusal(unit, &refusal.error));
         }
-        let refused_source = |s: usize| budget.refused_sources.iter().any(|(t, _)| *t == s);
-        let to_decode: Vec<usize> =
-            super::keys::decode_set(unit, self.plan, &planned, self.owner, &self.cached_info)
-                .into_iter()
-                .filter(|&s| !refused_source(s))
-                .collect();
+        let to_decode = &budget.decode;
 
         // The animation outputs to make, sized before any frame is decoded.
         let mine: Vec<&Planned> = match *unit {
@@ -330,7 +325,6 @@ impl Worker<'_> {
         Facts {
             config: self.config,
             plan: self.plan,
-            owner: self.owner,
             cached_info: &self.cached_info,
             root: self.root,
         }
