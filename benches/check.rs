@@ -1,7 +1,7 @@
 //! `check` against plain decoding of the same frames: validation should cost
 //! little more than the decode it cannot avoid.
 //!
-//! `cargo bench --bench check` (corpus: 8 pages x 16 frames of 600x600).
+//! `cargo bench -p assetmill-benches --bench check` (corpus: 8 pages x 16 frames of 600x600).
 
 use assetmill::Config;
 use assetmill::progress::Quiet;

@@ -21,9 +21,9 @@ while [ $# -gt 0 ]; do
 done
 pages=${1:-8}
 size=${2:-600}
-cargo build --release --quiet --bin assetmill --example gif_quality
+cargo build --release --quiet -p assetmill --bin assetmill -p assetmill-benches --bin gif_quality
 bin=target/release/assetmill
-quality=target/release/examples/gif_quality
+quality=target/release/gif_quality
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 $bin synth "$work/site" --pages "$pages" --frames 16 --size "$size" --scene "$scene" $alpha --quiet >/dev/null

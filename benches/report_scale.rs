@@ -5,7 +5,7 @@
 //! A site of 230 animations x 16 frames, each muscle page reused by an
 //! overview page (460 pages), is built, and headless Chromium reports how
 //! long its review report takes to open and what it fetched up front. Not
-//! run by a plain `cargo bench` (`bench = false`): it needs `chromium`, and
+//! run by a plain `cargo bench -p assetmill-benches` (`bench = false`): it needs `chromium`, and
 //! the site takes minutes to build.
 
 // The integration tests' server and Chromium runner (they use all of it).

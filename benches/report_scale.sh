@@ -13,5 +13,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SCALE_PAGES=${1:-230} SCALE_SIZE=${2:-96} \
-  cargo bench --quiet --bench report_scale 2>&1 |
+  cargo bench --quiet -p assetmill-benches --bench report_scale 2>&1 |
   grep -E '^(build|report|chromium):'

@@ -1,6 +1,6 @@
 //! Throughput of each pipeline stage and of a whole cold build.
 //!
-//! `cargo bench --bench stages` (add `-- NAME` to run one). Inputs are
+//! `cargo bench -p assetmill-benches --bench stages` (add `-- NAME` to run one). Inputs are
 //! synth renders, the same kind of frames `benches/compare.sh` uses.
 
 use assetmill::BuildOptions;

@@ -1,5 +1,5 @@
 //! Not part of the API: the building blocks this repository's own tests,
-//! benchmarks, examples and fuzz targets reach into (pixel stages used as
+//! benchmarks and fuzz targets reach into (pixel stages used as
 //! oracles, the cache and lock, the plan). Hidden from the documentation
 //! and free to change in any release; a program embedding assetmill uses
 //! the front door at the crate root.

@@ -2,7 +2,7 @@
 //! source frames resized (Lanczos3) to the GIF's size, and its bytes.
 //!
 //! ```sh
-//! cargo run --release --example gif_quality -- GIF FRAME1.png FRAME2.png ...
+//! cargo run --release -p assetmill-benches --bin gif_quality -- GIF FRAME1.png FRAME2.png ...
 //! ```
 //! Frames are given in order; several GIFs can be compared by running it once
 //! per GIF (e.g. assetmill's and gifski's for the same frames).
