@@ -799,22 +799,46 @@ fn github_actions_example_runs_as_written() {
 /// The JSON Schemas committed in `schema/`, checked by an independent
 /// validator: Python's `jsonschema` (Debian's `python3-jsonschema`, which
 /// .ci/run installs), the reference implementation of the specification.
+/// One validator process answers every question of a test (starting
+/// Python and importing jsonschema once per document cost seconds).
 struct Schemas {
-    python: std::path::PathBuf,
     dir: std::path::PathBuf,
+    validator: std::cell::RefCell<Validator>,
 }
 
-/// Reads a schema file and a document (JSON on stdin), prints every
-/// violation, one per line.
+struct Validator {
+    child: std::process::Child,
+    input: std::process::ChildStdin,
+    output: std::io::BufReader<std::process::ChildStdout>,
+}
+
+impl Drop for Validator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Reads requests, one JSON line each: a schema file and a document. Writes
+/// one JSON line per request: the document's violations, each as
+/// "/path: message".
 const VALIDATE: &str = r#"
 import json, sys
 import jsonschema
-schema = json.load(open(sys.argv[1]))
-cls = jsonschema.validators.validator_for(schema)
-cls.check_schema(schema)
-doc = json.load(sys.stdin)
-for e in cls(schema).iter_errors(doc):
-    print("/" + "/".join(str(p) for p in e.absolute_path) + ": " + e.message)
+validators = {}
+for line in sys.stdin:
+    request = json.loads(line)
+    path = request["schema"]
+    if path not in validators:
+        schema = json.load(open(path))
+        cls = jsonschema.validators.validator_for(schema)
+        cls.check_schema(schema)
+        validators[path] = cls(schema)
+    errors = [
+        "/" + "/".join(str(p) for p in e.absolute_path) + ": " + e.message
+        for e in validators[path].iter_errors(request["doc"])
+    ]
+    print(json.dumps(errors), flush=True)
 "#;
 
 impl Schemas {
@@ -831,37 +855,46 @@ impl Schemas {
             assetmill::testsupport::unavailable("python3-jsonschema", why.trim());
             return None;
         }
+        let mut child = Command::new(&python)
+            .arg("-c")
+            .arg(VALIDATE)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let input = child.stdin.take().unwrap();
+        let output = std::io::BufReader::new(child.stdout.take().unwrap());
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("schema");
-        Some(Schemas { python, dir })
+        let validator = Validator {
+            child,
+            input,
+            output,
+        };
+        Some(Schemas {
+            dir,
+            validator: validator.into(),
+        })
     }
 
     /// Why `doc` is not a valid `name` document, if it is not.
     fn errors(&self, name: &str, doc: &Value) -> Option<String> {
+        use std::io::{BufRead, Write};
         if doc["schema"] != format!("assetmill.{name}/1") {
             return Some(format!("schema is {}", doc["schema"]));
         }
-        use std::io::Write;
         let schema = self.dir.join(format!("{name}.schema.json"));
-        let mut child = Command::new(&self.python)
-            .arg("-c")
-            .arg(VALIDATE)
-            .arg(&schema)
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        let input = serde_json::to_vec(doc).unwrap();
-        child.stdin.take().unwrap().write_all(&input).unwrap();
-        let o = child.wait_with_output().unwrap();
-        assert!(
-            o.status.success(),
-            "{}: the validator failed: {}",
-            schema.display(),
-            String::from_utf8_lossy(&o.stderr)
-        );
-        let errors = String::from_utf8_lossy(&o.stdout).trim().to_owned();
-        (!errors.is_empty()).then_some(errors)
+        let request = serde_json::json!({ "schema": schema, "doc": doc });
+        let mut validator = self.validator.borrow_mut();
+        writeln!(validator.input, "{request}").unwrap();
+        let mut answer = String::new();
+        validator.output.read_line(&mut answer).unwrap();
+        let errors: Vec<String> = serde_json::from_str(&answer).unwrap_or_else(|e| {
+            panic!(
+                "{}: the validator failed ({e}; its error is above)",
+                schema.display()
+            )
+        });
+        (!errors.is_empty()).then(|| errors.join("\n"))
     }
 
     #[track_caller]

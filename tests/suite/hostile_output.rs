@@ -408,6 +408,7 @@ fn a_full_disk_names_each_output_and_still_prints_the_summary() {
     let site = Site::new();
     site.page("muscles/arm.md", &muscle_page("Arm-Biceps", 8));
     site.frames("Arm-Biceps", 8, 400, 300);
+    site.fast_videos();
     // Room for the cache and a few outputs, not for all of them.
     let Some(run) = build_on_small_disk(&site, "160k") else {
         return;
@@ -453,6 +454,7 @@ fn sigterm_stops_promptly_keeps_finished_work_and_leaves_no_temp_files() {
         site.page(&format!("muscles/{name}.md"), &muscle_page(name, 6));
         site.frames(name, 6, 200, 150);
     }
+    site.fast_videos();
     let cold = site.run(&["build", "--dry-run", "--format", "json"]);
     let all = json(&cold)["summary"]["built"].as_u64().unwrap();
     let child = spawn(&site, &["build", "-j", "1", "--format", "json"]);
@@ -498,6 +500,7 @@ fn sigterm_stops_promptly_keeps_finished_work_and_leaves_no_temp_files() {
         clean.page(&format!("muscles/{name}.md"), &muscle_page(name, 6));
         clean.frames(name, 6, 200, 150);
     }
+    clean.fast_videos();
     assert!(clean.run(&["build", "-q"]).status.success());
     let strip = |t: BTreeMap<PathBuf, Vec<u8>>, root: &Path| -> BTreeMap<PathBuf, Vec<u8>> {
         t.into_iter()

@@ -217,7 +217,8 @@ fn json_summary_for_ci() {
 
 #[test]
 fn a_killed_build_then_a_rerun_equals_a_clean_build() {
-    let site = site(6, 8, 144);
+    let site = site(4, 8, 112);
+    site.fast_videos();
     let reference = site.run(&["build", "--quiet", "--out", "reference"]);
     assert!(reference.status.success());
     let expected = tree(&site.root().join("reference"));
@@ -238,8 +239,8 @@ fn a_killed_build_then_a_rerun_equals_a_clean_build() {
         cut_short += usize::from(!site.out().join("assets.json").exists());
         if delay_ms == 250 {
             // A source changes between the crash and the rerun.
-            site.png("muscles/png/Arm-M2-1.png", 144, 144, 5);
-            site.png("muscles/png/Arm-M2-1.png", 144, 144, 1);
+            site.png("muscles/png/Arm-M2-1.png", 112, 112, 5);
+            site.png("muscles/png/Arm-M2-1.png", 112, 112, 1);
         }
     }
     assert!(cut_short > 0, "no kill landed before the build finished");
@@ -285,7 +286,8 @@ fn a_second_build_waits_for_the_first() {
 
 #[test]
 fn concurrent_builds_never_interleave() {
-    let site = site(3, 6, 150);
+    let site = site(2, 6, 128);
+    site.fast_videos();
     let spawn = || {
         Command::new(env!("CARGO_BIN_EXE_assetmill"))
             .args(["build", "--quiet"])
