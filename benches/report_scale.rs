@@ -10,7 +10,7 @@
 
 // The integration tests' server and Chromium runner (they use all of it).
 #[allow(dead_code)]
-#[path = "../tests/suite/common/browser.rs"]
+#[path = "../tests/common/browser.rs"]
 mod browser;
 
 use assetmill::BuildOptions;

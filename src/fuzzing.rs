@@ -1,5 +1,5 @@
 //! Entry points shared by the fuzz targets in `fuzz/` and by
-//! `tests/suite/fuzz_regressions.rs`, which replays every input the fuzzers ever
+//! `tests/commands/fuzz_regressions.rs`, which replays every input the fuzzers ever
 //! found in `tests/fuzz/<target>/`. Each takes arbitrary bytes and must
 //! return without panicking, whatever they hold; the checks inside are the
 //! properties the fuzzers look for beyond "no panic".

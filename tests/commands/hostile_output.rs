@@ -452,7 +452,7 @@ fn sigterm_stops_promptly_keeps_finished_work_and_leaves_no_temp_files() {
     let site = Site::new();
     for name in NAMES {
         site.page(&format!("muscles/{name}.md"), &muscle_page(name, 6));
-        site.frames(name, 6, 200, 150);
+        site.frames(name, 6, 160, 120);
     }
     site.fast_videos();
     let cold = site.run(&["build", "--dry-run", "--format", "json"]);
@@ -498,7 +498,7 @@ fn sigterm_stops_promptly_keeps_finished_work_and_leaves_no_temp_files() {
     let clean = Site::new();
     for name in NAMES {
         clean.page(&format!("muscles/{name}.md"), &muscle_page(name, 6));
-        clean.frames(name, 6, 200, 150);
+        clean.frames(name, 6, 160, 120);
     }
     clean.fast_videos();
     assert!(clean.run(&["build", "-q"]).status.success());

@@ -72,7 +72,7 @@ impl Site {
     /// Writes an `assetmill.yml` that sets rav1e's fastest preset. For the
     /// tests of a build's life (killed, stopped, locked, out of disk)
     /// rather than of its encoders: the same code paths, the videos in
-    /// about half the CPU (the suite's slowest tests are such builds).
+    /// about half the CPU (the slowest integration tests are such builds).
     pub fn fast_videos(&self) {
         write(
             &self.root().join("assetmill.yml"),
