@@ -1,7 +1,8 @@
 //! assetmill's integration tests, part one: the commands (check, build
-//! and its modes, merge, clean, synth, the JSON documents) on well-formed
-//! and hostile sites, the model site's own pages, and every input a fuzzer
-//! found. Part two, `tests/outputs`, checks what `build` writes.
+//! and its modes, size budgets, merge, clean, synth, the JSON documents)
+//! on well-formed and hostile sites, the model site's own pages, and every
+//! input a fuzzer found. Part two, `tests/outputs`, checks what `build`
+//! writes.
 //!
 //! Two test binaries, not one per file: each binary links the whole crate
 //! with rav1e and OpenH264, and cargo runs test binaries one after another;
@@ -17,6 +18,7 @@
 mod common;
 
 mod authoring;
+mod budgets;
 mod check;
 mod ci;
 mod explain;

@@ -10,7 +10,6 @@
 mod common;
 
 mod browser;
-mod budgets;
 mod build;
 mod hostile_images;
 mod hostile_memory;
