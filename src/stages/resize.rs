@@ -1,12 +1,11 @@
 //! Stage: resize. Pure fit maths plus a SIMD Lanczos3 resizer
-//! (`fast_image_resize`), which works on premultiplied alpha so transparent
-//! edges get no dark fringes. The source is borrowed, not copied: the
-//! resizer already makes one premultiplied copy of it, and a full-size
-//! frame is the largest buffer the pipeline holds.
+//! (`fast_image_resize`, called through the `assetmill-resize` crate in
+//! `crates/resize`, which compiles its kernels once), working on
+//! premultiplied alpha so transparent edges get no dark fringes. The
+//! source is borrowed, not copied: the resizer already makes one
+//! premultiplied copy of it, and a full-size frame is the largest buffer
+//! the pipeline holds.
 
-use fast_image_resize::images::{TypedImage, TypedImageRef};
-use fast_image_resize::pixels::U8x4;
-use fast_image_resize::{FilterType, ResizeAlg, ResizeOptions, Resizer};
 use image::RgbaImage;
 
 /// The size of an image `width`x`height` scaled to `target` pixels wide,
@@ -26,20 +25,13 @@ pub fn resize(image: &RgbaImage, width: u32, height: u32) -> RgbaImage {
     if image.dimensions() == (width, height) {
         return image.clone();
     }
-    // Typed to RGBA8: the untyped `resize` dispatches on the pixel type at
-    // run time, which compiles every pixel type's kernels (for every CPU
-    // extension) into this crate; typed, only RGBA8's are.
-    let src = TypedImageRef::<U8x4>::from_buffer(image.width(), image.height(), image.as_raw())
-        .expect("buffer matches its dimensions");
-    let mut pixels = vec![0u8; width as usize * height as usize * 4];
-    let mut dst = TypedImage::<U8x4>::from_buffer(width, height, &mut pixels)
-        .expect("buffer matches its dimensions");
-    let options = ResizeOptions::new()
-        .resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3))
-        .use_alpha(true);
-    Resizer::new()
-        .resize_typed(&src, &mut dst, &options)
-        .expect("same pixel type on both sides");
+    let pixels = assetmill_resize::lanczos3_rgba8(
+        image.as_raw(),
+        image.width(),
+        image.height(),
+        width,
+        height,
+    );
     RgbaImage::from_raw(width, height, pixels).expect("buffer matches its dimensions")
 }
 
