@@ -92,7 +92,7 @@ pub use outputs::{assetmap, names};
 pub use pipeline::explain::{Explained, Explanation, Input, PageUse, Why, explain};
 pub use pipeline::merge::{Merged, merge};
 pub use pipeline::{
-    BuildOptions, BuildSummary, Change, Cleaned, Outcome, Reason, Settings, Shard, Stage, build,
-    check, clean,
+    Av1Simd, BuildOptions, BuildSummary, Change, Cleaned, Outcome, Reason, Settings, Shard, Stage,
+    build, check, clean,
 };
 pub use progress::{Progress, Quiet};

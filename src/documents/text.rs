@@ -6,7 +6,6 @@ use super::{Build, Check, Explain, Fatal};
 use crate::outputs::names::{self, text as n};
 use crate::pipeline::explain::show_value;
 use crate::pipeline::{Cleaned, Stage};
-use crate::stages::video;
 use std::fmt::{self, Display, Formatter};
 use std::path::Path;
 
@@ -115,11 +114,13 @@ impl Display for Build<'_> {
         if let Some(path) = &outcome.review {
             writeln!(t, "report: {}", names::path_text(path))?;
         }
-        if !video::AV1_ASSEMBLY && s.stages.get(&Stage::Video).is_some_and(|&t| t > 1.0) {
+        if let Some(fix) = s.av1.fix
+            && s.stages.get(&Stage::Video).is_some_and(|&t| t > 1.0)
+        {
             writeln!(
                 t,
-                "note: this assetmill was built without rav1e's assembly, so AV1 encoding runs \
-                 about 4-5x slower; with nasm installed, build with `--features asm`"
+                "note: AV1 runs without SIMD (this assetmill's rav1e has no assembly), about \
+                 4-5x slower; fix: {fix}"
             )?;
         }
         Ok(())

@@ -25,6 +25,8 @@ impl<'a> From<&'a Outcome> for Finished<'a> {
                 output_bytes: s.output_bytes,
                 written_bytes: s.written_bytes,
                 seconds: s.seconds,
+                av1_simd: s.av1.simd.clone(),
+                av1_fix: s.av1.fix,
                 stages: s
                     .stages
                     .iter()

@@ -991,3 +991,52 @@ fn every_document_the_binary_prints_validates_against_its_schema() {
     assert!(schemas.errors("build", &doc).is_some());
     assert!(schemas.errors("check", &doc).is_some());
 }
+
+/// Whether AV1 runs with SIMD, and the fix when it does not, where a user
+/// or a CI job looks: `--version`, the JSON summary, the review report.
+/// This checkout's default build on x86-64 has no rav1e assembly; with
+/// `--features asm`, or on aarch64, it has.
+#[test]
+fn every_report_says_whether_av1_runs_with_simd() {
+    let with_simd = cfg!(any(
+        all(target_arch = "x86_64", feature = "asm"),
+        target_arch = "aarch64"
+    ));
+    let version = run(&Site::new(), &["--version"]);
+    ok(&version);
+    let version = stdout(&version);
+    assert!(
+        version.starts_with(&format!("assetmill {}\n", env!("CARGO_PKG_VERSION"))),
+        "{version}"
+    );
+    let fix = "install nasm (2.14.02 or newer) and build with `--features asm`";
+    if with_simd {
+        assert!(version.contains("AV1: rav1e with SIMD ("), "{version}");
+    } else {
+        assert!(version.contains("AV1: rav1e without SIMD"), "{version}");
+        assert!(version.contains(fix), "{version}");
+    }
+
+    let site = site();
+    let o = run(&site, &["build", "--format", "json"]);
+    ok(&o);
+    let doc: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let av1 = &doc["summary"]["av1"];
+    assert_eq!(av1["simd"].is_string(), with_simd, "{av1}");
+    assert_eq!(av1["fix"].is_string(), !with_simd, "{av1}");
+    if !with_simd {
+        assert!(av1["fix"].as_str().unwrap().contains(fix), "{av1}");
+    }
+    let review =
+        std::fs::read_to_string(site.root().join(doc["review"].as_str().unwrap())).unwrap();
+    let row = review
+        .lines()
+        .find(|l| l.contains("<dt>AV1 SIMD</dt>"))
+        .unwrap_or_else(|| panic!("no AV1 SIMD row in the run section"));
+    if with_simd {
+        assert!(row.contains(av1["simd"].as_str().unwrap()), "{row}");
+    } else {
+        assert!(row.contains("none: AV1 runs 4-5x slower"), "{row}");
+        assert!(row.contains("nasm"), "{row}");
+    }
+}

@@ -2,7 +2,7 @@
 //! derives the parser from these types).
 
 use assetmill::Shard;
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 #[derive(Parser)]
@@ -37,6 +37,25 @@ pub struct Cli {
     pub progress: ProgressMode,
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// Parses the arguments (exiting on `--help`, `--version` or a usage
+    /// error). `--version` also says whether AV1 runs with SIMD here, and
+    /// if not, how to get it.
+    pub fn from_env() -> Cli {
+        let av1 = assetmill::Av1Simd::default();
+        let version = env!("CARGO_PKG_VERSION");
+        let long = match (&av1.simd, av1.fix) {
+            (Some(level), _) => format!("{version}\nAV1: rav1e with SIMD ({level})"),
+            (None, fix) => format!(
+                "{version}\nAV1: rav1e without SIMD, about 4-5x slower; fix: {}",
+                fix.unwrap_or_default()
+            ),
+        };
+        let matches = Cli::command().long_version(long).get_matches();
+        Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+    }
 }
 
 #[derive(Subcommand)]

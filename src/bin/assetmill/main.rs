@@ -15,13 +15,12 @@ use assetmill::Error;
 use assetmill::config::{Config, Overrides};
 use assetmill::documents::{Build, Check, Explain, Fatal, Mode, text};
 use assetmill::synth::{self, SynthOptions};
-use clap::Parser;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::from_env();
     report_file_size_limits();
     if let Some(jobs) = cli.jobs
         && let Err(e) = rayon::ThreadPoolBuilder::new()

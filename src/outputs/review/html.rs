@@ -91,6 +91,16 @@ impl Html<'_> {
             ),
             ("Written this run", bytes(r.written_bytes)),
             ("Wall time", format!("{:.2} s", r.seconds)),
+            (
+                "AV1 SIMD",
+                match &r.av1_simd {
+                    Some(level) => level.clone(),
+                    None => format!(
+                        "none: AV1 runs 4-5x slower; fix: {}",
+                        r.av1_fix.unwrap_or_default()
+                    ),
+                },
+            ),
         ];
         self.s.push_str(
             "<section id=\"run\" aria-labelledby=\"run-h\">\n<h2 id=\"run-h\">Run</h2>\n<dl class=\"facts\">\n",

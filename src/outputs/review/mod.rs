@@ -52,6 +52,10 @@ pub struct Figures {
     pub written_bytes: u64,
     /// Wall time, in seconds.
     pub seconds: f64,
+    /// rav1e's SIMD level, `None` without assembly.
+    pub av1_simd: Option<String>,
+    /// Without it, how to get it.
+    pub av1_fix: Option<&'static str>,
     /// CPU seconds per stage, by the stage's name, in stage order.
     pub stages: Vec<(&'static str, f64)>,
 }
@@ -89,6 +93,10 @@ pub struct Run {
     pub output_bytes: u64,
     pub written_bytes: u64,
     pub seconds: f64,
+    /// rav1e's SIMD level, `None` without assembly.
+    pub av1_simd: Option<String>,
+    /// Without it, how to get it.
+    pub av1_fix: Option<&'static str>,
     /// CPU seconds per stage (only stages that ran).
     pub stages: Vec<(&'static str, f64)>,
 }
@@ -351,6 +359,8 @@ impl Review {
                 output_bytes: s.output_bytes,
                 written_bytes: s.written_bytes,
                 seconds: s.seconds,
+                av1_simd: s.av1_simd.clone(),
+                av1_fix: s.av1_fix,
                 stages: s
                     .stages
                     .iter()

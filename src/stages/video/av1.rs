@@ -36,6 +36,20 @@ use std::collections::VecDeque;
 use std::str::FromStr;
 use std::sync::Arc;
 
+/// The SIMD level rav1e encodes with on this machine, as rav1e names its
+/// CPU feature level (`AVX2`, `SSE4_1`, `NEON`, ...), or `None` when this
+/// build of rav1e has no assembly: pure Rust, about 4-5x slower, the same
+/// bytes. x86-64 needs `--features asm` (and nasm) for the assembly;
+/// aarch64 has it by default. `RAV1E_CPU_TARGET` can lower the level.
+pub fn simd() -> Option<String> {
+    let level = format!("{:?}", rav1e::config::CpuFeatureLevel::default());
+    (level != "RUST").then_some(level)
+}
+
+/// What to do when [`simd`] is `None`, in one line.
+pub const SIMD_FIX: &str = "install nasm (2.14.02 or newer) and build with `--features asm`, \
+     e.g. `cargo install assetmill --features asm`";
+
 /// No keyframe is forced within this many frames: a clip of up to this
 /// many frames (the default `limits.max_frames`) has one, at the start,
 /// unless rav1e's scene detection asks for another.

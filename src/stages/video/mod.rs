@@ -36,10 +36,6 @@ pub use yuv::Picture;
 /// cache key (a test checks them against `Cargo.lock`).
 pub const ENCODERS: [(&str, &str); 2] = [("rav1e", "0.8.1"), ("openh264", "0.9.9")];
 
-/// Whether rav1e was built with its x86-64 assembly (`--features asm`,
-/// which needs nasm): the same bytes, about 4-5x faster.
-pub const AV1_ASSEMBLY: bool = cfg!(feature = "asm");
-
 /// Starts the encoder for `format` at `width` x `height` (even).
 pub fn encoder(
     format: Format,
