@@ -39,7 +39,11 @@ fn site() -> Site {
     site.png("figures/one figure.png", 50, 30, 7);
     common::write(
         &site.root().join("assetmill.yml"),
-        b"asset_map:\n  data_copy: _data/assets.yml\nvideo:\n  av1:\n    speed: 10\n",
+        format!(
+            "asset_map:\n  data_copy: _data/assets.yml\n{}",
+            common::FAST_VIDEOS
+        )
+        .as_bytes(),
     );
     site
 }

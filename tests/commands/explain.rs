@@ -9,7 +9,7 @@ use serde_json::Value;
 use std::collections::BTreeSet;
 use std::process::Output;
 
-const CONFIG: &str = "video:\n  av1:\n    speed: 10\n";
+const CONFIG: &str = common::FAST_VIDEOS;
 
 /// Two muscles of 3 frames and a region page assembling its own GIF from
 /// the first frame of each.

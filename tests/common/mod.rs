@@ -14,6 +14,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// The configuration text that sets rav1e's fastest preset (see
+/// [`Site::fast_videos`]); tests that need more settings append theirs.
+pub const FAST_VIDEOS: &str = "video:\n  av1:\n    speed: 10\n";
+
 /// A throwaway site: `content/`, `assets/`, `out/` inside a temp dir.
 pub struct Site {
     pub dir: tempfile::TempDir,
@@ -74,10 +78,7 @@ impl Site {
     /// rather than of its encoders: the same code paths, the videos in
     /// about half the CPU (the slowest integration tests are such builds).
     pub fn fast_videos(&self) {
-        write(
-            &self.root().join("assetmill.yml"),
-            b"video:\n  av1:\n    speed: 10\n",
-        );
+        write(&self.root().join("assetmill.yml"), FAST_VIDEOS.as_bytes());
     }
 
     /// The library configuration for this site.

@@ -42,8 +42,9 @@ use std::sync::Arc;
 /// bytes. x86-64 needs `--features asm` (and nasm) for the assembly;
 /// aarch64 has it by default. `RAV1E_CPU_TARGET` can lower the level.
 pub fn simd() -> Option<String> {
-    let level = format!("{:?}", rav1e::config::CpuFeatureLevel::default());
-    (level != "RUST").then_some(level)
+    use rav1e::config::CpuFeatureLevel;
+    let level = CpuFeatureLevel::default();
+    (level != CpuFeatureLevel::RUST).then(|| format!("{level:?}"))
 }
 
 /// What to do when [`simd`] is `None`, in one line.
