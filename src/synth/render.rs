@@ -9,8 +9,14 @@
 //!   that breaks the highlights of a white key light and a tinted back
 //!   light into fine specular detail: many hues, steep highlights and
 //!   high-frequency texture at once, the hard case for a GIF palette.
+//! - **fibres**: the muscle with its fibres drawn as a real render shows
+//!   them: dark, thin stripes a few pixels apart (about 4 px at 600 px)
+//!   across the whole body, turning with it, under a hard, glossy
+//!   highlight. Fine periodic texture that moves is the hard case for the
+//!   video encoders (motion search cannot follow stripes that alias) and
+//!   for a palette (the highlight's ramp over dark and light stripes).
 //!
-//! Both are ray-traced analytically with an orthographic camera: each sample
+//! All are ray-traced analytically with an orthographic camera: each sample
 //! solves one quadratic per ellipsoid, which is fast enough for hundreds of
 //! 600 px frames. Edges are 3x3 supersampled. Everything derives from the
 //! seed with a splitmix64 generator, so output is bit-for-bit reproducible.
@@ -25,6 +31,8 @@ pub enum SceneKind {
     Muscle,
     /// Several glossy objects of different hues with fine specular detail.
     Objects,
+    /// The muscle with dense, high-contrast fibres and a hard highlight.
+    Fibres,
 }
 
 /// Parameters of one synthetic rotation sequence.
@@ -57,6 +65,14 @@ struct Scene {
     /// One glossy material per part for [`SceneKind::Objects`]; empty for
     /// the muscle.
     glossy: Vec<Glossy>,
+    /// Fibre stripes: spatial frequency along each object axis (radians
+    /// per unit, 1 unit being about half the frame) and depth (0 none, 1
+    /// black troughs).
+    fibre_frequency: V3,
+    fibre_depth: f32,
+    /// Blinn–Phong exponent and strength of the key light's highlight.
+    shininess: f32,
+    specular: f32,
 }
 
 /// The material of one object in [`SceneKind::Objects`].
@@ -94,6 +110,15 @@ impl Scene {
         match kind {
             SceneKind::Muscle => Scene::muscle(seed),
             SceneKind::Objects => Scene::objects(seed),
+            SceneKind::Fibres => Scene {
+                // About 4 px a period at 600 px: 1 unit is 294 px, so
+                // 2π / (4 / 294) ≈ 460 across the stripes.
+                fibre_frequency: [360.0, 290.0, 40.0],
+                fibre_depth: 0.55,
+                shininess: 90.0,
+                specular: 0.75,
+                ..Scene::muscle(seed)
+            },
         }
     }
 
@@ -132,6 +157,10 @@ impl Scene {
             tint: [0.0; 3],
             phase: 0.0,
             glossy,
+            fibre_frequency: [0.0; 3],
+            fibre_depth: 0.0,
+            shininess: 0.0,
+            specular: 0.0,
         }
     }
 
@@ -177,6 +206,10 @@ impl Scene {
             tint,
             phase: r(0.0, std::f32::consts::TAU),
             glossy: Vec::new(),
+            fibre_frequency: [38.0, 31.0, 4.0],
+            fibre_depth: 0.16,
+            shininess: 40.0,
+            specular: 0.45,
         }
     }
 
@@ -203,10 +236,12 @@ impl Scene {
         let light = normalize([-0.45, 0.6, 0.66]);
         let diffuse = dot(n, light).max(0.0);
         let half = normalize([light[0], light[1], light[2] + 1.0]);
-        let specular = dot(n, half).max(0.0).powf(40.0) * 0.45;
+        let specular = dot(n, half).max(0.0).powf(self.shininess) * self.specular;
         let rim = (1.0 - n[2].max(0.0)).powi(3) * 0.15;
         // Fibres run along the body and turn with it.
-        let fibre = 0.92 + 0.08 * ((p[0] * 38.0 + p[2] * 31.0 + p[1] * 4.0 + self.phase).sin());
+        let f = self.fibre_frequency;
+        let wave = (p[0] * f[0] + p[2] * f[1] + p[1] * f[2] + self.phase).sin();
+        let fibre = 1.0 - self.fibre_depth * 0.5 * (1.0 - wave);
         let light_amount = (0.22 + 0.78 * diffuse) * fibre;
         Some(std::array::from_fn(|c| {
             (self.tint[c] * light_amount + specular + rim * [0.6, 0.7, 0.9][c]).min(1.0)
@@ -307,7 +342,7 @@ fn render(params: &RenderParams, angle: f32) -> RgbaImage {
     let (cos, sin) = (angle.cos(), angle.sin());
     // Nothing lies outside this radius, whatever the angle.
     let reach = match params.scene {
-        SceneKind::Muscle => 1.0,
+        SceneKind::Muscle | SceneKind::Fibres => 1.0,
         SceneKind::Objects => 1.2,
     };
     RgbaImage::from_fn(w, h, |px, py| {
@@ -406,5 +441,52 @@ mod tests {
             });
             assert!(border, "frame {i} touches the border");
         }
+    }
+
+    #[test]
+    fn fibres_are_stripes_a_few_pixels_apart_that_turn() {
+        let p = RenderParams {
+            width: 600,
+            height: 600,
+            scene: SceneKind::Fibres,
+            ..params(false)
+        };
+        let frame = render_frame(&p, 2, 16);
+        // Along the middle row, inside the body: luma rises and falls
+        // about every 4 px (a period of 3 to 6 px), with deep troughs.
+        let luma = |x: u32| {
+            let q = frame.get_pixel(x, 300);
+            0.2126 * f32::from(q[0]) + 0.7152 * f32::from(q[1]) + 0.0722 * f32::from(q[2])
+        };
+        let body: Vec<f32> = (0..600)
+            .filter(|&x| {
+                let q = frame.get_pixel(x, 300);
+                q[0] > q[2].saturating_add(8)
+            })
+            .map(luma)
+            .collect();
+        assert!(body.len() > 100, "{} body pixels on the row", body.len());
+        let peaks = body
+            .windows(3)
+            .filter(|w| w[1] > w[0] && w[1] >= w[2])
+            .count();
+        let period = body.len() as f32 / peaks as f32;
+        assert!((3.0..=6.0).contains(&period), "a stripe every {period} px");
+        let (lo, hi) = body
+            .iter()
+            .fold((f32::MAX, f32::MIN), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+        assert!(hi - lo > 60.0, "stripes from {lo} to {hi}");
+        // The stripes move as the body turns.
+        assert_ne!(frame, render_frame(&p, 3, 16));
+        // The muscle scene keeps its soft fibres: fewer, shallower peaks.
+        let muscle = render_frame(
+            &RenderParams {
+                scene: SceneKind::Muscle,
+                ..p
+            },
+            2,
+            16,
+        );
+        assert_ne!(frame, muscle);
     }
 }

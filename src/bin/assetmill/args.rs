@@ -131,8 +131,10 @@ pub enum Command {
         /// Seed for names, shapes and colours.
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        /// What the frames show: one muscle-like body, or several glossy
-        /// objects of different hues with fine specular detail.
+        /// What the frames show: one muscle-like body; several glossy
+        /// objects of different hues with fine specular detail; or the
+        /// muscle with dense fibre stripes (about 4 px apart at 600 px)
+        /// and a hard highlight, the hard case for the video encoders.
         #[arg(long, value_enum, default_value_t = Scene::Muscle)]
         scene: Scene,
     },
@@ -142,6 +144,7 @@ pub enum Command {
 pub enum Scene {
     Muscle,
     Objects,
+    Fibres,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]

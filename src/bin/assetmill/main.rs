@@ -151,6 +151,7 @@ fn synth(cli: &Cli, bars: &Reporter) -> ExitCode {
         scene: match scene {
             Scene::Muscle => synth::render::SceneKind::Muscle,
             Scene::Objects => synth::render::SceneKind::Objects,
+            Scene::Fibres => synth::render::SceneKind::Fibres,
         },
     };
     let result = match (dir, from_pages, &cli.images) {
