@@ -1,5 +1,5 @@
 //! One build from start to end: the checks on where it writes, then
-//! [`Prepared`] → scope → keys → waves of units → finish. The steps live
+//! [`Prepared`] → scope → keys → units, longest first → finish. The steps live
 //! in their own files; this one orders them.
 
 use super::checkpoint::Checkpoint;
@@ -8,7 +8,6 @@ use super::dry_run::{self, Fresh};
 use super::finish::{self, MapFiles};
 use super::isolate::run_unit;
 use super::keys::{self, Planned};
-use super::memory;
 use super::outcome::Outcome;
 use super::prepare::Prepared;
 use super::scope::Scope;
@@ -17,6 +16,7 @@ use super::timers::{Stage, Timers};
 use super::units::Unit;
 use super::work::{UnitResult, Worker};
 use super::{cache, fault};
+use super::{memory, schedule};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::input::manifest::Manifest;
@@ -188,20 +188,35 @@ pub fn build(config: &Config, options: BuildOptions, progress: &dyn Progress) ->
     progress.start("pages", units.len() as u64);
     progress.start("frames", to_decode as u64);
     let mut checkpoint = Checkpoint::new(pending, plan, &hashes);
-    // Units run in waves sized to the memory budget (see memory.rs); between
-    // waves the cache is checkpointed and a stop request is honoured.
+    // Units are sized to the memory budget (memory.rs) and run longest
+    // first within it (schedule.rs); as each ends, the cache is
+    // checkpointed and a stop request is honoured.
     let jobs: Vec<(&Unit, Vec<Planned>, Vec<usize>)> = units
         .iter()
         .zip(planned)
         .zip(decode_sets)
         .map(|((unit, planned), decode)| (unit, planned, decode))
         .collect();
-    let results: Vec<UnitResult> = memory::run(
-        &worker.facts(),
+    let threads = rayon::current_num_threads();
+    let budgets = memory::budgets(&worker.facts(), &jobs, threads);
+    let jobs: Vec<schedule::Job<_>> = jobs
+        .into_iter()
+        .zip(budgets)
+        .map(|((unit, planned, _), budget)| schedule::Job {
+            peak: budget.peak,
+            work: budget.work,
+            job: (unit, planned, budget),
+        })
+        .collect();
+    let results: Vec<UnitResult> = schedule::run(
         jobs,
-        &|unit, planned, budget| run_unit(&worker, unit, planned, budget, &|| options.cancelled()),
-        &mut |results| {
-            checkpoint.save(&out, results, false);
+        config.limits.max_memory.0,
+        threads * 2,
+        &|(unit, planned, budget)| {
+            run_unit(&worker, unit, planned, budget, &|| options.cancelled())
+        },
+        &mut |result| {
+            checkpoint.record(&out, result);
             !options.cancelled()
         },
         progress,
@@ -209,7 +224,7 @@ pub fn build(config: &Config, options: BuildOptions, progress: &dyn Progress) ->
     progress.finish("frames");
     progress.finish("pages");
     if options.cancelled() {
-        checkpoint.save(&out, &results, true);
+        checkpoint.flush(&out);
         return Ok(finish::cancelled(
             &worker,
             &prepared.manifest,

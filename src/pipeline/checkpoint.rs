@@ -16,7 +16,6 @@ pub(super) struct Checkpoint<'a> {
     plan: &'a Plan,
     hashes: &'a [Option<String>],
     cache: Cache,
-    recorded: usize,
     last: Instant,
 }
 
@@ -29,24 +28,27 @@ impl<'a> Checkpoint<'a> {
             plan,
             hashes,
             cache: pending,
-            recorded: 0,
             last: Instant::now(),
         }
     }
 
-    pub(super) fn save(&mut self, out: &OutDir, results: &[UnitResult], force: bool) {
-        for result in &results[self.recorded..] {
-            for m in result.made.iter().filter(|m| m.built) {
-                record(&mut self.cache, self.plan, self.hashes, &m.planned, &m.file);
-            }
+    /// Records what `result` made, and saves the cache if the last save
+    /// is [`Self::EVERY`] old.
+    pub(super) fn record(&mut self, out: &OutDir, result: &UnitResult) {
+        for m in result.made.iter().filter(|m| m.built) {
+            record(&mut self.cache, self.plan, self.hashes, &m.planned, &m.file);
         }
-        self.recorded = results.len();
-        if force || self.last.elapsed() >= Self::EVERY {
-            // A failed checkpoint only costs work on the next run; the
-            // final save reports its own failure.
-            let _ = self.cache.save(out);
-            self.last = Instant::now();
+        if self.last.elapsed() >= Self::EVERY {
+            self.flush(out);
         }
+    }
+
+    /// Saves the cache with everything recorded.
+    pub(super) fn flush(&mut self, out: &OutDir) {
+        // A failed checkpoint only costs work on the next run; the final
+        // save reports its own failure.
+        let _ = self.cache.save(out);
+        self.last = Instant::now();
     }
 }
 

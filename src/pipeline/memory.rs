@@ -4,11 +4,9 @@
 //! Memory: every unit's peak is estimated from header facts (a source's
 //! size and, for a GIF, its frame count and largest frame from the block
 //! walk; or the cached facts of a source) and the outputs it will make;
-//! outputs that alone cannot fit are refused with an error, and units are
-//! grouped into waves whose estimates sum to no more than the budget.
-//! Waves are decided up front and run one after another: nothing ever
-//! waits on a semaphore inside rayon, where nested parallel work and work
-//! stealing could deadlock.
+//! outputs that alone cannot fit are refused with an error, and
+//! [`super::schedule`] runs units only while their estimates sum to no
+//! more than the budget.
 //!
 //! A unit streams its frames (see [`super::work`]): `lanes` frames are in
 //! flight at once, each decoded, turned into its outputs and dropped. With
@@ -38,13 +36,13 @@
 //! where `clips` sums [`video::clip_bytes`] over the videos made: a fixed
 //! part and one per pixel, and one per frame the AV1 encoder holds (up to
 //! its lookahead and reordering, not the clip's length). So the peak of a
-//! build is about `waves' sum <= max_memory`, and grows with frame size
+//! build is about `the running units' sum <= max_memory`, and grows with frame size
 //! and thread count (lanes <= threads), not frame count. `lanes` is the
 //! most (up to the thread count) whose peak fits the budget; a source
 //! whose decoding alone exceeds it is refused (its pages get the error),
 //! then an existing GIF's videos, the GIF and videos of an animation, and
 //! then its sprite sheet are refused if adding them to one lane does not
-//! fit. A wave holds at most two units per thread. The process's own
+//! fit. At most two units per thread run at once. The process's own
 //! baseline (code, thread stacks, the plan) comes on top.
 //!
 //! Work: a video whose frames hold more pixels than
@@ -59,7 +57,6 @@ use crate::config::{ByteSize, Config};
 use crate::error::Error;
 use crate::outputs::assetmap::Role;
 use crate::plan::Plan;
-use crate::progress::Progress;
 use crate::stages::decode::ImageInfo;
 use crate::stages::validate::RootGuard;
 use crate::stages::video;
@@ -107,7 +104,17 @@ pub(super) struct UnitBudget {
     pub refused: Vec<Refusal>,
     /// The sizes of the animation outputs to make, when there are any.
     pub animation: Option<AnimationSizes>,
+    /// Estimated work, in pixel-passes weighted by cost (see [`VIDEO_WORK`]):
+    /// only for ordering units, longest first.
+    pub work: u64,
 }
+
+/// A pixel encoded into a video costs about this many times a pixel
+/// decoded, optimized or mapped to a GIF palette (AV1 dominates: measured
+/// on the bundled sample, the video stage took 6x the CPU of the optimize,
+/// animate and sprite stages over about 1/3 of their pixels). Only the
+/// order of units depends on it.
+const VIDEO_WORK: u64 = 16;
 
 /// Outputs refused together (a sheet and its atlas), and why.
 pub(super) struct Refusal {
@@ -195,7 +202,7 @@ fn clips_bytes(formats: &[video::Format], size: (u32, u32), frames: u64, config:
 
 /// Outputs encoded from the kept GIF-size frames, what encodes them, its
 /// bytes, and where those go in [`Needs`].
-type ClipEncoder = (Vec<String>, &'static str, u64, fn(&mut Needs, u64));
+type ClipEncoder = (Vec<String>, &'static str, u64, fn(&mut Needs, u64), u64);
 
 /// The pixels a video of `frames` frames of `width` x `height` encodes,
 /// which `limits.max_video_pixels` bounds.
@@ -240,28 +247,6 @@ fn rgba(width: u32, height: u32) -> u64 {
     sprite::rgba_bytes(width, height).unwrap_or(u64::MAX)
 }
 
-/// Splits units, in order, into consecutive waves: a wave takes units while
-/// it has fewer than `max_units` and the sum of their peaks stays within
-/// `budget`. Returns each wave's length. A unit above the budget on its own
-/// (refused work costs 0, so this only happens through rounding) runs alone.
-pub(super) fn waves(peaks: &[u64], budget: u64, max_units: usize) -> Vec<usize> {
-    let max_units = max_units.max(1);
-    let mut waves = Vec::new();
-    let (mut len, mut sum) = (0usize, 0u64);
-    for &peak in peaks {
-        if len > 0 && (len == max_units || sum.saturating_add(peak) > budget) {
-            waves.push(len);
-            (len, sum) = (0, 0);
-        }
-        len += 1;
-        sum = sum.saturating_add(peak);
-    }
-    if len > 0 {
-        waves.push(len);
-    }
-    waves
-}
-
 /// What sizing a unit needs to know: the plan, and where each source's
 /// facts can be read cheaply. Which sources a unit decodes comes with it
 /// (see [`super::keys::decode_set`]): the build works it out once.
@@ -273,44 +258,20 @@ pub(super) struct Facts<'a> {
     pub root: &'a RootGuard,
 }
 
-/// Runs every unit, wave by wave, through `run_one`, and returns their
-/// results in order; after each wave `after_wave` sees the results so far
-/// and returns false to stop.
-pub(super) fn run<R: Send>(
+/// Sizes every unit (see [`size`]), from what is known of the sources
+/// each decodes, for a pool of `threads`.
+pub(super) fn budgets(
     facts: &Facts<'_>,
-    jobs: Vec<(&Unit, Vec<Planned>, Vec<usize>)>,
-    run_one: &(dyn Fn(&Unit, Vec<Planned>, UnitBudget) -> R + Sync),
-    after_wave: &mut dyn FnMut(&[R]) -> bool,
-    progress: &dyn Progress,
-) -> Vec<R> {
-    let threads = rayon::current_num_threads();
-    let budget = facts.config.limits.max_memory.0;
-    let budgets: Vec<UnitBudget> = jobs
-        .par_iter()
+    jobs: &[(&Unit, Vec<Planned>, Vec<usize>)],
+    threads: usize,
+) -> Vec<UnitBudget> {
+    jobs.par_iter()
         .map(|(unit, planned, decode)| {
             let probes: Vec<(usize, Option<Probe>)> =
                 decode.iter().map(|&s| (s, probe(facts, s))).collect();
             size(facts.config, facts.plan, unit, planned, &probes, threads)
         })
-        .collect();
-    let peaks: Vec<u64> = budgets.iter().map(|b| b.peak).collect();
-    let mut results = Vec::with_capacity(jobs.len());
-    let mut items = jobs
-        .into_iter()
-        .map(|(unit, planned, _)| (unit, planned))
-        .zip(budgets);
-    for len in waves(&peaks, budget, threads * 2) {
-        let wave: Vec<_> = items.by_ref().take(len).collect();
-        results.par_extend(wave.into_par_iter().map(|((unit, planned), budget)| {
-            let result = run_one(unit, planned, budget);
-            progress.advance("pages", 1);
-            result
-        }));
-        if !after_wave(&results) {
-            break;
-        }
-    }
-    results
+        .collect()
 }
 
 /// Sizes a unit from what is known of the sources it decodes (`probes`,
@@ -326,6 +287,7 @@ fn size(
 ) -> UnitBudget {
     let budget = config.limits.max_memory.0;
     let mut needs = Needs::default();
+    let mut work = 0u64;
     let mut refused_sources = Vec::new();
     let mut refused = Vec::new();
     for (s, p) in probes {
@@ -380,9 +342,14 @@ fn size(
                 });
             } else {
                 bytes = with;
+                work = work.saturating_add(
+                    video_pixels(size, p.frames).saturating_mul(VIDEO_WORK * formats.len() as u64),
+                );
             }
         }
         needs.frame = needs.frame.max(bytes);
+        let pixels = (u64::from(p.width) * u64::from(p.height)).max(p.largest);
+        work = work.saturating_add(pixels.saturating_mul(p.frames.max(1)));
     }
 
     let mut animation = None;
@@ -470,6 +437,7 @@ fn size(
                 "the GIF encoder",
                 gif_encode,
                 |n, b| n.gif_encode = b,
+                g.saturating_mul(u64::from(count)),
             )];
             match video_paths.first() {
                 Some(_) if video_pixels((gw, gh), shown) > config.limits.max_video_pixels => {
@@ -483,9 +451,10 @@ fn size(
                     "the video encoders",
                     clips_bytes(&formats, (gw, gh), shown, config),
                     |n, b| n.video_encode = b,
+                    video_pixels((gw, gh), shown).saturating_mul(VIDEO_WORK * formats.len() as u64),
                 )),
             }
-            for (paths, encoder, bytes, set) in clips {
+            for (paths, encoder, bytes, set, clip_work) in clips {
                 let Some(first) = paths.first() else { continue };
                 let mut with = needs;
                 with.gif_frames = rgba(gw, gh).saturating_mul(u64::from(count));
@@ -508,6 +477,7 @@ fn size(
                     });
                 } else {
                     needs = with;
+                    work = work.saturating_add(clip_work);
                 }
             }
             if let (Some(sheet), Some(layout)) = (path_of(Role::Sprite), &sizes.layout) {
@@ -571,6 +541,7 @@ fn size(
         refused_sources,
         refused,
         animation,
+        work,
     }
 }
 
@@ -735,35 +706,6 @@ mod tests {
     }
 
     const MIB: u64 = 1 << 20;
-
-    #[test]
-    fn waves_respect_the_budget_and_the_unit_cap() {
-        assert_eq!(waves(&[10, 10, 10, 10, 10], 25, 8), vec![2, 2, 1]);
-        assert_eq!(waves(&[10, 10, 10, 10, 10], 1000, 2), vec![2, 2, 1]);
-        // Order is kept: a small unit does not jump a large one.
-        assert_eq!(waves(&[20, 20, 5, 20], 25, 8), vec![1, 2, 1]);
-        // A unit over the budget alone still runs, alone.
-        assert_eq!(waves(&[5, 100, 5], 25, 8), vec![1, 1, 1]);
-        assert_eq!(waves(&[0, 0, 0], 25, 8), vec![3]);
-        assert_eq!(waves(&[], 25, 8), Vec::<usize>::new());
-        // Sums saturate instead of wrapping round to a small number.
-        assert_eq!(waves(&[u64::MAX - 1, 2], u64::MAX - 1, 8), vec![1, 1]);
-    }
-
-    #[test]
-    fn every_wave_fits_and_every_unit_is_placed() {
-        let peaks: Vec<u64> = (0..200u64).map(|i| (i * 7919) % 97 * MIB).collect();
-        let budget = 300 * MIB;
-        let sizes = waves(&peaks, budget, 4);
-        assert_eq!(sizes.iter().sum::<usize>(), peaks.len());
-        let mut at = 0;
-        for len in sizes {
-            assert!((1..=4).contains(&len));
-            let sum: u64 = peaks[at..at + len].iter().sum();
-            assert!(sum <= budget, "{sum}");
-            at += len;
-        }
-    }
 
     #[test]
     fn peak_is_the_largest_phase() {

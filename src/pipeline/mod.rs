@@ -4,8 +4,9 @@
 //! Work is split into units ([`units`]): one per animation (its gallery's
 //! frames are decoded once and feed the optimized copies, thumbnails, GIF
 //! and sprite) and one per remaining source file. Every command starts from
-//! a [`prepare::Prepared`] site. Units run in parallel in waves sized to the
-//! memory budget ([`memory`]), so memory does not grow with the site. The
+//! a [`prepare::Prepared`] site. Units run in parallel, longest first, as
+//! many at once as the memory budget allows ([`memory`] sizes them,
+//! [`schedule`] runs them), so memory does not grow with the site. The
 //! cache ([`cache`]) makes rebuilds incremental: sources are hashed (read,
 //! not decoded) and an output is remade only when its inputs, its options,
 //! or the file on disk changed. A file that fails to load yields the same
@@ -13,7 +14,7 @@
 //!
 //! The files follow a build: [`prepare`] → [`scope`] (a shard's part) →
 //! [`keys`] (what each output should be, and whether the cache has it) →
-//! [`memory`] (waves) → [`isolate`] → [`work`] (making a unit's outputs,
+//! [`memory`] (sizes) → [`schedule`] → [`isolate`] → [`work`] (making a unit's outputs,
 //! checked against [`budgets`]) → [`checkpoint`] → [`finish`] ([`assemble`]
 //! the asset map, [`clean`] what is stale); [`dry_run`] stops after
 //! [`keys`].
@@ -37,6 +38,7 @@ mod memory;
 pub mod merge;
 mod outcome;
 mod prepare;
+mod schedule;
 mod scope;
 pub mod shard;
 mod stamp;
