@@ -26,7 +26,24 @@ impl Worker<'_> {
         targets: Option<&Targets<'_>>,
         notes: &Notes,
     ) -> FrameDone {
-        let loaded = match self.load(s) {
+        let own: Vec<&Planned> = if self.owns(unit, s) {
+            planned
+                .iter()
+                .filter(|p| p.owner == Owner::Source(s))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let is_video = |p: &Planned| matches!(p.role, Role::Webm | Role::Mp4);
+        let stale_videos: Vec<&Planned> = own
+            .iter()
+            .copied()
+            .filter(|p| is_video(p) && p.stale.is_some())
+            .collect();
+        // An existing GIF's videos are fed by the pass that decodes it.
+        let mut clips = self.gif_clips(&stale_videos);
+        let mut push = |frame: &RgbaImage, ms: u32| clips.push(frame, ms);
+        let loaded = match self.load(s, &mut push) {
             Ok(loaded) => loaded,
             Err(e) => {
                 return FrameDone {
@@ -38,14 +55,6 @@ impl Worker<'_> {
         };
         let info = loaded.info;
         let source = &self.plan.sources[s];
-        let own: Vec<&Planned> = if self.owns(unit, s) {
-            planned
-                .iter()
-                .filter(|p| p.owner == Owner::Source(s))
-                .collect()
-        } else {
-            Vec::new()
-        };
         let thumb_stale = own
             .iter()
             .any(|p| p.role == Role::Thumb && p.stale.is_some());
@@ -86,12 +95,6 @@ impl Worker<'_> {
                 sprite::place(&mut sheet, small, layout, &cells);
             });
         }
-        let is_video = |p: &Planned| matches!(p.role, Role::Webm | Role::Mp4);
-        let stale_videos: Vec<&Planned> = own
-            .iter()
-            .copied()
-            .filter(|p| is_video(p) && p.stale.is_some())
-            .collect();
         let mut made: Vec<(Planned, Result<OutputFile>, bool)> = own
             .iter()
             .filter(|p| !(is_video(p) && p.stale.is_some()))
@@ -105,7 +108,7 @@ impl Worker<'_> {
             })
             .collect();
         if !stale_videos.is_empty() {
-            let files = self.gif_videos(s, &loaded, &stale_videos, notes);
+            let files = self.gif_videos(s, &loaded, &stale_videos, clips, notes);
             made.extend(
                 stale_videos
                     .into_iter()

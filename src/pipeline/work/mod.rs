@@ -341,13 +341,17 @@ impl Worker<'_> {
         users.iter().map(|u| u.error(&message)).collect()
     }
 
-    fn load(&self, s: usize) -> Result<Loaded> {
+    /// Reads and decodes source `s`, handing each frame of a GIF to
+    /// `shown` as it is decoded (see [`decode::from_bytes_with`]).
+    fn load(&self, s: usize, shown: &mut dyn FnMut(&RgbaImage, u32)) -> Result<Loaded> {
         let source = &self.plan.sources[s];
+        let limits = &self.config.limits;
         let loaded = self.timers.time(Stage::Decode, || {
-            self.root
-                .check(source)
-                .and_then(|()| decode::load(&source.path, &self.config.limits))
-                .and_then(|loaded| self.as_hashed(s, loaded))
+            self.root.check(source)?;
+            let expected = decode::expected_format(&source.path)?;
+            let bytes = decode::read_source(&source.path, limits)?;
+            self.as_hashed(s, &bytes)?;
+            decode::from_bytes_with(&source.path, expected, bytes, limits, shown)
         });
         self.decoded.fetch_add(1, Ordering::Relaxed);
         self.progress.advance("frames", 1);
@@ -358,10 +362,11 @@ impl Worker<'_> {
     /// planned: the cache records outputs under that hash, so outputs made
     /// from a file saved in between would be recorded under the old
     /// content, and reused once it came back. Such a source is an error
-    /// (run the build again); nothing is made from it or cached about it.
-    fn as_hashed(&self, s: usize, loaded: Loaded) -> Result<Loaded> {
+    /// (run the build again); nothing is decoded or made from it or cached
+    /// about it.
+    fn as_hashed(&self, s: usize, bytes: &[u8]) -> Result<()> {
         match &self.hashes[s] {
-            Some(hash) if *hash == assetmap::hash(&loaded.bytes) => Ok(loaded),
+            Some(hash) if *hash == assetmap::hash(bytes) => Ok(()),
             _ => Err(Error::Changed {
                 path: self.plan.sources[s].path.clone(),
             }),

@@ -13,6 +13,7 @@ use crate::plan::timing::Timing;
 use crate::stages::decode::{self, Loaded};
 use crate::stages::video;
 use image::RgbaImage;
+use std::time::{Duration, Instant};
 
 impl Worker<'_> {
     /// A video from frames, each shown for `shown_ms`.
@@ -113,48 +114,41 @@ impl Worker<'_> {
         }
     }
 
-    /// The videos of an existing GIF, from one pass over its frames.
+    /// The clips of an existing GIF's stale videos, to be fed as it is
+    /// decoded.
+    pub(super) fn gif_clips(&self, planned: &[&Planned]) -> GifClips<'_> {
+        GifClips {
+            clips: planned
+                .iter()
+                .map(|p| video::Clip::new(video_format(p.role), &self.config.video))
+                .collect(),
+            failed: vec![None; planned.len()],
+            spent: Duration::ZERO,
+        }
+    }
+
+    /// The videos of an existing GIF, from `clips` fed by the pass that
+    /// decoded it (see [`Worker::gif_clips`]).
     pub(super) fn gif_videos(
         &self,
         s: usize,
         loaded: &Loaded,
         planned: &[&Planned],
+        clips: GifClips<'_>,
         notes: &Notes,
     ) -> Vec<Result<OutputFile>> {
-        let source = &self.plan.sources[s];
-        let mut clips: Vec<video::Clip<'_>> = planned
-            .iter()
-            .map(|p| video::Clip::new(video_format(p.role), &self.config.video))
-            .collect();
-        let mut failed: Vec<Option<String>> = vec![None; clips.len()];
-        let walked = self.timers.time(Stage::Video, || {
-            decode::gif_frames(
-                &source.path,
-                &loaded.bytes,
-                &self.config.limits,
-                |frame, ms| {
-                    for (clip, failed) in clips.iter_mut().zip(&mut failed) {
-                        if failed.is_none()
-                            && let Err(e) = clip.push(frame, ms)
-                        {
-                            *failed = Some(e);
-                        }
-                    }
-                },
-            )
-        });
+        // The encoders ran inside the decoding pass, timed as decoding.
+        self.timers.rebook(Stage::Decode, Stage::Video, clips.spent);
         clips
+            .clips
             .into_iter()
-            .zip(failed)
+            .zip(clips.failed)
             .zip(planned)
             .map(|((clip, failed), p)| {
                 let encode_err = |message: String| Error::Encode {
                     path: self.out.root().join(&p.path),
                     message: format!("{} not made: {message}", p.path),
                 };
-                if let Err(e) = &walked {
-                    return Err(encode_err(e.detail()));
-                }
                 if let Some(message) = failed {
                     return Err(encode_err(message));
                 }
@@ -201,5 +195,28 @@ impl Worker<'_> {
             Some(message) => Err(message),
             None => clip.finish(),
         }
+    }
+}
+
+/// The videos of an existing GIF being made from its frames as they are
+/// decoded; a clip that fails stops taking frames and keeps its error.
+pub(super) struct GifClips<'a> {
+    clips: Vec<video::Clip<'a>>,
+    failed: Vec<Option<String>>,
+    /// Time spent in the encoders.
+    spent: Duration,
+}
+
+impl GifClips<'_> {
+    pub(super) fn push(&mut self, frame: &RgbaImage, ms: u32) {
+        let start = Instant::now();
+        for (clip, failed) in self.clips.iter_mut().zip(&mut self.failed) {
+            if failed.is_none()
+                && let Err(e) = clip.push(frame, ms)
+            {
+                *failed = Some(e);
+            }
+        }
+        self.spent += start.elapsed();
     }
 }

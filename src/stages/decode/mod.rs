@@ -181,14 +181,20 @@ pub fn format_name(format: ImageFormat) -> &'static str {
 
 /// Reads and fully decodes `path`, checking format and limits first.
 pub fn load(path: &Path, limits: &Limits) -> Result<Loaded> {
-    let expected = format_for_extension(path).ok_or_else(|| {
+    let expected = expected_format(path)?;
+    let bytes = read_source(path, limits)?;
+    from_bytes(path, expected, bytes, limits)
+}
+
+/// The format `path`'s extension names, or the error for one assetmill
+/// does not read.
+pub fn expected_format(path: &Path) -> Result<ImageFormat> {
+    format_for_extension(path).ok_or_else(|| {
         Error::decode(
             path,
             "unsupported file type (expected .png, .jpg, .jpeg, .gif, .webp or .bmp)",
         )
-    })?;
-    let bytes = read_source(path, limits)?;
-    from_bytes(path, expected, bytes, limits)
+    })
 }
 
 /// Reads a source file: regular files only (a FIFO never blocks), no larger
@@ -211,6 +217,19 @@ pub fn from_bytes(
     expected: ImageFormat,
     bytes: Vec<u8>,
     limits: &Limits,
+) -> Result<Loaded> {
+    from_bytes_with(path, expected, bytes, limits, &mut |_, _| {})
+}
+
+/// [`from_bytes`], handing each frame of a GIF to `shown` as it is
+/// decoded, as [`gif_frames`] does: one pass over the file both decodes it
+/// and feeds its videos. Not called for other formats.
+pub fn from_bytes_with(
+    path: &Path,
+    expected: ImageFormat,
+    bytes: Vec<u8>,
+    limits: &Limits,
+    shown: &mut dyn FnMut(&RgbaImage, u32),
 ) -> Result<Loaded> {
     if bytes.is_empty() {
         return Err(Error::Empty {
@@ -247,7 +266,7 @@ pub fn from_bytes(
     drop(header);
     check_limits(path, width, height, limits)?;
     check_complete(path, actual, &bytes)?;
-    let (pixels, frames) = decode_pixels(path, actual, &bytes, width, height, limits)?;
+    let (pixels, frames) = decode_pixels(path, actual, &bytes, width, height, limits, shown)?;
     let (kind, depth) = match actual {
         ImageFormat::Png => png_colour(&bytes),
         _ => None,
@@ -328,13 +347,14 @@ fn decode_pixels(
     width: u32,
     height: u32,
     limits: &Limits,
+    shown: &mut dyn FnMut(&RgbaImage, u32),
 ) -> Result<(DynamicImage, u32)> {
     let name = format_name(format);
     // The header is already checked against the limits; this bounds the
     // allocations the decoder may make for it.
     let alloc = u64::from(width) * u64::from(height) * 16 + (64 << 20);
     match format {
-        ImageFormat::Gif => return decode_gif(path, bytes, limits),
+        ImageFormat::Gif => return decode_gif(path, bytes, limits, shown),
         ImageFormat::Png => {
             let layout = animated::png_layout(bytes)
                 .map_err(|m| Error::decode(path, format!("malformed PNG: {m}")))?;
@@ -381,12 +401,18 @@ fn decode_pixels(
 
 /// A GIF: the block walk is judged against the limits, then every frame is
 /// decoded and composited at the cost of its own rectangle.
-fn decode_gif(path: &Path, bytes: &[u8], limits: &Limits) -> Result<(DynamicImage, u32)> {
+fn decode_gif(
+    path: &Path,
+    bytes: &[u8],
+    limits: &Limits,
+    shown: &mut dyn FnMut(&RgbaImage, u32),
+) -> Result<(DynamicImage, u32)> {
     let mut first = None;
-    let frames = gif_frames(path, bytes, limits, |screen, _| {
+    let frames = gif_frames(path, bytes, limits, |screen, ms| {
         if first.is_none() {
             first = Some(screen.clone());
         }
+        shown(screen, ms);
     })?;
     let first = first.ok_or_else(|| Error::decode(path, "GIF has no frames"))?;
     Ok((DynamicImage::ImageRgba8(first), frames))
@@ -503,4 +529,76 @@ fn check_frame_pixels(path: &Path, kind: &str, pixels: u64, limits: &Limits) -> 
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::codecs::gif::GifEncoder;
+    use image::{Delay, Frame, Rgba};
+
+    fn gif(delays_ms: &[u32]) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        {
+            let mut encoder = GifEncoder::new(&mut bytes);
+            for (i, &ms) in delays_ms.iter().enumerate() {
+                let shade = 40 * i as u8;
+                let image = RgbaImage::from_pixel(8, 6, Rgba([shade, 255 - shade, 9, 255]));
+                let delay = Delay::from_numer_denom_ms(ms, 1);
+                encoder
+                    .encode_frame(Frame::from_parts(image, 0, 0, delay))
+                    .unwrap();
+            }
+        }
+        bytes
+    }
+
+    #[test]
+    fn one_pass_decodes_a_gif_and_hands_over_every_frame() {
+        let bytes = gif(&[50, 200, 120]);
+        let path = Path::new("a.gif");
+        let limits = Limits::default();
+        let mut handed = Vec::new();
+        let loaded = from_bytes_with(
+            path,
+            ImageFormat::Gif,
+            bytes.clone(),
+            &limits,
+            &mut |f, ms| handed.push((f.clone(), ms)),
+        )
+        .unwrap();
+        let mut walked = Vec::new();
+        gif_frames(path, &bytes, &limits, |f, ms| walked.push((f.clone(), ms))).unwrap();
+        assert_eq!(
+            handed, walked,
+            "the frames and durations a second walk finds"
+        );
+        assert_eq!(
+            handed.iter().map(|(_, ms)| *ms).collect::<Vec<_>>(),
+            [50, 200, 120]
+        );
+        assert_eq!(loaded.info.frames, 3);
+        assert_eq!(
+            loaded.pixels.to_rgba8(),
+            handed[0].0,
+            "the first frame is the image"
+        );
+
+        // Other formats hand over nothing.
+        let mut png = Vec::new();
+        handed[1]
+            .0
+            .write_to(&mut Cursor::new(&mut png), ImageFormat::Png)
+            .unwrap();
+        let mut calls = 0;
+        from_bytes_with(
+            Path::new("a.png"),
+            ImageFormat::Png,
+            png,
+            &limits,
+            &mut |_, _| calls += 1,
+        )
+        .unwrap();
+        assert_eq!(calls, 0);
+    }
 }
