@@ -97,13 +97,25 @@ pub struct WebmEncoder {
 impl WebmEncoder {
     /// An encoder for `width` x `height` pictures (even, non-zero).
     pub fn new(width: u32, height: u32, options: Av1Options) -> Result<Self, String> {
+        Self::adjusted(width, height, options, |_| {})
+    }
+
+    /// [`Self::new`] with rav1e's configuration changed by `adjust` before
+    /// the encoder starts: for measuring other settings
+    /// (`benches/av1_tune.rs`), not for the pipeline.
+    pub fn adjusted(
+        width: u32,
+        height: u32,
+        options: Av1Options,
+        adjust: impl FnOnce(&mut EncoderConfig),
+    ) -> Result<Self, String> {
         if yuv::video_size(width, height) != Some((width, height)) {
             return Err(format!(
                 "AV1 4:2:0 needs even, non-zero dimensions, not {width}x{height}"
             ));
         }
         let (color_description, pixel_range) = rav1e_colour(yuv::COLOUR)?;
-        let encoder = EncoderConfig {
+        let mut encoder = EncoderConfig {
             width: width as usize,
             height: height as usize,
             bit_depth: 8,
@@ -119,6 +131,7 @@ impl WebmEncoder {
             speed_settings: SpeedSettings::from_preset(options.speed),
             ..EncoderConfig::default()
         };
+        adjust(&mut encoder);
         // No with_threads / thread pool: see the module documentation.
         let config = Config::new().with_encoder_config(encoder);
         let context = config
