@@ -176,8 +176,7 @@ impl Needs {
 /// its sprite cell) and that thumbnail's PNG encoding.
 pub(super) fn frame_bytes(p: &Probe, thumb: Option<(u32, u32)>) -> u64 {
     let thumb = thumb.map_or(0, |(w, h)| rgba(w, h).saturating_mul(1 + PNG_FACTOR));
-    let pixels = (u64::from(p.width) * u64::from(p.height)).max(p.largest);
-    pixels
+    p.pixels()
         .saturating_mul(4 * FRAME_FACTOR)
         .saturating_add(p.bytes)
         .saturating_add(thumb)
@@ -208,6 +207,12 @@ type ClipEncoder = (Vec<String>, &'static str, u64, fn(&mut Needs, u64), u64);
 /// which `limits.max_video_pixels` bounds.
 pub(super) fn video_pixels((width, height): (u32, u32), frames: u64) -> u64 {
     (u64::from(width) * u64::from(height)).saturating_mul(frames)
+}
+
+/// The estimated work of encoding videos of `frames` frames of `size` in
+/// each of `formats` (see [`VIDEO_WORK`]).
+fn video_work(size: (u32, u32), frames: u64, formats: &[video::Format]) -> u64 {
+    video_pixels(size, frames).saturating_mul(VIDEO_WORK * formats.len() as u64)
 }
 
 /// The error of videos whose work is over `limits.max_video_pixels`, on
@@ -342,14 +347,11 @@ fn size(
                 });
             } else {
                 bytes = with;
-                work = work.saturating_add(
-                    video_pixels(size, p.frames).saturating_mul(VIDEO_WORK * formats.len() as u64),
-                );
+                work = work.saturating_add(video_work(size, p.frames, &formats));
             }
         }
         needs.frame = needs.frame.max(bytes);
-        let pixels = (u64::from(p.width) * u64::from(p.height)).max(p.largest);
-        work = work.saturating_add(pixels.saturating_mul(p.frames.max(1)));
+        work = work.saturating_add(p.pixels().saturating_mul(p.frames.max(1)));
     }
 
     let mut animation = None;
@@ -451,7 +453,7 @@ fn size(
                     "the video encoders",
                     clips_bytes(&formats, (gw, gh), shown, config),
                     |n, b| n.video_encode = b,
-                    video_pixels((gw, gh), shown).saturating_mul(VIDEO_WORK * formats.len() as u64),
+                    video_work((gw, gh), shown, &formats),
                 )),
             }
             for (paths, encoder, bytes, set, clip_work) in clips {
@@ -602,6 +604,12 @@ pub(super) struct Probe {
 }
 
 impl Probe {
+    /// The pixels of a whole frame: the screen's, or the largest frame's
+    /// when a GIF frame is larger than its screen.
+    fn pixels(&self) -> u64 {
+        (u64::from(self.width) * u64::from(self.height)).max(self.largest)
+    }
+
     /// A still image.
     fn still(width: u32, height: u32, bytes: u64) -> Probe {
         Probe {
