@@ -92,7 +92,8 @@ pub use outputs::{assetmap, names};
 pub use pipeline::explain::{Explained, Explanation, Input, PageUse, Why, explain};
 pub use pipeline::merge::{Merged, merge};
 pub use pipeline::{
-    Av1Simd, BuildOptions, BuildSummary, Change, Cleaned, Outcome, Reason, Settings, Shard, Stage,
-    build, check, clean,
+    BuildOptions, BuildSummary, Change, Cleaned, Outcome, Reason, Settings, Shard, Stage, build,
+    check, clean,
 };
 pub use progress::{Progress, Quiet};
+pub use stages::video::av1::Av1Simd;

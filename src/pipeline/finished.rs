@@ -25,8 +25,7 @@ impl<'a> From<&'a Outcome> for Finished<'a> {
                 output_bytes: s.output_bytes,
                 written_bytes: s.written_bytes,
                 seconds: s.seconds,
-                av1_simd: s.av1.simd.clone(),
-                av1_fix: s.av1.fix,
+                av1: s.av1.clone(),
                 stages: s
                     .stages
                     .iter()

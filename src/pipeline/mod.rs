@@ -50,6 +50,6 @@ pub use build::{BuildOptions, build};
 pub use check::check;
 pub use clean::{Cleaned, clean};
 pub use keys::{Reason, Settings};
-pub use outcome::{Av1Simd, BuildSummary, Change, Outcome};
+pub use outcome::{BuildSummary, Change, Outcome};
 pub use shard::Shard;
 pub use timers::Stage;

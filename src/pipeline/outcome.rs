@@ -5,7 +5,7 @@ use super::keys::{Planned, Reason};
 use super::timers::Stage;
 use crate::outputs::assetmap::{AssetMap, OutputFile};
 use crate::outputs::diagnostics::Report;
-use crate::stages::video::av1;
+use crate::stages::video::av1::Av1Simd;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -43,29 +43,6 @@ pub struct BuildSummary {
     pub seconds: f64,
     /// How AV1 is encoded on this machine.
     pub av1: Av1Simd,
-}
-
-/// Whether rav1e, the AV1 encoder, runs with SIMD on this machine (the
-/// same bytes either way, 4-5x the speed with it).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[cfg_attr(test, derive(schemars::JsonSchema))]
-pub struct Av1Simd {
-    /// rav1e's CPU feature level (`AVX2`, `SSE4_1`, `NEON`, ...), or
-    /// `null`: this assetmill's rav1e has no assembly.
-    pub simd: Option<String>,
-    /// When `simd` is `null`: how to get it, in one line.
-    pub fix: Option<&'static str>,
-}
-
-impl Default for Av1Simd {
-    /// This machine's.
-    fn default() -> Self {
-        let simd = av1::simd();
-        Av1Simd {
-            fix: simd.is_none().then_some(av1::SIMD_FIX),
-            simd,
-        }
-    }
 }
 
 impl BuildSummary {

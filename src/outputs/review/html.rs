@@ -93,11 +93,11 @@ impl Html<'_> {
             ("Wall time", format!("{:.2} s", r.seconds)),
             (
                 "AV1 SIMD",
-                match &r.av1_simd {
+                match &r.av1.simd {
                     Some(level) => level.clone(),
                     None => format!(
                         "none: AV1 runs 4-5x slower; fix: {}",
-                        r.av1_fix.unwrap_or_default()
+                        r.av1.fix.unwrap_or_default()
                     ),
                 },
             ),

@@ -18,6 +18,7 @@ use crate::outputs::assetmap::{Asset, AssetMap, FileInfo, Kind, OutputFile, Role
 use crate::outputs::diagnostics::{Report, Severity};
 use crate::outputs::names;
 use crate::stages::sprite::Rect;
+use crate::stages::video::av1::Av1Simd;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -52,10 +53,8 @@ pub struct Figures {
     pub written_bytes: u64,
     /// Wall time, in seconds.
     pub seconds: f64,
-    /// rav1e's SIMD level, `None` without assembly.
-    pub av1_simd: Option<String>,
-    /// Without it, how to get it.
-    pub av1_fix: Option<&'static str>,
+    /// Whether AV1 ran with SIMD.
+    pub av1: Av1Simd,
     /// CPU seconds per stage, by the stage's name, in stage order.
     pub stages: Vec<(&'static str, f64)>,
 }
@@ -93,10 +92,8 @@ pub struct Run {
     pub output_bytes: u64,
     pub written_bytes: u64,
     pub seconds: f64,
-    /// rav1e's SIMD level, `None` without assembly.
-    pub av1_simd: Option<String>,
-    /// Without it, how to get it.
-    pub av1_fix: Option<&'static str>,
+    /// Whether AV1 ran with SIMD.
+    pub av1: Av1Simd,
     /// CPU seconds per stage (only stages that ran).
     pub stages: Vec<(&'static str, f64)>,
 }
@@ -359,8 +356,7 @@ impl Review {
                 output_bytes: s.output_bytes,
                 written_bytes: s.written_bytes,
                 seconds: s.seconds,
-                av1_simd: s.av1_simd.clone(),
-                av1_fix: s.av1_fix,
+                av1: s.av1.clone(),
                 stages: s
                     .stages
                     .iter()
