@@ -17,6 +17,7 @@
 //! running finish, no more start.
 
 use crate::progress::Progress;
+use std::collections::VecDeque;
 use std::sync::Mutex;
 
 /// One unit to run: what `run_one` takes, its estimated peak bytes and its
@@ -27,11 +28,13 @@ pub(super) struct Job<J> {
     pub work: u64,
 }
 
-/// The order units start in: by work, largest first, ties in input order.
-pub(super) fn order(work: &[u64]) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..work.len()).collect();
-    order.sort_by(|&a, &b| work[b].cmp(&work[a]));
-    order
+/// The jobs in the order they start, each with its index: by work,
+/// largest first, ties in input order.
+fn in_start_order<J>(jobs: Vec<Job<J>>) -> VecDeque<(usize, Job<J>)> {
+    let mut jobs: Vec<(usize, Job<J>)> = jobs.into_iter().enumerate().collect();
+    // A stable sort: equal work keeps the input order.
+    jobs.sort_by_key(|(_, job)| std::cmp::Reverse(job.work));
+    jobs.into()
 }
 
 /// Whether a unit of `peak` bytes may start with `running` units using
@@ -41,10 +44,8 @@ fn admits(running: usize, in_use: u64, peak: u64, budget: u64, max_units: usize)
 }
 
 struct State<'a, J, R> {
-    jobs: Vec<Option<Job<J>>>,
-    order: Vec<usize>,
-    /// Index into `order` of the next unit to start.
-    next: usize,
+    /// The units not started yet, in the order they start.
+    waiting: VecDeque<(usize, Job<J>)>,
     running: usize,
     in_use: u64,
     stopped: bool,
@@ -64,12 +65,9 @@ pub(super) fn run<J: Send, R: Send>(
     after: &mut (dyn FnMut(&R) -> bool + Send),
     progress: &dyn Progress,
 ) -> Vec<R> {
-    let work: Vec<u64> = jobs.iter().map(|j| j.work).collect();
     let count = jobs.len();
     let state = Mutex::new(State {
-        jobs: jobs.into_iter().map(Some).collect(),
-        order: order(&work),
-        next: 0,
+        waiting: in_start_order(jobs),
         running: 0,
         in_use: 0,
         stopped: false,
@@ -92,14 +90,16 @@ fn start<'s, J: Send + 's, R: Send + 's>(
     progress: &'s dyn Progress,
 ) {
     let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
-    while !s.stopped && s.next < s.order.len() {
-        let i = s.order[s.next];
-        let peak = s.jobs[i].as_ref().map_or(0, |j| j.peak);
+    while !s.stopped {
+        let Some(peak) = s.waiting.front().map(|(_, job)| job.peak) else {
+            break;
+        };
         if !admits(s.running, s.in_use, peak, budget, max_units) {
             break;
         }
-        let Some(job) = s.jobs[i].take() else { break };
-        s.next += 1;
+        let Some((i, job)) = s.waiting.pop_front() else {
+            break;
+        };
         s.running += 1;
         s.in_use = s.in_use.saturating_add(peak);
         scope.spawn_fifo(move |scope| {
@@ -127,6 +127,17 @@ mod tests {
 
     #[test]
     fn longest_first_ties_in_order() {
+        let order = |work: &[u64]| -> Vec<usize> {
+            let jobs = work.iter().map(|&w| Job {
+                job: (),
+                peak: 0,
+                work: w,
+            });
+            in_start_order(jobs.collect())
+                .into_iter()
+                .map(|(i, _)| i)
+                .collect()
+        };
         assert_eq!(order(&[5, 9, 5, 0, 9]), vec![1, 4, 0, 2, 3]);
         assert_eq!(order(&[]), Vec::<usize>::new());
     }
