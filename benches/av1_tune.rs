@@ -255,6 +255,7 @@ fn main() {
             let options = Av1Options {
                 speed: preset,
                 quantizer,
+                ..Av1Options::default()
             };
             // The least CPU of `repeat` runs (the bytes are the same).
             let mut secs = f64::INFINITY;

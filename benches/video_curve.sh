@@ -5,10 +5,12 @@
 #   benches/video_curve.sh [PAGES] [SIZE]     (default 2 pages x 16 frames of 480 px)
 #   FEATURES=asm benches/video_curve.sh       (rav1e with its assembly; needs nasm)
 #   SPEEDS="6 7 8 9 10" QUANTIZERS="90 110 130" QPS="24 26 28" benches/video_curve.sh
+#   SCENE=fibres benches/video_curve.sh 2 600  (synth's scene: muscle, objects or fibres)
 #
 # For each AV1 speed preset x quantizer and each H.264 qp: total bytes, mean
 # SSIM (ffmpeg's ssim filter, all planes) against the source frames, and the
-# CPU seconds of assetmill's video stage (--jobs 1). At the default 480 px
+# CPU seconds of assetmill's video stage (--jobs 1); for assetmill's rows also
+# the mean of the SSIM it measured itself (luma, as the asset map reports it). At the default 480 px
 # nobody resizes, so both sides encode exactly the same frames and SSIM
 # measures only the codecs (at other sizes each side uses its own resizer). Needs ffmpeg with libx264 and libvpx-vp9 for the
 # recipe rows and for SSIM, and bc.
@@ -29,7 +31,8 @@ for tool in ffmpeg bc /usr/bin/time python3; do
 done
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-"$bin" synth "$work/site" --pages "$pages" --frames 16 --size "$size" --quiet >/dev/null
+scene=${SCENE:-muscle}
+"$bin" synth "$work/site" --pages "$pages" --frames 16 --size "$size" --scene "$scene" --quiet >/dev/null
 cd "$work/site"
 names=$(ls assets/muscles/png | sed -E 's/-[0-9]+\.png$//' | sort -u)
 
@@ -51,7 +54,7 @@ score() { # ext dir
   printf '%s %.4f' "$total" "$(echo "$sum / $n" | bc -l)"
 }
 
-echo "corpus: $pages pages x 16 frames of ${size}px (synth), videos 480 px wide; rav1e assembly: ${FEATURES:-no}"
+echo "corpus: $pages pages x 16 frames of ${size}px (synth, $scene), videos 480 px wide; rav1e assembly: ${FEATURES:-no}"
 mkdir -p recipe
 vp9_cpu=0; x264_cpu=0
 while read -r name; do
@@ -64,18 +67,26 @@ while read -r name; do
     if [ "$ext" = webm ]; then vp9_cpu=$(echo "$vp9_cpu + $t" | bc -l); else x264_cpu=$(echo "$x264_cpu + $t" | bc -l); fi
   done
 done <<< "$names"
-printf '\n| encoder | setting | bytes | mean SSIM | CPU s |\n| --- | --- | --- | --- | --- |\n'
-read -r b s <<< "$(score webm recipe)"; printf '| ffmpeg VP9 (recipe) | crf 41 | %s | %s | %s |\n' "$b" "$s" "$vp9_cpu"
-read -r b s <<< "$(score mp4 recipe)"; printf '| ffmpeg x264 (recipe) | crf 25 | %s | %s | %s |\n' "$b" "$s" "$x264_cpu"
+printf '\n| encoder | setting | bytes | mean SSIM | own SSIM | CPU s |\n| --- | --- | --- | --- | --- | --- |\n'
+read -r b s <<< "$(score webm recipe)"; printf '| ffmpeg VP9 (recipe) | crf 41 | %s | %s | | %s |\n' "$b" "$s" "$vp9_cpu"
+read -r b s <<< "$(score mp4 recipe)"; printf '| ffmpeg x264 (recipe) | crf 25 | %s | %s | | %s |\n' "$b" "$s" "$x264_cpu"
 
+# Mean of the SSIM assetmill measured itself for each video with extension $1.
+own() { # ext
+  python3 -c 'import json, sys
+v = [o["ssim"] for a in json.load(open("out/assets.json"))["assets"].values()
+     for o in a["outputs"] if o["path"].endswith("." + sys.argv[1])]
+print("%.4f" % (sum(v) / len(v)))' "$1"
+}
 run() { # format yaml-fragment setting label
   printf 'video:\n  formats: [%s]\n' "$1" > conf.yml
   printf "$2" >> conf.yml
   rm -rf out
-  cpu=$("$bin" --config conf.yml --content content --images assets --out out build --quiet \
-    --jobs 1 --format json | python3 -c 'import json,sys; print(json.load(sys.stdin)["summary"]["stages"]["video"])')
+  read -r cpu own <<< "$("$bin" --config conf.yml --content content --images assets --out out build --quiet \
+    --jobs 1 --format json | python3 -c 'import json,sys; print(json.load(sys.stdin)["summary"]["stages"]["video"])'
+    ) $(own "$1")"
   read -r b s <<< "$(score "$1" out/muscles/gif)"
-  printf '| %s | %s | %s | %s | %.2f |\n' "$4" "$3" "$b" "$s" "$cpu"
+  printf '| %s | %s | %s | %s | %s | %.2f |\n' "$4" "$3" "$b" "$s" "$own" "$cpu"
 }
 for speed in $speeds; do
   for q in $quantizers; do

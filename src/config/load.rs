@@ -137,6 +137,17 @@ mod tests {
         let err = parse("gif:\n  quality: 0\n").unwrap_err().to_string();
         assert!(err.contains("gif.quality"), "{err}");
         assert!(parse("gif:\n  loop: sometimes\n").is_err());
+        for section in ["av1", "h264"] {
+            let err = parse(&format!("video:\n  {section}:\n    quality: 101\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains(&format!("video.{section}.quality must be from 0")),
+                "{err}"
+            );
+            let off = parse(&format!("video:\n  {section}:\n    quality: 0\n")).unwrap();
+            assert_eq!((off.video.av1.quality.min(off.video.h264.quality)), 0);
+        }
     }
 
     #[test]

@@ -37,7 +37,7 @@ pub use options::{
     AssetMapOptions, AtlasFormat, GifOptions, OptimizeOptions, ReviewOptions, SpriteOptions, Strip,
     ThumbOptions,
 };
-pub use values::{ByteSize, Loop, Rgb};
+pub use values::{ByteSize, Loop, Rgb, ssim_target};
 pub use video::{Av1Options, Format, H264Options, VideoOptions};
 
 use crate::outputs::diagnostics::Diagnostic;

@@ -37,6 +37,12 @@ impl Config {
         if video.av1.speed > 10 {
             return bad("video.av1.speed must be from 0 (slowest) to 10 (fastest)".into());
         }
+        if video.av1.quality > 100 {
+            return bad("video.av1.quality must be from 0 (no floor) to 100".into());
+        }
+        if video.h264.quality > 100 {
+            return bad("video.h264.quality must be from 0 (no floor) to 100".into());
+        }
         if !video.h264.qp_allowed() {
             return bad(H264Options::qp_refused());
         }

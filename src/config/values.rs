@@ -1,7 +1,8 @@
 //! The value types written in `assetmill.yml`, each with its parser and
 //! its written form: [`Loop`] (`forever` or a play count), [`ByteSize`]
 //! (`1 GiB`, `400 KB` or bytes) and [`Rgb`] (`#rrggbb`). They serialize as
-//! they are written, so a value read back means the same.
+//! they are written, so a value read back means the same. Also the one
+//! scale of the quality settings ([`ssim_target`]).
 
 use serde::{Deserialize, Deserializer, Serialize};
 
@@ -152,4 +153,11 @@ impl<'de> Deserialize<'de> for Rgb {
             ))),
         }
     }
+}
+
+/// The mean SSIM a quality setting asks for (`gif.quality`,
+/// `video.av1.quality`, `video.h264.quality`): 0.9 + quality/1000, so 90
+/// asks for 0.99 and 100 for a perfect copy. Above 100 counts as 100.
+pub fn ssim_target(quality: u8) -> f64 {
+    0.9 + f64::from(quality.min(100)) / 1000.0
 }

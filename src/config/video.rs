@@ -4,6 +4,11 @@
 //! these types from here, so the configuration never imports a stage.
 
 use super::values::Rgb;
+
+/// The default `video.av1.quality`: see [`Av1Options::quality`].
+pub const QUALITY_AV1: u8 = 70;
+/// The default `video.h264.quality`: see [`H264Options::quality`].
+pub const QUALITY_H264: u8 = 70;
 use serde::{Deserialize, Serialize};
 
 /// The videos written beside every animated GIF page image, which the
@@ -59,6 +64,11 @@ pub struct Av1Options {
     pub speed: u8,
     /// rav1e base quantizer, 0 (best) to 255 (smallest).
     pub quantizer: u8,
+    /// 0–100: the least mean SSIM a WebM may have, 0.9 + quality/1000
+    /// (the scale of `gif.quality`). A clip below it at `quantizer` is
+    /// encoded again at lower quantizers until it reaches it (see
+    /// [`VideoOptions`]); 0 turns the floor off. Default: 70 (0.97).
+    pub quality: u8,
 }
 
 impl Default for Av1Options {
@@ -66,6 +76,7 @@ impl Default for Av1Options {
         Av1Options {
             speed: 7,
             quantizer: 120,
+            quality: QUALITY_AV1,
         }
     }
 }
@@ -77,11 +88,18 @@ pub struct H264Options {
     /// Constant quantizer, [`Self::MIN_QP`] (best; OpenH264's floor) to
     /// [`Self::MAX_QP`] (smallest). Default: 26.
     pub qp: u8,
+    /// 0–100: the least mean SSIM an MP4 may have, 0.9 + quality/1000,
+    /// reached by lowering `qp` as `video.av1.quality` lowers the
+    /// quantizer; 0 turns the floor off. Default: 70 (0.97).
+    pub quality: u8,
 }
 
 impl Default for H264Options {
     fn default() -> Self {
-        H264Options { qp: 26 }
+        H264Options {
+            qp: 26,
+            quality: QUALITY_H264,
+        }
     }
 }
 

@@ -14,8 +14,8 @@
 //!
 //! The files follow a build: [`prepare`] → [`scope`] (a shard's part) →
 //! [`keys`] (what each output should be, and whether the cache has it) →
-//! [`memory`] (sizes) → [`schedule`] → [`isolate`] → [`work`] (making a unit's outputs,
-//! checked against [`budgets`]) → [`checkpoint`] → [`finish`] ([`assemble`]
+//! [`memory`] (sizes) → [`schedule`] → [`isolate`] → [`work`] (making a unit's outputs;
+//! videos raised to their [`quality`] floor, all checked against [`budgets`]) → [`checkpoint`] → [`finish`] ([`assemble`]
 //! the asset map, [`clean`] what is stale); [`dry_run`] stops after
 //! [`keys`].
 
@@ -38,6 +38,7 @@ mod memory;
 pub mod merge;
 mod outcome;
 mod prepare;
+mod quality;
 mod schedule;
 mod scope;
 pub mod shard;

@@ -14,7 +14,7 @@
 //! animations with transparency instead clear each frame after showing it
 //! (disposal `Background`) and crop every frame to its visible pixels.
 
-use crate::config::{GifOptions, Loop};
+use crate::config::{GifOptions, Loop, values};
 use crate::plan::timing::Timing;
 use gif::{DisposalMethod, Encoder, Frame, Repeat};
 use quantette::color_space::{oklab_to_srgb8, srgb8_to_oklab};
@@ -250,9 +250,10 @@ fn ditherer(opts: &GifOptions) -> Option<FloydSteinberg> {
         .flatten()
 }
 
-/// The mean SSIM over the probe frames a palette must reach to be enough.
+/// The mean SSIM over the probe frames a palette must reach to be enough
+/// (a quality below 1 counts as 1).
 pub fn ssim_target(quality: u8) -> f64 {
-    0.9 + f64::from(quality.clamp(1, 100)) / 1000.0
+    values::ssim_target(quality.max(1))
 }
 
 /// Maps one frame to the palette: (palette as sRGB, indices), with

@@ -367,7 +367,8 @@ fn fit_lowers_video_quantizers_until_the_videos_fit() {
     let videos = |site: &Site| [&webm, &mp4].map(|p| std::fs::read(site.out().join(p)).unwrap());
     configure(
         &site,
-        "video:\n  av1:\n    quantizer: 255\n  h264:\n    qp: 51\n",
+        // The lowest quality, without the floor that would raise it.
+        "video:\n  av1:\n    quantizer: 255\n    quality: 0\n  h264:\n    qp: 51\n    quality: 0\n",
     );
     assert_eq!(build(&site, &[]).0, 0);
     let lowest = videos(&site);
@@ -475,10 +476,16 @@ fn fit_also_fits_the_video_of_an_existing_gif() {
     }
     site.asset_bytes("figures/anim.gif", &gif);
     let mp4 = "figures/anim.mp4";
-    configure(&site, "video:\n  formats: [mp4]\n  h264:\n    qp: 51\n");
+    configure(
+        &site,
+        "video:\n  formats: [mp4]\n  h264:\n    qp: 51\n    quality: 0\n",
+    );
     assert_eq!(build(&site, &[]).0, 0);
     let lowest = std::fs::read(site.out().join(mp4)).unwrap();
-    configure(&site, "video:\n  formats: [mp4]\n");
+    // This clip is below the default SSIM floor at qp 26; without the
+    // floor, the budget is fitted from the configured qp.
+    let mp4_only = "video:\n  formats: [mp4]\n  h264:\n    quality: 0\n";
+    configure(&site, mp4_only);
     assert_eq!(build(&site, &[]).0, 0);
     let best = std::fs::read(site.out().join(mp4)).unwrap();
     assert!(
@@ -491,7 +498,7 @@ fn fit_also_fits_the_video_of_an_existing_gif() {
     let budget = (lowest.len() + best.len()) / 2;
     configure(
         &site,
-        &format!("video:\n  formats: [mp4]\nbudgets:\n  mp4: {budget}\n  fit: true\n"),
+        &format!("{mp4_only}budgets:\n  mp4: {budget}\n  fit: true\n"),
     );
     let (code, doc) = build(&site, &[]);
     assert_eq!(code, 0, "{doc:#}");
@@ -520,7 +527,7 @@ fn fit_also_fits_the_video_of_an_existing_gif() {
     }
     configure(
         &site,
-        &format!("video:\n  formats: [mp4]\n  h264:\n    qp: {qp}\n"),
+        &format!("video:\n  formats: [mp4]\n  h264:\n    qp: {qp}\n    quality: 0\n"),
     );
     assert_eq!(build(&site, &[]).0, 0);
     assert!(std::fs::read(site.out().join(mp4)).unwrap() == fitted);

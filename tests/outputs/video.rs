@@ -352,3 +352,134 @@ fn a_gif_too_small_for_a_video_is_an_error_at_its_line_and_the_rest_is_built() {
     }
     assert!(site.out().join("tiny dot.gif").is_file());
 }
+
+/// Grain that moves a pixel a frame over a gradient: the hard case for
+/// the encoders, whose SSIM at the default quantizers is well below 1.
+fn grainy_frames(site: &Site, name: &str, count: usize) {
+    for i in 0..count as u32 {
+        let image = image::RgbImage::from_fn(96, 96, |x, y| {
+            let h = (x + i).wrapping_mul(0x9E37_79B1) ^ y.wrapping_mul(0x85EB_CA6B);
+            let grain = (h.wrapping_mul(0xC2B2_AE35) >> 26) as u8; // 0..63
+            let v = (x * 2) as u8 / 2 + grain;
+            image::Rgb([v, v / 2 + 60, 200 - grain])
+        });
+        site.asset_bytes(
+            &format!("muscles/png/{name}-{}.png", i + 1),
+            &png_bytes(&image),
+        );
+    }
+}
+
+/// Per video extension: (bytes, the SSIM the asset map records).
+fn recorded(site: &Site, name: &str) -> [(u64, f64); 2] {
+    let map: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(site.out().join("assets.json")).unwrap()).unwrap();
+    let outputs = map["assets"][format!("muscles/gif/{name}.gif")]["outputs"]
+        .as_array()
+        .unwrap()
+        .clone();
+    ["webm", "mp4"].map(|role| {
+        let o = outputs.iter().find(|o| o["role"] == role).unwrap();
+        (o["bytes"].as_u64().unwrap(), o["ssim"].as_f64().unwrap())
+    })
+}
+
+#[test]
+fn a_video_below_its_quality_floor_is_made_again_at_a_better_quantizer() {
+    let site = Site::new();
+    let name = "Arm-Grain";
+    let page = muscle_page(name, 4);
+    site.page("muscles/grain.md", &page);
+    grainy_frames(&site, name, 4);
+    let mut config = site.config();
+    config.video.av1.quality = 0;
+    config.video.h264.quality = 0;
+    let off = build(&config);
+    assert!(
+        off.report.diagnostics.is_empty(),
+        "{:?}",
+        off.report.diagnostics
+    );
+    let plain = recorded(&site, name);
+    let base = site.out().join(format!("muscles/gif/{name}.gif"));
+    let decoded_ssim = |tools: &Tools| {
+        [Format::Webm, Format::Mp4].map(|format| {
+            let frames = decoded(tools, &base.with_extension(format.extension()), (96, 96));
+            let sum: f64 = (frames.iter().enumerate())
+                .map(|(i, got)| {
+                    let path = site
+                        .images()
+                        .join(format!("muscles/png/{name}-{}.png", i + 1));
+                    let source = image::open(path).unwrap().to_rgba8();
+                    ssim::mean_ssim(&expected(&source, (96, 96), [255; 3]), got)
+                })
+                .sum();
+            sum / frames.len() as f64
+        })
+    };
+    let plain_decoded = tools().map(|t| decoded_ssim(&t));
+
+    // A floor a little above what the configured quantizers give.
+    let quality = |ssim: f64| ((ssim - 0.9) * 1000.0).ceil() as u8 + 2;
+    let floors = plain.map(|(_, ssim)| quality(ssim));
+    assert!(floors.iter().all(|&q| q < 100), "{plain:?}: no room above");
+    config.video.av1.quality = floors[0];
+    config.video.h264.quality = floors[1];
+    let raised = build(&config);
+    let line = common::line_of(&page, "- image_id:");
+    let notes: Vec<String> = (raised.report.diagnostics.iter())
+        .map(|d| {
+            assert_eq!(d.severity, assetmill::Severity::Note, "{d}");
+            assert_eq!(d.line, Some(line), "{d}");
+            d.message.clone()
+        })
+        .collect();
+    assert_eq!(notes.len(), 2, "{notes:#?}");
+    let now = recorded(&site, name);
+    for (((key, knob, from), floor), ((plain_bytes, plain_ssim), (bytes, ssim))) in [
+        ("video.av1.quality", "video.av1.quantizer", 120),
+        ("video.h264.quality", "video.h264.qp", 26),
+    ]
+    .into_iter()
+    .zip(floors)
+    .zip(plain.into_iter().zip(now))
+    {
+        let target = assetmill::config::ssim_target(floor);
+        assert!(ssim >= target - 0.000_05, "{key}: {ssim} < {target}");
+        assert!(ssim > plain_ssim && bytes > plain_bytes, "{key}");
+        let prefix = format!("{knob} lowered from {from} to ");
+        let note = (notes.iter())
+            .find(|n| n.contains(&prefix))
+            .unwrap_or_else(|| panic!("{prefix}: {notes:#?}"));
+        assert!(
+            note.contains(&format!("to reach the SSIM floor {target:.3} of {key}")),
+            "{note}"
+        );
+    }
+    // An independent decoder sees the better pictures too.
+    if let (Some(tools), Some(before)) = (tools(), plain_decoded) {
+        let after = decoded_ssim(&tools);
+        for (b, a) in before.iter().zip(after) {
+            assert!(a > *b, "decoded SSIM {b:.4} -> {a:.4}");
+        }
+    }
+
+    // A floor no quantizer reaches: the best clip made is kept, with a
+    // warning at the page's line; the build goes on.
+    config.video.av1.quality = 100;
+    config.video.h264.quality = 100;
+    let out_of_reach = build(&config);
+    let warnings: Vec<&assetmill::Diagnostic> = (out_of_reach.report.diagnostics.iter())
+        .filter(|d| d.severity == assetmill::Severity::Warning)
+        .collect();
+    assert_eq!(warnings.len(), 2, "{:?}", out_of_reach.report.diagnostics);
+    for (knob, best) in [("video.av1.quantizer", 60), ("video.h264.qp", 12)] {
+        let want = format!("even at {knob} {best}, the best tried");
+        let d = (warnings.iter())
+            .find(|d| d.message.contains(&want))
+            .unwrap_or_else(|| panic!("{want}: {warnings:#?}"));
+        assert_eq!(d.line, Some(line));
+    }
+    let best = recorded(&site, name);
+    assert!(best[0].1 > now[0].1 && best[1].1 > now[1].1);
+}

@@ -1,13 +1,16 @@
 //! The WebM and MP4 of an animation or of an existing GIF page image,
-//! each encoded as configured or fitted to its size budget.
+//! each encoded as configured, raised to its quality floor, then fitted to
+//! its size budget.
 
 use super::{Notes, Worker};
 use crate::config::VideoOptions;
 use crate::error::{Error, Result};
 use crate::outputs::assetmap::{self, OutputFile};
-use crate::pipeline::budgets::{self, Choice};
+use crate::outputs::diagnostics::Diagnostic;
+use crate::pipeline::budgets::{self, Choice, Knob};
 use crate::pipeline::keys::Planned;
 use crate::pipeline::memory::video_format;
+use crate::pipeline::quality::{self, Reached};
 use crate::pipeline::timers::Stage;
 use crate::plan::timing::Timing;
 use crate::stages::decode::{self, Loaded};
@@ -30,7 +33,7 @@ impl Worker<'_> {
                 .zip(&timing.shown_ms)
                 .filter_map(|(&i, &ms)| Some((frames.get(i)?, ms)))
         };
-        let (clip, choice) = self
+        let fitted = self
             .timers
             .time(Stage::Video, || {
                 self.fit_video(planned, None, |options| {
@@ -41,44 +44,66 @@ impl Worker<'_> {
                 path: self.out.root().join(&planned.path),
                 message: format!("{} not made: {message}", planned.path),
             })?;
-        self.write_video(planned, clip, choice, notes)
+        self.write_video(planned, fitted, notes)
     }
 
     /// A video made by `make` with the configured options (`first`, when
-    /// already made), or, when `budgets.fit` applies to it, at the best
-    /// quality that fits its budget.
+    /// already made), made again at a better quantizer when it falls short
+    /// of its quality floor ([`quality::reach`]), then, when `budgets.fit`
+    /// applies to it, at the best quality from there that fits its budget.
     pub(super) fn fit_video(
         &self,
         planned: &Planned,
         first: Option<video::Video>,
         make: impl Fn(&VideoOptions) -> std::result::Result<video::Video, String>,
-    ) -> std::result::Result<(video::Video, Option<Choice>), String> {
-        let target = budgets::fit_target(self.config, self.plan, planned);
-        match (target, budgets::knob(self.config, planned.role)) {
-            (Some(limit), Some(knob)) => {
-                let (clip, choice) = budgets::search(
-                    knob,
-                    limit.bytes.0,
-                    first,
-                    |value| make(&budgets::video_options(self.config, planned.role, value)),
-                    |clip| clip.bytes.len() as u64,
-                )?;
-                Ok((clip, Some(choice)))
+    ) -> std::result::Result<Fitted, String> {
+        let role = planned.role;
+        let at = |value| make(&budgets::video_options(self.config, role, value));
+        let first = match first {
+            Some(clip) => clip,
+            None => make(&self.config.video)?,
+        };
+        let (clip, reached) = match quality::floor(self.config, role) {
+            Some(floor) => {
+                let (clip, reached) = quality::reach(floor, first, at, |clip| clip.ssim)?;
+                (clip, Some(reached))
             }
-            _ => match first {
-                Some(clip) => Ok((clip, None)),
-                None => Ok((make(&self.config.video)?, None)),
-            },
-        }
+            None => (first, None),
+        };
+        let target = budgets::fit_target(self.config, self.plan, planned);
+        let (clip, choice) = match (target, budgets::knob(self.config, role)) {
+            (Some(limit), Some(knob)) => {
+                // The budget lowers quality from where the floor left it.
+                let knob = Knob {
+                    configured: reached.map_or(knob.configured, |r| r.value),
+                    ..knob
+                };
+                let (clip, choice) =
+                    budgets::search(knob, limit.bytes.0, Some(clip), at, |clip| {
+                        clip.bytes.len() as u64
+                    })?;
+                (clip, Some(choice))
+            }
+            _ => (clip, None),
+        };
+        Ok(Fitted {
+            clip,
+            choice,
+            reached,
+        })
     }
 
     pub(super) fn write_video(
         &self,
         planned: &Planned,
-        clip: video::Video,
-        choice: Option<Choice>,
+        fitted: Fitted,
         notes: &Notes,
     ) -> Result<OutputFile> {
+        let Fitted {
+            clip,
+            choice,
+            reached,
+        } = fitted;
         // The clip measured itself while it was encoded.
         self.timers
             .rebook(Stage::Video, Stage::Measure, clip.measure_time);
@@ -86,8 +111,72 @@ impl Worker<'_> {
         file.frames = Some(clip.frames);
         file.duration_ms = Some(clip.duration_ms);
         file.ssim = clip.ssim.map(assetmap::ssim_figure);
+        if let Some(reached) = reached {
+            let found = self.quality_notes(planned, reached, choice);
+            notes
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .extend(found);
+        }
         self.fit_notes(planned, choice, &file, notes);
         Ok(file)
+    }
+
+    /// Says when a video's quality floor moved its quantizer, or could not
+    /// be reached, at each page that uses it. Nothing when the configured
+    /// quantizer reached the floor, or when a size budget then lowered the
+    /// quality again (its own note says so).
+    fn quality_notes(
+        &self,
+        planned: &Planned,
+        reached: Reached,
+        choice: Option<Choice>,
+    ) -> Vec<Diagnostic> {
+        let floor = reached.floor;
+        let Some(ssim) = reached.ssim else {
+            return Vec::new();
+        };
+        if choice.is_some_and(|c| c.value != reached.value)
+            || (reached.reached && reached.value == floor.configured)
+        {
+            return Vec::new();
+        }
+        let path = self.out.root().join(&planned.path);
+        let message = if reached.reached {
+            format!(
+                "{}: {} lowered from {} to {} to reach the SSIM floor {:.3} of {}; \
+                 its SSIM is now {:.4}",
+                path.display(),
+                floor.knob,
+                floor.configured,
+                reached.value,
+                floor.target,
+                floor.key,
+                ssim,
+            )
+        } else {
+            format!(
+                "{}: SSIM {:.4} is below the floor {:.3} of {} even at {} {}, the best \
+                 tried; lower {} or the floor",
+                path.display(),
+                ssim,
+                floor.target,
+                floor.key,
+                floor.knob,
+                reached.value,
+                floor.knob,
+            )
+        };
+        budgets::users(self.plan, planned.owner)
+            .iter()
+            .map(|u| {
+                if reached.reached {
+                    Diagnostic::note(&u.page, Some(u.line), message.clone())
+                } else {
+                    Diagnostic::warning(&u.page, Some(u.line), message.clone())
+                }
+            })
+            .collect()
     }
 
     /// Says which quality `budgets.fit` chose for an output it lowered.
@@ -153,7 +242,7 @@ impl Worker<'_> {
                     return Err(encode_err(message));
                 }
                 let format = video_format(p.role);
-                let (clip, choice) = self
+                let fitted = self
                     .timers
                     .time(Stage::Video, || {
                         let first = clip.finish()?;
@@ -162,7 +251,7 @@ impl Worker<'_> {
                         })
                     })
                     .map_err(encode_err)?;
-                self.write_video(p, clip, choice, notes)
+                self.write_video(p, fitted, notes)
             })
             .collect()
     }
@@ -196,6 +285,15 @@ impl Worker<'_> {
             None => clip.finish(),
         }
     }
+}
+
+/// A video as kept, and how it got there.
+pub(super) struct Fitted {
+    clip: video::Video,
+    /// What `budgets.fit` chose, when it applies.
+    choice: Option<Choice>,
+    /// What the quality floor chose, when there is one.
+    reached: Option<Reached>,
 }
 
 /// The videos of an existing GIF being made from its frames as they are

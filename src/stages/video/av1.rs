@@ -472,6 +472,7 @@ mod tests {
     const FAST: Av1Options = Av1Options {
         speed: 10,
         quantizer: 80,
+        quality: 0,
     };
 
     #[test]
@@ -549,6 +550,7 @@ mod tests {
         let options = Av1Options {
             speed: 6,
             quantizer: 110,
+            quality: 0,
         };
         let on = |threads| {
             let pool = rayon::ThreadPoolBuilder::new()
@@ -667,6 +669,7 @@ mod tests {
         let options = Av1Options {
             speed: 8,
             quantizer: 80,
+            quality: 0,
         };
         let file = write_temp(&encode(&pictures, &DURATIONS, options));
         // ffmpeg succeeds, says nothing at error level and gives whole

@@ -436,8 +436,17 @@ mod tests {
 
     fn encode(frames: &[Picture], durations: &[u32], qp: u8) -> Vec<u8> {
         let (w, h) = (frames[0].width, frames[0].height);
-        let mut encoder: Box<dyn VideoEncoder> =
-            Box::new(Mp4Encoder::new(w, h, H264Options { qp }).unwrap());
+        let mut encoder: Box<dyn VideoEncoder> = Box::new(
+            Mp4Encoder::new(
+                w,
+                h,
+                H264Options {
+                    qp,
+                    ..H264Options::default()
+                },
+            )
+            .unwrap(),
+        );
         for (frame, &duration) in frames.iter().zip(durations) {
             encoder.push(frame, duration).unwrap();
         }
@@ -572,7 +581,17 @@ mod tests {
             assert!(Mp4Encoder::new(w, h, options).is_err(), "{w}x{h}");
         }
         assert!(Mp4Encoder::new(2160, 3840, options).is_ok());
-        assert!(Mp4Encoder::new(64, 48, H264Options { qp: 52 }).is_err());
+        assert!(
+            Mp4Encoder::new(
+                64,
+                48,
+                H264Options {
+                    qp: 52,
+                    ..H264Options::default()
+                }
+            )
+            .is_err()
+        );
 
         let input = frames(1, 64, 48);
         let other = frames(1, 66, 48);
