@@ -105,6 +105,7 @@ pub struct PageBudgets {
     pub sprite: Option<SizeLimit>,
     pub thumb: Option<SizeLimit>,
     pub optimized: Option<SizeLimit>,
+    pub still: Option<SizeLimit>,
 }
 
 /// Size budgets: the most bytes an output of each role may have. An
@@ -128,6 +129,8 @@ pub struct Budgets {
     pub thumb: Option<SizeLimit>,
     /// Optimized copies of the sources. Default: none.
     pub optimized: Option<SizeLimit>,
+    /// Each still variant (`stills:`). Default: none.
+    pub still: Option<SizeLimit>,
     /// `error` (the build fails) or `warn`. Default: `error`.
     pub level: BudgetLevel,
     /// For GIFs and videos over budget, lower the quality setting
@@ -141,17 +144,18 @@ pub struct Budgets {
 
 /// The output roles a budget can be set for, with their keys, in the
 /// order of `limits()` below.
-const BUDGET_ROLES: [(Role, &str); 6] = [
+const BUDGET_ROLES: [(Role, &str); 7] = [
     (Role::Gif, "gif"),
     (Role::Webm, "webm"),
     (Role::Mp4, "mp4"),
     (Role::Sprite, "sprite"),
     (Role::Thumb, "thumb"),
     (Role::Optimized, "optimized"),
+    (Role::Still, "still"),
 ];
 
 /// The limit set for `role` among `limits` (in [`BUDGET_ROLES`] order).
-fn limit_of(limits: [Option<&SizeLimit>; 6], role: Role) -> Option<&SizeLimit> {
+fn limit_of(limits: [Option<&SizeLimit>; 7], role: Role) -> Option<&SizeLimit> {
     BUDGET_ROLES
         .iter()
         .zip(limits)
@@ -167,7 +171,7 @@ pub fn budget_key(role: Role) -> Option<&'static str> {
 }
 
 impl PageBudgets {
-    fn limits(&self) -> [Option<&SizeLimit>; 6] {
+    fn limits(&self) -> [Option<&SizeLimit>; 7] {
         [
             self.gif.as_ref(),
             self.webm.as_ref(),
@@ -175,6 +179,7 @@ impl PageBudgets {
             self.sprite.as_ref(),
             self.thumb.as_ref(),
             self.optimized.as_ref(),
+            self.still.as_ref(),
         ]
     }
 
@@ -185,7 +190,7 @@ impl PageBudgets {
 }
 
 impl Budgets {
-    fn limits(&self) -> [Option<&SizeLimit>; 6] {
+    fn limits(&self) -> [Option<&SizeLimit>; 7] {
         [
             self.gif.as_ref(),
             self.webm.as_ref(),
@@ -193,6 +198,7 @@ impl Budgets {
             self.sprite.as_ref(),
             self.thumb.as_ref(),
             self.optimized.as_ref(),
+            self.still.as_ref(),
         ]
     }
 
@@ -203,7 +209,7 @@ impl Budgets {
 
     /// Rejects budgets of 0 bytes and page keys that cannot name a page.
     pub(super) fn validate(&self) -> std::result::Result<(), String> {
-        let zero = |prefix: String, limits: [Option<&SizeLimit>; 6]| {
+        let zero = |prefix: String, limits: [Option<&SizeLimit>; 7]| {
             BUDGET_ROLES
                 .iter()
                 .zip(limits)

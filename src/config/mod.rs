@@ -16,6 +16,7 @@
 //!   PNG optimization, asset map, review);
 //! - [`video`]: the video options, with the encoders' own settings and
 //!   ranges (the stages read them from here; config imports no stage);
+//! - [`stills`]: which still images get responsive variants, and how;
 //! - [`limits`]: the sanity and memory limits;
 //! - [`budgets`]: the `budgets:` section (size budgets per output role);
 //! - [`values`] and [`delay`]: the value types written in the file and
@@ -27,6 +28,7 @@ pub mod delay;
 pub mod limits;
 pub mod load;
 pub mod options;
+pub mod stills;
 pub mod validate;
 pub mod values;
 pub mod video;
@@ -37,6 +39,7 @@ pub use options::{
     AssetMapOptions, AtlasFormat, GifOptions, OptimizeOptions, ReviewOptions, SpriteOptions, Strip,
     ThumbOptions,
 };
+pub use stills::{StillFormat, StillQuality, StillRole, StillsOptions};
 pub use values::{ByteSize, Loop, Rgb, ssim_target};
 pub use video::{Av1Options, Format, H264Options, VideoOptions};
 
@@ -62,6 +65,7 @@ pub struct Config {
     pub gif: GifOptions,
     pub sprite: SpriteOptions,
     pub video: VideoOptions,
+    pub stills: StillsOptions,
     pub optimize: OptimizeOptions,
     pub limits: Limits,
     pub asset_map: AssetMapOptions,
@@ -89,6 +93,7 @@ impl Default for Config {
             gif: GifOptions::default(),
             sprite: SpriteOptions::default(),
             video: VideoOptions::default(),
+            stills: StillsOptions::default(),
             optimize: OptimizeOptions::default(),
             limits: Limits::default(),
             asset_map: AssetMapOptions::default(),

@@ -2,6 +2,7 @@
 //! when the file is read instead of half-way through a build.
 
 use super::Config;
+use super::stills::StillQuality;
 use super::video::H264Options;
 use crate::error::{Error, Result};
 use std::path::Path;
@@ -53,6 +54,22 @@ impl Config {
             .any(|(i, f)| video.formats[..i].contains(f))
         {
             return bad("video.formats lists a format twice".into());
+        }
+        let stills = &self.stills;
+        if stills.widths.iter().any(|&w| w == 0 || w > 65535) {
+            return bad("stills.widths must each be from 1 to 65535".into());
+        }
+        if (stills.formats.iter().enumerate()).any(|(i, f)| stills.formats[..i].contains(f)) {
+            return bad("stills.formats lists a format twice".into());
+        }
+        match stills.quality {
+            StillQuality::Fixed(q) if !(1..=100).contains(&q) => {
+                return bad("stills.quality must be from 1 to 100, or {ssim: 0.99}".into());
+            }
+            StillQuality::Target { ssim } if !(ssim > 0.0 && ssim <= 1.0) => {
+                return bad("stills.quality.ssim must be above 0 and at most 1".into());
+            }
+            _ => {}
         }
         let atlas = &self.sprite.atlas;
         if atlas

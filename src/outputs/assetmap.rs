@@ -49,6 +49,12 @@ pub struct Asset {
     /// duration, the order shown, the loop).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub playback: Option<crate::plan::timing::Playback>,
+    /// For stills with variants: a ready `srcset` per format (`webp`):
+    /// every distinct width once, narrowest first, as `path 480w` with
+    /// paths relative to the image root and spaces, commas and other
+    /// characters a `srcset` cannot hold percent-encoded.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub srcset: BTreeMap<String, String>,
 }
 
 /// A file's vital statistics.
@@ -81,6 +87,8 @@ pub enum Role {
     /// The sprite's atlas in TexturePacker's "JSON (Hash)" format.
     #[serde(rename = "texturepacker")]
     TexturePacker,
+    /// A responsive variant of a still (WebP at one width).
+    Still,
     /// The asset map itself (recorded in the build cache only).
     AssetMap,
 }
@@ -97,6 +105,7 @@ impl Role {
             Role::Sprite => "sprite sheet",
             Role::SpriteMap => "sprite atlas",
             Role::TexturePacker => "TexturePacker atlas",
+            Role::Still => "still variant",
             Role::AssetMap => "asset map",
         }
     }
@@ -128,7 +137,10 @@ pub struct OutputFile {
     /// For sprites: each frame's rectangle, in order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cells: Option<Vec<Rect>>,
-    /// For lossy outputs (thumbnails, GIFs, videos): the mean SSIM of the
+    /// For still variants: the format (`webp`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+    /// For lossy outputs (thumbnails, GIFs, videos, stills): the mean SSIM of the
     /// decoded file's frames against the Lanczos-resized sources, rounded
     /// to 4 decimals (see [`ssim_figure`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -139,6 +151,48 @@ pub struct OutputFile {
 /// short and the same on every machine for the same measurement.
 pub fn ssim_figure(ssim: f64) -> f64 {
     (ssim * 10_000.0).round() / 10_000.0
+}
+
+/// The `srcset` of each format among a source's still variants (see
+/// [`Asset::srcset`]): each distinct made width once, narrowest first.
+pub fn srcset(outputs: &[OutputFile]) -> BTreeMap<String, String> {
+    let mut by_format: BTreeMap<String, Vec<(u32, &str)>> = BTreeMap::new();
+    for o in outputs.iter().filter(|o| o.role == Role::Still) {
+        if let (Some(format), Some(width)) = (&o.format, o.width) {
+            by_format
+                .entry(format.clone())
+                .or_default()
+                .push((width, &o.path));
+        }
+    }
+    by_format
+        .into_iter()
+        .map(|(format, mut candidates)| {
+            // Stable: of equal widths, the first planned (the configured
+            // width's name before `-full`) is kept.
+            candidates.sort_by_key(|&(w, _)| w);
+            candidates.dedup_by_key(|&mut (w, _)| w);
+            let list: Vec<String> = (candidates.iter())
+                .map(|(w, path)| format!("{} {w}w", url_path(path)))
+                .collect();
+            (format, list.join(", "))
+        })
+        .collect()
+}
+
+/// A relative path as a URL path a `srcset` can hold: unreserved
+/// characters and `/` as they are, everything else (spaces and commas,
+/// which separate candidates, `%`, non-ASCII) percent-encoded as UTF-8.
+pub fn url_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for b in path.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// BLAKE3 of some bytes as lowercase hex.
@@ -191,11 +245,44 @@ mod tests {
             outputs: vec![],
             pages: vec!["bad-\\xFF.md".into()],
             playback: None,
+            srcset: BTreeMap::new(),
         };
         AssetMap {
             version: SCHEMA_VERSION,
             assets: BTreeMap::from([(HOSTILE.to_owned(), asset)]),
         }
+    }
+
+    fn still(path: &str, width: u32) -> OutputFile {
+        OutputFile {
+            role: Role::Still,
+            path: path.into(),
+            width: Some(width),
+            height: Some(width / 2),
+            bytes: 1,
+            hash: String::new(),
+            frames: None,
+            duration_ms: None,
+            cells: None,
+            format: Some("webp".into()),
+            ssim: Some(0.99),
+        }
+    }
+
+    #[test]
+    fn a_srcset_lists_each_width_once_with_paths_a_browser_can_split() {
+        let outputs = [
+            still("m/Arm Biceps,1-240w.webp", 240),
+            still("m/Arm Biceps,1-480w.webp", 400),
+            still("m/Arm Biceps,1-full.webp", 400),
+        ];
+        let set = srcset(&outputs);
+        assert_eq!(
+            set["webp"],
+            "m/Arm%20Biceps%2C1-240w.webp 240w, m/Arm%20Biceps%2C1-480w.webp 400w"
+        );
+        assert_eq!(url_path("a/é%.webp"), "a/%C3%A9%25.webp");
+        assert!(srcset(&[]).is_empty());
     }
 
     #[test]

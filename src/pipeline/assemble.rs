@@ -45,7 +45,9 @@ pub(super) fn asset_map(
         let (true, Ok(info), Some(hash)) = (scope.sources[s], &infos[s], &hashes[s]) else {
             continue;
         };
+        let outputs = by_owner.get(&(0, s)).cloned().unwrap_or_default();
         let asset = Asset {
+            srcset: assetmap::srcset(&outputs),
             kind: if source.is_frame() {
                 Kind::Frame
             } else {
@@ -59,7 +61,7 @@ pub(super) fn asset_map(
                 hash: hash.clone(),
             }),
             frames: Vec::new(),
-            outputs: by_owner.get(&(0, s)).cloned().unwrap_or_default(),
+            outputs,
             pages: pages(&source.users),
             playback: None,
         };
@@ -91,6 +93,7 @@ pub(super) fn asset_map(
             outputs: outputs.clone(),
             pages: pages(&animation.users),
             playback: Some(animation.timing(&config.gif).playback()),
+            srcset: BTreeMap::new(),
         };
         for key in written(&animation.users) {
             assets.insert(key, asset.clone());

@@ -477,6 +477,7 @@ mod tests {
             path: "a.gif".into(),
             role: Role::Gif,
             owner: Owner::Animation(0),
+            variant: None,
             inputs: String::new(),
             settings: Default::default(),
             options: String::new(),
@@ -497,6 +498,7 @@ mod tests {
             frames: None,
             duration_ms: None,
             cells: None,
+            format: None,
             ssim: None,
         };
         let found = check(&config, &plan, Path::new("out"), &planned, &file);

@@ -175,6 +175,7 @@ pub(super) fn outcome(
         frames: None,
         duration_ms: None,
         cells: None,
+        format: None,
         ssim: None,
     };
     if map_unchanged {

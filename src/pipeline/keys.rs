@@ -11,8 +11,8 @@ use crate::config::Config;
 use crate::outputs::assetmap::Role;
 pub use crate::pipeline::cache::Settings;
 use crate::pipeline::cache::{Cache, fingerprint};
-use crate::plan::Plan;
 use crate::plan::timing::Timing;
+use crate::plan::{Plan, Variant};
 use crate::stages::video;
 use serde::Serialize;
 use serde_json::Value;
@@ -61,6 +61,8 @@ pub struct Planned {
     pub path: String,
     pub role: Role,
     pub owner: Owner,
+    /// For a still variant: its format and width (from the plan).
+    pub variant: Option<Variant>,
     pub inputs: String,
     /// Every setting that shapes the output, by dotted name.
     pub settings: Settings,
@@ -78,6 +80,7 @@ impl Planned {
             path,
             role,
             owner,
+            variant: None,
             inputs,
             settings: settings(config, role),
             options: String::new(),
@@ -216,6 +219,14 @@ pub fn settings(config: &Config, role: Role) -> Settings {
             section(&mut s, "video.background", &v.background);
             s.insert("gif.width".into(), config.gif.width.into());
         }
+        Role::Still => {
+            // Which images get variants does not shape one; the format
+            // and width of each are set per output (`unit_outputs`).
+            measured(&mut s);
+            let (name, version) = crate::stages::still::ENCODER;
+            s.insert(format!("stills.encoders.{name}"), version.into());
+            section(&mut s, "stills.quality", &config.stills.quality);
+        }
         Role::AssetMap => {}
     }
     s
@@ -262,13 +273,16 @@ pub fn unit_outputs(
         let inputs = hashes[s].clone().unwrap_or_default();
         for o in &plan.sources[s].outputs {
             let owner = Owner::Source(s);
-            planned.push(Planned::new(
-                o.path.clone(),
-                o.role,
-                owner,
-                inputs.clone(),
-                config,
-            ));
+            let mut p = Planned::new(o.path.clone(), o.role, owner, inputs.clone(), config);
+            if let Some(variant) = o.variant {
+                p.variant = Some(variant);
+                p.set("still.format", variant.format.extension());
+                p.set(
+                    "still.width",
+                    variant.width.map_or(Value::from("full"), Value::from),
+                );
+            }
+            planned.push(p);
         }
     };
     match *unit {
@@ -384,7 +398,7 @@ pub fn decode_set(
 mod tests {
     use super::*;
 
-    const ROLES: [Role; 8] = [
+    const ROLES: [Role; 9] = [
         Role::Optimized,
         Role::Thumb,
         Role::Gif,
@@ -392,6 +406,7 @@ mod tests {
         Role::Mp4,
         Role::Sprite,
         Role::SpriteMap,
+        Role::Still,
         Role::AssetMap,
     ];
 
@@ -420,6 +435,14 @@ mod tests {
         assert_eq!(touched(|c| c.thumbs.suffix = "-t".into()), []);
         assert_eq!(touched(|c| c.video.av1.quantizer = 90), [Role::Webm]);
         assert_eq!(touched(|c| c.video.h264.qp = 30), [Role::Mp4]);
+        assert_eq!(
+            touched(|c| c.stills.quality = crate::config::StillQuality::Fixed(70)),
+            [Role::Still]
+        );
+        // Which images get variants, and at which widths, shapes none:
+        // each variant's width and format are its own settings.
+        assert_eq!(touched(|c| c.stills.widths = vec![100]), []);
+        assert_eq!(touched(|c| c.stills.roles.clear()), []);
         assert_eq!(
             touched(|c| c.optimize.level = 2),
             [Role::Optimized, Role::Thumb, Role::Sprite]

@@ -170,6 +170,11 @@ impl Needs {
     }
 }
 
+/// Bytes per source pixel the still variants of a source need beside its
+/// decoded frame (see `size`): RGBA 4, libwebp's YUVA picture and output
+/// about 3, the decoded file 4, the SSIM's luma planes 8.
+const STILL_BYTES_PER_PIXEL: u64 = 19;
+
 /// Bytes one source in flight needs: its file plus `FRAME_FACTOR` RGBA
 /// copies of its pixels (of its largest frame, for a GIF with a frame
 /// larger than its screen), plus for a gallery frame its thumbnail (also
@@ -316,6 +321,15 @@ fn size(
             })
             .collect();
         let mut bytes = frame;
+        // Still variants are made one at a time, the largest at the
+        // source's size: an RGBA copy, libwebp's picture and output, the
+        // file decoded again and the SSIM planes.
+        let stills = planned
+            .iter()
+            .any(|q| q.owner == Owner::Source(*s) && q.role == Role::Still && q.stale.is_some());
+        if stills {
+            bytes = bytes.saturating_add(p.pixels().saturating_mul(STILL_BYTES_PER_PIXEL));
+        }
         if !videos.is_empty() {
             let paths: Vec<String> = videos.iter().map(|q| q.path.clone()).collect();
             let formats: Vec<video::Format> = videos.iter().map(|q| video_format(q.role)).collect();

@@ -155,6 +155,7 @@ pub(super) fn options_digest(config: &Config) -> String {
         Role::TexturePacker,
         Role::Webm,
         Role::Mp4,
+        Role::Still,
         Role::AssetMap,
     ];
     let keys: Vec<String> = roles

@@ -17,12 +17,14 @@ pub enum Stage {
     Animate,
     Video,
     Sprite,
+    /// Encoding still variants (WebP), measuring included.
+    Still,
     /// Decoding lossy outputs again to measure their SSIM.
     Measure,
     Write,
 }
 
-const STAGES: [Stage; 9] = [
+const STAGES: [Stage; 10] = [
     Stage::Hash,
     Stage::Decode,
     Stage::Optimize,
@@ -30,6 +32,7 @@ const STAGES: [Stage; 9] = [
     Stage::Animate,
     Stage::Video,
     Stage::Sprite,
+    Stage::Still,
     Stage::Measure,
     Stage::Write,
 ];
@@ -44,6 +47,7 @@ impl Stage {
             Stage::Animate => "animate",
             Stage::Video => "video",
             Stage::Sprite => "sprite",
+            Stage::Still => "still",
             Stage::Measure => "measure",
             Stage::Write => "write",
         }
@@ -52,7 +56,7 @@ impl Stage {
 
 /// CPU time spent per stage, summed over threads.
 #[derive(Debug, Default)]
-pub(super) struct Timers([AtomicU64; 9]);
+pub(super) struct Timers([AtomicU64; 10]);
 
 impl Timers {
     pub(super) fn time<T>(&self, stage: Stage, f: impl FnOnce() -> T) -> T {

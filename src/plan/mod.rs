@@ -41,6 +41,16 @@ pub struct Output {
     /// Relative to the output folder, `/`-separated.
     pub path: String,
     pub role: crate::outputs::assetmap::Role,
+    /// For a still variant (role `still`): its format and width.
+    pub variant: Option<Variant>,
+}
+
+/// What a still variant is: a format, at a configured width (never
+/// upscaled) or, `None`, at the source's own width.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Variant {
+    pub format: crate::config::StillFormat,
+    pub width: Option<u32>,
 }
 
 /// One front-matter entry that references an image.

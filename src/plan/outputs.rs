@@ -1,7 +1,8 @@
 //! What a plan writes, by path: every output of every source and of every
 //! animation, named as the site's templates expect (`X-thumb.png` beside a
 //! gallery frame `X.png`, `X.webm` and `X.mp4` beside a GIF page image,
-//! `X-sprite.png` and its atlases beside an assembled `X.gif`), worked out
+//! `X-sprite.png` and its atlases beside an assembled `X.gif`, still
+//! variants `X-480w.webp` and `X-full.webp` beside a still `X.png`), worked out
 //! from the pages and the configuration before any file is read.
 //!
 //! This is the one place output names are made, so the plan can hold the
@@ -15,8 +16,8 @@
 //! `page:line` that lists it. An atlas names its sheet, so an animation
 //! whose sheet is refused writes no atlas either.
 
-use super::{Animation, Output, Placement, Plan, Source, Use};
-use crate::config::{AtlasFormat, Config, Format};
+use super::{Animation, Output, Placement, Plan, Source, Use, Variant};
+use crate::config::{AtlasFormat, Config, Format, StillRole};
 use crate::outputs::assetmap::Role;
 use std::collections::BTreeMap;
 
@@ -50,26 +51,67 @@ fn videos<'a>(config: &'a Config, key: &'a str) -> impl Iterator<Item = Output> 
             Format::Mp4 => Role::Mp4,
         },
         path: with_suffix(key, "", Some(f.extension())),
+        variant: None,
     })
 }
 
+/// The still variants of a source `stills` selects: for each format, one
+/// per configured width (`X-480w.webp`) and one at the source's own width
+/// (`X-full.webp`). Names hold the configured width, not the made one: a
+/// plan is made before any file is read, and a variant wider than its
+/// source is made at the source's width (never upscaled).
+fn variants(config: &Config, source: &Source) -> Vec<Output> {
+    let stills = &config.stills;
+    let page_still =
+        !super::is_gif(&source.key) && source.users.iter().any(|u| u.role == Placement::PageImage);
+    let chosen = stills.enabled()
+        && ((source.is_frame() && stills.roles.contains(&StillRole::Gallery))
+            || (page_still && stills.roles.contains(&StillRole::Page)));
+    if !chosen {
+        return Vec::new();
+    }
+    let mut widths: Vec<u32> = stills.widths.clone();
+    widths.sort_unstable();
+    widths.dedup();
+    let sizes = widths.into_iter().map(Some).chain([None]);
+    sizes
+        .flat_map(|width| {
+            stills.formats.iter().map(move |&format| {
+                let suffix = match width {
+                    Some(w) => format!("-{w}w"),
+                    None => "-full".to_owned(),
+                };
+                Output {
+                    path: with_suffix(&source.key, &suffix, Some(format.extension())),
+                    role: Role::Still,
+                    variant: Some(Variant { format, width }),
+                }
+            })
+        })
+        .collect()
+}
+
 /// A source's own outputs: its optimized copy; a thumbnail when it is a
-/// gallery frame; videos when it is an existing GIF shown as a page image.
+/// gallery frame; videos when it is an existing GIF shown as a page image;
+/// still variants when `stills` selects it.
 fn of_source(config: &Config, source: &Source) -> Vec<Output> {
     let key = &source.key;
     let mut outputs = vec![Output {
         path: key.clone(),
         role: Role::Optimized,
+        variant: None,
     }];
     if source.is_frame() {
         outputs.push(Output {
             path: with_suffix(key, &config.thumbs.suffix, Some("png")),
             role: Role::Thumb,
+            variant: None,
         });
     }
     if super::is_gif(key) && source.users.iter().any(|u| u.role == Placement::PageImage) {
         outputs.extend(videos(config, key));
     }
+    outputs.extend(variants(config, source));
     outputs
 }
 
@@ -85,20 +127,24 @@ fn of_animation(config: &Config, animation: &Animation) -> Vec<Output> {
         AtlasFormat::Assetmill => Output {
             path: with_suffix(key, suffix, Some("json")),
             role: Role::SpriteMap,
+            variant: None,
         },
         AtlasFormat::Texturepacker => Output {
             path: with_suffix(key, &format!("{suffix}.texturepacker"), Some("json")),
             role: Role::TexturePacker,
+            variant: None,
         },
     });
     [
         Output {
             path: key.clone(),
             role: Role::Gif,
+            variant: None,
         },
         Output {
             path: sprite(config, key),
             role: Role::Sprite,
+            variant: None,
         },
     ]
     .into_iter()

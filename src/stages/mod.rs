@@ -13,5 +13,6 @@ pub mod optimize;
 pub mod resize;
 pub mod sprite;
 pub mod ssim;
+pub mod still;
 pub mod validate;
 pub mod video;

@@ -26,6 +26,17 @@ pub const CHROMIUM_FLAGS: [&str; 6] = [
 /// in headless Chromium and returns the first body POSTed to `/report`.
 /// `None` when Chromium is missing outside CI (see [`super::tool`]).
 pub fn report(root: &Path, extra: BTreeMap<String, Vec<u8>>, page: &str) -> Option<String> {
+    report_with(root, extra, page, &[])
+}
+
+/// [`report`] with more Chromium flags (`--window-size=600,800`,
+/// `--force-device-scale-factor=2`).
+pub fn report_with(
+    root: &Path,
+    extra: BTreeMap<String, Vec<u8>>,
+    page: &str,
+    flags: &[String],
+) -> Option<String> {
     let chromium = super::tool("chromium")?;
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -44,6 +55,7 @@ pub fn report(root: &Path, extra: BTreeMap<String, Vec<u8>>, page: &str) -> Opti
     let mut child = Command::new(chromium)
         .args(CHROMIUM_FLAGS)
         .arg("--autoplay-policy=no-user-gesture-required")
+        .args(flags)
         .arg(format!("--user-data-dir={}", profile.path().display()))
         .arg(format!("http://127.0.0.1:{port}/{page}"))
         .stdin(Stdio::null())

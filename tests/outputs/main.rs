@@ -17,5 +17,6 @@ mod incremental;
 mod pixi;
 mod quality;
 mod review;
+mod stills;
 mod timing;
 mod video;

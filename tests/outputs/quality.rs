@@ -21,7 +21,7 @@ const TOLERANCE: f64 = 0.005;
 /// SSIM as defined: BT.601 luma over mid grey, 8x8 windows every 4
 /// pixels (one clipped window when a side is shorter), K1 = 0.01,
 /// K2 = 0.03, mean over windows.
-fn reference_ssim(a: &RgbaImage, b: &RgbaImage) -> f64 {
+pub(crate) fn reference_ssim(a: &RgbaImage, b: &RgbaImage) -> f64 {
     assert_eq!(a.dimensions(), b.dimensions());
     let luma = |img: &RgbaImage| -> Vec<f64> {
         img.pixels()
@@ -61,7 +61,7 @@ fn reference_ssim(a: &RgbaImage, b: &RgbaImage) -> f64 {
 
 /// Lanczos3 with image's resizer, on premultiplied alpha (as browsers and
 /// the pipeline resize), in f32.
-fn lanczos(source: &RgbaImage, width: u32, height: u32) -> RgbaImage {
+pub(crate) fn lanczos(source: &RgbaImage, width: u32, height: u32) -> RgbaImage {
     if source.dimensions() == (width, height) {
         return source.clone();
     }

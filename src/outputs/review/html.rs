@@ -321,6 +321,11 @@ impl Html<'_> {
                 }
                 Role::Webm => self.figure_video(out, alt, "WebM (AV1)", "video/webm"),
                 Role::Mp4 => self.figure_video(out, alt, "MP4 (H.264)", "video/mp4"),
+                // A page image's variants side by side; a gallery's would
+                // be 16 times as many, so they are in its table only.
+                Role::Still if built.kind == Kind::Image => {
+                    self.figure_img(out, alt, &variant_label(out));
+                }
                 _ => {}
             }
         }
@@ -436,23 +441,43 @@ impl Html<'_> {
             }
         }
         self.s.push_str("</ol>\n");
+        let variants = gallery
+            .iter()
+            .any(|f| f.outputs.iter().any(|o| o.role == Role::Still));
         let _ = write!(
             self.s,
             "<details>\n<summary>Frame outputs</summary>\n<table class=\"outputs\">\n\
              <thead><tr><th>Frame</th><th class=\"n\">Source</th><th class=\"n\">Optimized</th>\
              <th class=\"n\">vs source</th><th class=\"n\">Thumbnail</th><th class=\"n\">Bytes</th>\
-             <th class=\"n\">SSIM</th><th>This run</th></tr></thead>\n<tbody>\n"
+             <th class=\"n\">SSIM</th>{}<th>This run</th></tr></thead>\n<tbody>\n",
+            if variants { "<th>Variants</th>" } else { "" }
         );
         for frame in gallery {
             let optimized = frame.outputs.iter().find(|o| o.role == Role::Optimized);
             let thumb = frame.outputs.iter().find(|o| o.role == Role::Thumb);
             let built = frame.outputs.iter().any(|o| o.change.is_some());
             let name = frame.written.rsplit('/').next().unwrap_or(&frame.written);
+            let cell = if variants {
+                let list: Vec<String> = (frame.outputs.iter())
+                    .filter(|o| o.role == Role::Still)
+                    .map(|o| {
+                        format!(
+                            "{} {}, {}",
+                            self.link(&o.path, &variant_label(o)),
+                            bytes(o.bytes),
+                            o.ssim.map(|s| format!("SSIM {s:.4}")).unwrap_or_default()
+                        )
+                    })
+                    .collect();
+                format!("<td>{}</td>", list.join("<br>"))
+            } else {
+                String::new()
+            };
             let _ = writeln!(
                 self.s,
                 "<tr><td class=\"path\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
                  <td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
-                 <td class=\"n\">{}</td><td>{}</td></tr>",
+                 <td class=\"n\">{}</td>{cell}<td>{}</td></tr>",
                 match optimized {
                     Some(o) => self.link(&o.path, name),
                     None => format!("<code>{}</code>", esc(name)),
@@ -542,8 +567,18 @@ fn role_name(role: Role) -> &'static str {
         Role::Sprite => "sprite sheet",
         Role::SpriteMap => "sprite atlas",
         Role::TexturePacker => "TexturePacker atlas",
+        Role::Still => "still variant",
         Role::AssetMap => "asset map",
     }
+}
+
+/// `WEBP 480 px`: a still variant's format and width.
+fn variant_label(out: &OutputView) -> String {
+    format!(
+        "{} {} px",
+        out.format.as_deref().unwrap_or("").to_uppercase(),
+        out.width.unwrap_or(0)
+    )
 }
 
 fn dims(out: &OutputView) -> String {

@@ -187,6 +187,8 @@ pub struct OutputView {
     pub ssim: Option<f64>,
     pub frames: Option<u32>,
     pub duration_ms: Option<u64>,
+    /// For still variants: the format (`webp`).
+    pub format: Option<String>,
     /// Why this run wrote it; `None` when it was reused.
     pub change: Option<&'static str>,
 }
@@ -222,6 +224,7 @@ impl Review {
             ssim: file.ssim,
             frames: file.frames,
             duration_ms: file.duration_ms,
+            format: file.format.clone(),
             change: changes.get(file.path.as_str()).copied(),
         };
 

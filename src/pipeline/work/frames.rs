@@ -10,7 +10,7 @@ use crate::pipeline::timers::Stage;
 use crate::pipeline::units::Unit;
 use crate::stages::decode::Loaded;
 use crate::stages::optimize;
-use crate::stages::{resize, sprite};
+use crate::stages::{resize, sprite, still};
 use image::{DynamicImage, ImageFormat, RgbaImage};
 use std::borrow::Cow;
 
@@ -138,6 +138,10 @@ impl Worker<'_> {
         };
         let info = loaded.info;
         match planned.role {
+            Role::Still => self.still(planned, loaded).map_err(|m| Error::Encode {
+                path: source.path.clone(),
+                message: format!("{} not made: {m}", planned.path),
+            }),
             Role::Thumb => {
                 let small = small.ok_or_else(|| encode_err("not a gallery frame".into()))?;
                 let bytes = self
@@ -159,5 +163,33 @@ impl Worker<'_> {
             }
             _ => self.write(planned, &loaded.bytes, Some((info.width, info.height))),
         }
+    }
+
+    /// A still variant: the source at the variant's width (never
+    /// upscaled), encoded as the variant's format at `stills.quality`.
+    fn still(&self, planned: &Planned, loaded: &Loaded) -> std::result::Result<OutputFile, String> {
+        let variant = planned
+            .variant
+            .ok_or("a still variant without its format and width")?;
+        let rgba: Cow<'_, RgbaImage> = match &loaded.pixels {
+            DynamicImage::ImageRgba8(image) => Cow::Borrowed(image),
+            other => Cow::Owned(other.to_rgba8()),
+        };
+        let sized: Cow<'_, RgbaImage> = match variant.width {
+            Some(w) if w < rgba.width() => Cow::Owned(
+                self.timers
+                    .time(Stage::Resize, || resize::to_width(&rgba, w)),
+            ),
+            _ => rgba,
+        };
+        let made = self.timers.time(Stage::Still, || {
+            still::encode(&sized, variant.format, self.config.stills.quality)
+        })?;
+        let mut file = self
+            .write(planned, &made.bytes, Some(sized.dimensions()))
+            .map_err(|e| e.detail())?;
+        file.format = Some(variant.format.extension().to_owned());
+        file.ssim = Some(crate::outputs::assetmap::ssim_figure(made.ssim));
+        Ok(file)
     }
 }

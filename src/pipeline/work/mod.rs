@@ -391,6 +391,7 @@ impl Worker<'_> {
             frames: None,
             duration_ms: None,
             cells: None,
+            format: None,
             ssim: None,
         })
     }

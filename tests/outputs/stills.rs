@@ -1,0 +1,329 @@
+//! Still variants (`stills:`): every selected still at every width in
+//! WebP beside its optimized original, decoded by another decoder and
+//! measured by the tests' own SSIM against the tests' own resize; the
+//! asset map's records and `srcset` strings; warm builds stay warm; no
+//! variant unless configured.
+
+use crate::common;
+use crate::quality::{lanczos, reference_ssim};
+
+use assetmill::config::{StillFormat, StillQuality, StillRole};
+use assetmill::internals::resize;
+use common::{Site, alpha_frame, build, muscle_page, png_rgba_bytes};
+use image::RgbaImage;
+use serde_json::Value;
+
+/// A gallery page with 3 RGBA frames of 200x150 (a name with a space),
+/// and a page with a still PNG of 300x200 and a GIF page image.
+fn site() -> Site {
+    let site = Site::new();
+    site.page("muscles/biceps.md", &muscle_page("Arm-Biceps Brachii", 3));
+    for i in 1..=3 {
+        site.asset_bytes(
+            &format!("muscles/png/Arm-Biceps Brachii-{i}.png"),
+            &png_rgba_bytes(&alpha_frame(200, 150, i)),
+        );
+    }
+    site.page(
+        "figures.md",
+        "---\nimages:\n  - image_id: fig\n    image_name: figures/plate.png\n    image_alt: Plate\n  \
+         - image_id: anim\n    image_name: figures/turn.gif\n    image_alt: Turn\n---\n",
+    );
+    site.asset_bytes(
+        "figures/plate.png",
+        &png_rgba_bytes(&alpha_frame(300, 200, 7)),
+    );
+    site.asset_bytes(
+        "figures/turn.gif",
+        &common::indexed_gif(32, 32, 2, &[200, 10, 10, 10, 10, 200], |x, _, f| {
+            ((x / 8 + f) % 2) as u8
+        }),
+    );
+    site
+}
+
+fn config(site: &Site, quality: StillQuality) -> assetmill::Config {
+    let mut config = site.config();
+    config.video.formats.clear();
+    config.stills.roles = vec![StillRole::Gallery, StillRole::Page];
+    config.stills.widths = vec![100, 250];
+    config.stills.formats = vec![StillFormat::Webp];
+    config.stills.quality = quality;
+    config
+}
+
+fn asset_map(site: &Site) -> Value {
+    serde_json::from_slice(&std::fs::read(site.out().join("assets.json")).unwrap()).unwrap()
+}
+
+fn source(site: &Site, key: &str) -> RgbaImage {
+    image::open(site.images().join(key)).unwrap().into_rgba8()
+}
+
+/// Checks the variants of `key` (source `width` x `height`): names,
+/// decoded sizes, SSIM against the tests' own resize and measure (within
+/// 0.005 of the map's), and the `srcset`. Returns the map's SSIMs.
+fn check_variants(site: &Site, map: &Value, key: &str, (width, height): (u32, u32)) -> Vec<f64> {
+    let asset = &map["assets"][key];
+    let stem = key.trim_end_matches(".png");
+    let want: Vec<(String, u32)> = [
+        (format!("{stem}-100w.webp"), 100),
+        (format!("{stem}-250w.webp"), 250.min(width)),
+        (format!("{stem}-full.webp"), width),
+    ]
+    .into();
+    let stills: Vec<&Value> = (asset["outputs"].as_array().unwrap().iter())
+        .filter(|o| o["role"] == "still")
+        .collect();
+    let paths: Vec<&str> = stills.iter().map(|o| o["path"].as_str().unwrap()).collect();
+    assert_eq!(
+        paths,
+        want.iter().map(|(p, _)| p.as_str()).collect::<Vec<_>>()
+    );
+    let original = source(site, key);
+    let mut figures = Vec::new();
+    for (o, (path, w)) in stills.iter().zip(&want) {
+        let bytes = std::fs::read(site.out().join(path)).unwrap();
+        assert_eq!(o["bytes"], bytes.len(), "{path}");
+        assert_eq!(o["hash"], assetmill::assetmap::hash(&bytes));
+        assert_eq!(o["format"], "webp");
+        let h = (u64::from(height) * u64::from(*w) + u64::from(width) / 2) / u64::from(width);
+        let decoded = image::load_from_memory_with_format(&bytes, image::ImageFormat::WebP)
+            .unwrap()
+            .into_rgba8();
+        assert_eq!(decoded.dimensions(), (*w, h as u32), "{path}");
+        assert_eq!(
+            (o["width"].as_u64(), o["height"].as_u64()),
+            (Some(u64::from(*w)), Some(h))
+        );
+        // Alpha is kept losslessly: exactly the pipeline's resize of it.
+        let resized = resize::to_width(&original, *w);
+        for (d, r) in decoded.pixels().zip(resized.pixels()) {
+            assert_eq!(d[3], r[3], "{path}: alpha");
+        }
+        let reference = lanczos(&original, *w, h as u32);
+        let ours = reference_ssim(&decoded, &reference);
+        let recorded = o["ssim"].as_f64().unwrap();
+        assert!(
+            (ours - recorded).abs() < 0.005,
+            "{path}: {ours} vs {recorded}"
+        );
+        figures.push(recorded);
+    }
+    // Each distinct width once, narrowest first, URL-safe.
+    let url = stem.replace(' ', "%20");
+    let widths: Vec<u32> = {
+        let mut w: Vec<u32> = want.iter().map(|(_, w)| *w).collect();
+        w.dedup();
+        w
+    };
+    let names = ["100w", "250w", "full"];
+    let expected: Vec<String> = widths
+        .iter()
+        .enumerate()
+        .map(|(i, w)| format!("{url}-{}.webp {w}w", names[i]))
+        .collect();
+    assert_eq!(asset["srcset"]["webp"], expected.join(", "), "{key}");
+    figures
+}
+
+#[test]
+fn selected_stills_get_webp_variants_at_each_width_with_srcset_data() {
+    let site = site();
+    let config_at = config;
+    let config = config_at(&site, StillQuality::Fixed(80));
+    let outcome = build(&config);
+    assert!(
+        outcome.report.diagnostics.is_empty(),
+        "{:?}",
+        outcome.report.diagnostics
+    );
+    let map = asset_map(&site);
+    for i in 1..=3 {
+        let key = format!("muscles/png/Arm-Biceps Brachii-{i}.png");
+        for s in check_variants(&site, &map, &key, (200, 150)) {
+            assert!(s > 0.95, "{key}: {s}");
+        }
+    }
+    check_variants(&site, &map, "figures/plate.png", (300, 200));
+    // Not a still: the GIF page image and the assembled animation.
+    for key in ["figures/turn.gif", "muscles/gif/Arm-Biceps Brachii.gif"] {
+        let asset = &map["assets"][key];
+        assert!(asset.is_object(), "{key}");
+        assert!(asset.get("srcset").is_none(), "{key}");
+        assert!(
+            (asset["outputs"].as_array().unwrap().iter()).all(|o| o["role"] != "still"),
+            "{key}"
+        );
+    }
+    assert!(
+        outcome
+            .summary
+            .stages
+            .contains_key(&assetmill::Stage::Still)
+    );
+
+    // Warm: nothing is made again.
+    let warm = build(&config);
+    assert_eq!(warm.summary.built, 0);
+    // Another quality remakes the variants only.
+    let lower = build(&config_at(&site, StillQuality::Fixed(40)));
+    assert_eq!(
+        lower.summary.built,
+        4 * 3 + 1,
+        "the variants and the asset map"
+    );
+}
+
+#[test]
+fn an_ssim_target_gives_each_variant_what_it_needs_and_no_more() {
+    let site = site();
+    let high = build(&config(&site, StillQuality::Target { ssim: 0.995 }));
+    assert!(high.report.diagnostics.is_empty());
+    let map = asset_map(&site);
+    let bytes = |map: &Value| -> u64 {
+        (map["assets"].as_object().unwrap().values())
+            .flat_map(|a| a["outputs"].as_array().unwrap().clone())
+            .filter(|o| o["role"] == "still")
+            .map(|o| o["bytes"].as_u64().unwrap())
+            .sum()
+    };
+    let high_bytes = bytes(&map);
+    for s in check_variants(&site, &map, "figures/plate.png", (300, 200)) {
+        assert!(s >= 0.995, "{s}");
+    }
+    build(&config(&site, StillQuality::Target { ssim: 0.97 }));
+    let map = asset_map(&site);
+    for s in check_variants(&site, &map, "figures/plate.png", (300, 200)) {
+        assert!((0.97..0.995).contains(&s), "{s}: no more than it needs");
+    }
+    assert!(bytes(&map) < high_bytes);
+}
+
+#[test]
+fn without_stills_in_the_config_no_variant_is_made() {
+    let site = site();
+    let mut config = site.config();
+    config.video.formats.clear();
+    build(&config);
+    let webps: Vec<_> = common::tree(&site.out())
+        .into_keys()
+        .filter(|p| p.ends_with(".webp"))
+        .collect();
+    assert!(webps.is_empty(), "{webps:?}");
+    assert!(
+        (asset_map(&site)["assets"].as_object().unwrap().values())
+            .all(|a| a.get("srcset").is_none())
+    );
+}
+
+/// The sample's `<picture>` include, rendered by the real Jekyll from the
+/// asset map's data copy and opened in headless Chromium at two viewport
+/// widths and two pixel ratios: `currentSrc` is the candidate the
+/// browser's own rule picks among the variants, and the image decodes.
+#[test]
+fn the_picture_include_renders_in_jekyll_and_chromium_picks_each_candidate() {
+    let Some(jekyll) = common::tool("jekyll") else {
+        return;
+    };
+    let site = Site::new();
+    site.page(
+        "figures.md",
+        "---\nimages:\n  - image_id: fig\n    image_name: figures/Plate one.png\n    image_alt: Plate\n---\n",
+    );
+    site.asset_bytes(
+        "figures/Plate one.png",
+        &png_rgba_bytes(&alpha_frame(600, 400, 3)),
+    );
+    // The Jekyll site: its data copy of the map, the include as shipped,
+    // `out/` published at /img/, and a page using the include.
+    let jekyll_src = site.root().join("jekyll");
+    let mut config = config(&site, StillQuality::Fixed(80));
+    config.stills.widths = vec![240, 480];
+    config.asset_map.data_copy = Some(jekyll_src.join("_data/assets.yml"));
+    build(&config);
+    let include = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("content/_includes/picture.html"),
+    )
+    .unwrap();
+    common::write(&jekyll_src.join("_includes/picture.html"), &include);
+    common::write(&jekyll_src.join("_config.yml"), b"urlimg: /img/\n");
+    let script = r#"<script>
+const img = document.querySelector('picture img');
+function send() {
+  fetch('/report', { method: 'POST', body: JSON.stringify({
+    src: img.currentSrc, natural: img.naturalWidth, complete: img.complete,
+    width: img.getAttribute('width'), height: img.getAttribute('height'),
+    sources: [...document.querySelectorAll('picture source')].map(s => [s.type, s.srcset]) }) });
+}
+if (img.complete && img.naturalWidth) send(); else { img.onload = send; img.onerror = send; }
+</script>"#;
+    common::write(
+        &jekyll_src.join("index.html"),
+        format!(
+            "---\n---\n<!doctype html><html><body style=\"margin:0\">\n\
+             {{% include picture.html src=\"figures/Plate one.png\" alt=\"Plate\" \
+             sizes=\"(max-width: 700px) 240px, 480px\" loading=\"eager\" %}}\n{script}</body></html>\n"
+        )
+        .as_bytes(),
+    );
+    let rendered = site.root().join("rendered");
+    let out = std::process::Command::new(&jekyll)
+        .arg("build")
+        .arg("--source")
+        .arg(&jekyll_src)
+        .arg("--destination")
+        .arg(&rendered)
+        .output()
+        .expect("run jekyll");
+    assert!(out.status.success(), "jekyll build: {out:?}");
+    let html = std::fs::read_to_string(rendered.join("index.html")).unwrap();
+    assert!(
+        html.contains(
+            r#"<img src="/img/figures/Plate%20one.png" alt="Plate" width="600" height="400""#
+        ),
+        "{html}"
+    );
+    // Serve the rendered site with out/ under /img/.
+    let served = site.root().join("served");
+    for (rel, bytes) in common::tree(&rendered) {
+        common::write(&served.join(rel), &bytes);
+    }
+    for (rel, bytes) in common::tree(&site.out()) {
+        common::write(&served.join("img").join(rel), &bytes);
+    }
+    // sizes: a 240 px slot below 700 px of viewport, else 480 px. Blink
+    // takes the first candidate whose density reaches the pixel ratio,
+    // or the one below it when the ratio is under the two's geometric
+    // mean (and the widest when none reaches it).
+    for ((viewport, ratio), want) in [
+        ((600, 1), "240w"),
+        ((600, 2), "480w"),
+        ((1000, 1), "480w"),
+        ((1000, 2), "full"),
+    ] {
+        let flags = [
+            format!("--window-size={viewport},800"),
+            format!("--force-device-scale-factor={ratio}"),
+        ];
+        let Some(body) =
+            crate::common::browser::report_with(&served, Default::default(), "index.html", &flags)
+        else {
+            return;
+        };
+        let got: Value = serde_json::from_str(&body).unwrap();
+        let sources = got["sources"].as_array().unwrap();
+        assert_eq!(sources.len(), 1, "{got}");
+        assert_eq!(sources[0][0], "image/webp");
+        let expect = format!("/img/figures/Plate%20one-{want}.webp");
+        assert!(
+            got["src"].as_str().unwrap().ends_with(&expect),
+            "{viewport} px at {ratio}x: {got}"
+        );
+        // Decoded: its natural width is the slot's (a `w` candidate's
+        // density is its width over the slot).
+        let slot = if viewport < 700 { 240 } else { 480 };
+        assert_eq!(got["natural"], slot, "{got}");
+        assert_eq!(got["complete"], true);
+    }
+}
