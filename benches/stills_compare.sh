@@ -64,7 +64,7 @@ score() { # dir name-of-source-from-variant
   for f in "$1"/*.webp; do
     base=$(basename "$f" .webp)
     base=${base%-*}
-    read -r w h < <(ffprobe -v error -select_streams v:0 -show_entries stream=width,height -of csv=p=0:s=' ' "$f")
+    read -r w h < <(ffprobe -v error -select_streams v:0 -show_entries stream=width,height -of csv=p=0:s=x "$f" | tr x ' ')
     s=$(ffmpeg -nostdin -v error -i "$f" -i "$src/$base.png" \
       -lavfi "[1]scale=$w:$h:flags=lanczos,format=yuv420p[r];[0]format=yuv420p[v];[v][r]ssim=stats_file=-" \
       -f null - 2>/dev/null | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^All:/) { split($i, a, ":"); print a[2] } }')

@@ -327,3 +327,45 @@ if (img.complete && img.naturalWidth) send(); else { img.onload = send; img.oner
         assert_eq!(got["complete"], true);
     }
 }
+
+#[test]
+fn shards_and_merge_write_the_variants_a_single_build_writes() {
+    let site = site();
+    common::write(
+        &site.root().join("assetmill.yml"),
+        b"video:\n  formats: []\nstills:\n  roles: [gallery, page]\n  widths: [100]\n",
+    );
+    let run = |args: &[&str]| {
+        let out = site.run(args);
+        assert!(out.status.success(), "{args:?}: {out:?}");
+    };
+    for i in 1..=2 {
+        run(&[
+            "--out",
+            &format!("s{i}"),
+            "build",
+            "--quiet",
+            "--shard",
+            &format!("{i}/2"),
+        ]);
+    }
+    run(&["--out", "merged", "merge", "s1", "s2"]);
+    run(&["--out", "single", "build", "--quiet"]);
+    let files = |dir: &str| {
+        let mut tree = common::tree(&site.root().join(dir));
+        tree.retain(|p, _| !p.starts_with(".assetmill"));
+        tree
+    };
+    let (merged, single) = (files("merged"), files("single"));
+    assert_eq!(
+        merged.keys().collect::<Vec<_>>(),
+        single.keys().collect::<Vec<_>>()
+    );
+    assert_eq!(merged, single);
+    assert_eq!(
+        merged.keys().filter(|p| p.ends_with(".webp")).count(),
+        4 * 2,
+        "two variants of each of the 4 stills"
+    );
+    assert!(String::from_utf8_lossy(&merged["assets.json"]).contains("\"srcset\""));
+}
