@@ -95,7 +95,9 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{BudgetLevel, Budgets, ByteSize, Format, Loop, Rgb, SizeLimit};
+    use crate::config::{
+        BudgetLevel, Budgets, ByteSize, Format, Loop, Rgb, SizeLimit, StillQuality,
+    };
     use crate::outputs::assetmap::Role;
     use std::path::PathBuf;
 
@@ -137,6 +139,30 @@ mod tests {
         let err = parse("gif:\n  quality: 0\n").unwrap_err().to_string();
         assert!(err.contains("gif.quality"), "{err}");
         assert!(parse("gif:\n  loop: sometimes\n").is_err());
+        let err = parse("stills:\n  paths: [\"figures/[\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("stills.paths: `figures/[` is not a glob"),
+            "{err}"
+        );
+        for (yaml, key) in [
+            (
+                "stills:\n  quality: 0\n",
+                "stills.quality must be from 1 to 100",
+            ),
+            ("stills:\n  quality: {ssim: 1.5}\n", "stills.quality.ssim"),
+            ("stills:\n  widths: [0]\n", "stills.widths"),
+            (
+                "stills:\n  formats: [webp, webp]\n",
+                "stills.formats lists a format twice",
+            ),
+        ] {
+            let err = parse(yaml).unwrap_err().to_string();
+            assert!(err.contains(key), "{yaml}: {err}");
+        }
+        let target = parse("stills:\n  quality: {ssim: 0.99}\n").unwrap();
+        assert_eq!(target.stills.quality, StillQuality::Target { ssim: 0.99 });
         for section in ["av1", "h264"] {
             let err = parse(&format!("video:\n  {section}:\n    quality: 101\n"))
                 .unwrap_err()

@@ -14,6 +14,12 @@ pub struct StillsOptions {
     /// (page images that are not animated GIFs). Default: `[]`, no
     /// variants.
     pub roles: Vec<StillRole>,
+    /// Glob patterns of image paths (relative to the image root, as front
+    /// matter writes them): when any are given, only images `roles`
+    /// selects whose path matches one get variants. `*` stays within a
+    /// folder, `**` crosses folders (`figures/**`, `muscles/png/Arm-*`).
+    /// Default: `[]` (every image `roles` selects).
+    pub paths: Vec<String>,
     /// Widths in pixels, never upscaled; the source's own width is always
     /// made too. Default: `[]` (the source's width only).
     pub widths: Vec<u32>,
@@ -29,6 +35,7 @@ impl Default for StillsOptions {
     fn default() -> Self {
         StillsOptions {
             roles: Vec::new(),
+            paths: Vec::new(),
             widths: Vec::new(),
             formats: vec![StillFormat::Webp],
             quality: StillQuality::Fixed(80),
@@ -42,16 +49,18 @@ impl StillsOptions {
         !self.roles.is_empty() && !self.formats.is_empty()
     }
 
-    /// The widths of a source `width` pixels wide: the configured ones it
-    /// is wider than, then its own, ascending and without repeats.
-    pub fn widths_for(&self, width: u32) -> Vec<u32> {
-        let mut widths: Vec<u32> = (self.widths.iter().copied())
-            .filter(|&w| w > 0 && w < width)
-            .chain([width])
-            .collect();
-        widths.sort_unstable();
-        widths.dedup();
-        widths
+    /// Whether `path` (relative to the image root) passes `paths`; an
+    /// invalid pattern (refused when the file is read) matches nothing.
+    pub fn path_selected(&self, path: &str) -> bool {
+        let options = glob::MatchOptions {
+            case_sensitive: true,
+            require_literal_separator: true,
+            require_literal_leading_dot: false,
+        };
+        self.paths.is_empty()
+            || (self.paths.iter())
+                .filter_map(|p| glob::Pattern::new(p).ok())
+                .any(|p| p.matches_with(path, options))
     }
 }
 
@@ -100,4 +109,23 @@ pub enum StillQuality {
         /// above 0 and at most 1.
         ssim: f64,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_narrow_the_roles_with_globs_that_keep_to_folders() {
+        let mut stills = StillsOptions::default();
+        assert!(stills.path_selected("anything/at all.png"));
+        stills.paths = vec!["figures/**".into(), "muscles/png/Arm-*".into()];
+        assert!(stills.path_selected("figures/plate.png"));
+        assert!(stills.path_selected("figures/deep/er/plate.png"));
+        assert!(stills.path_selected("muscles/png/Arm-Biceps Brachii-1.png"));
+        // `*` does not cross a folder; matching is case-sensitive.
+        assert!(!stills.path_selected("muscles/png/Arm-x/1.png"));
+        assert!(!stills.path_selected("Figures/plate.png"));
+        assert!(!stills.path_selected("muscles/png/Leg-Soleus-1.png"));
+    }
 }

@@ -62,6 +62,11 @@ impl Config {
         if (stills.formats.iter().enumerate()).any(|(i, f)| stills.formats[..i].contains(f)) {
             return bad("stills.formats lists a format twice".into());
         }
+        if let Some((p, e)) =
+            (stills.paths.iter()).find_map(|p| glob::Pattern::new(p).err().map(|e| (p, e)))
+        {
+            return bad(format!("stills.paths: `{p}` is not a glob pattern: {e}"));
+        }
         match stills.quality {
             StillQuality::Fixed(q) if !(1..=100).contains(&q) => {
                 return bad("stills.quality must be from 1 to 100, or {ssim: 0.99}".into());

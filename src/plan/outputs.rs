@@ -66,7 +66,8 @@ fn variants(config: &Config, source: &Source) -> Vec<Output> {
         !super::is_gif(&source.key) && source.users.iter().any(|u| u.role == Placement::PageImage);
     let chosen = stills.enabled()
         && ((source.is_frame() && stills.roles.contains(&StillRole::Gallery))
-            || (page_still && stills.roles.contains(&StillRole::Page)));
+            || (page_still && stills.roles.contains(&StillRole::Page)))
+        && stills.path_selected(&source.key);
     if !chosen {
         return Vec::new();
     }

@@ -369,3 +369,48 @@ fn shards_and_merge_write_the_variants_a_single_build_writes() {
     );
     assert!(String::from_utf8_lossy(&merged["assets.json"]).contains("\"srcset\""));
 }
+
+#[test]
+fn a_still_budget_holds_each_variant_at_the_pages_line() {
+    let site = site();
+    common::write(
+        &site.root().join("assetmill.yml"),
+        b"video:\n  formats: []\nstills:\n  roles: [page]\n  widths: [100]\nbudgets:\n  still: 500\n",
+    );
+    let (code, doc) = site.json(&["-q", "build", "--format", "json"]);
+    assert_eq!(code, 1, "{doc:#}");
+    let over: Vec<_> = common::diagnostics(&doc)
+        .into_iter()
+        .filter(|d| d.3.contains("budgets.still"))
+        .collect();
+    // The plate's two variants, at the line that lists it; the full-size
+    // one is over 500 bytes (the 100 px one may not be).
+    assert!(!over.is_empty(), "{doc:#}");
+    for (file, line, severity, message) in &over {
+        assert!(file.ends_with("figures.md"), "{file}");
+        assert_eq!(*line, 3);
+        assert_eq!(severity, "error");
+        assert!(message.contains("figures/plate-"), "{message}");
+    }
+    assert!(over.iter().any(|d| d.3.contains("plate-full.webp")));
+}
+
+#[test]
+fn paths_narrow_which_selected_images_get_variants() {
+    let site = site();
+    let mut config = config(&site, StillQuality::Fixed(80));
+    config.stills.paths = vec!["figures/**".into()];
+    build(&config);
+    let webps: Vec<String> = common::tree(&site.out())
+        .into_keys()
+        .filter(|p| p.ends_with(".webp"))
+        .collect();
+    assert_eq!(
+        webps,
+        [
+            "figures/plate-100w.webp",
+            "figures/plate-250w.webp",
+            "figures/plate-full.webp"
+        ]
+    );
+}
