@@ -23,12 +23,8 @@ fn site(yaml: &str) -> Site {
     site.page(PAGE, &muscle_page(NAME, FRAMES));
     site.frames(NAME, FRAMES, 96, 96);
     site.page("overview.md", &muscle_page(NAME, FRAMES));
-    configure(&site, yaml);
+    site.configure(yaml);
     site
-}
-
-fn configure(site: &Site, yaml: &str) {
-    common::write(&site.root().join("assetmill.yml"), yaml.as_bytes());
 }
 
 /// `assetmill build --format json` in the site: (exit code, document).
@@ -205,10 +201,9 @@ fn a_page_budget_replaces_the_global_one_for_that_page() {
 
     // A page's generous budget does not lift the stricter global one for
     // the other page that uses the same GIF.
-    configure(
-        &site,
-        &format!("{NO_VIDEO}budgets:\n  gif: 2000\n  pages:\n    overview.md: {{ gif: 10 MB }}\n"),
-    );
+    site.configure(&format!(
+        "{NO_VIDEO}budgets:\n  gif: 2000\n  pages:\n    overview.md: {{ gif: 10 MB }}\n"
+    ));
     let (code, doc) = build(&site, &[]);
     assert_eq!(code, 1);
     let errors: Vec<_> = diagnostics(&doc)
@@ -230,7 +225,7 @@ fn budgets_without_fit_rebuild_nothing() {
         "budgets:\n  gif: 1\n  sprite: 1\n  thumb: 1\n  optimized: 1\n",
         "budgets:\n  gif: 10 MB\n  level: warn\n  pages:\n    overview.md: { gif: 1 }\n",
     ] {
-        configure(&site, &format!("{NO_VIDEO}{yaml}"));
+        site.configure(&format!("{NO_VIDEO}{yaml}"));
         let (_, doc) = build(&site, &[]);
         assert_eq!(doc["summary"]["built"], 0, "{yaml}: {doc:#}");
         assert_eq!(doc["changes"], Value::Array(Vec::new()), "{yaml}");
@@ -246,7 +241,7 @@ fn fit_picks_the_best_gif_quality_under_the_budget() {
     ringed_frames(&site);
     assert_eq!(build(&site, &[]).0, 0);
     let lowest = std::fs::read(site.out().join(GIF)).unwrap();
-    configure(&site, NO_VIDEO);
+    site.configure(NO_VIDEO);
     assert_eq!(build(&site, &[]).0, 0);
     let best = std::fs::read(site.out().join(GIF)).unwrap();
     assert!(
@@ -259,7 +254,7 @@ fn fit_picks_the_best_gif_quality_under_the_budget() {
     // A budget between the two: fitted, and said so at both pages.
     let budget = (lowest.len() + best.len()) / 2;
     let fit = format!("{NO_VIDEO}budgets:\n  gif: {budget}\n  fit: true\n");
-    configure(&site, &fit);
+    site.configure(&fit);
     let (code, doc) = build(&site, &[]);
     assert_eq!(code, 0, "{doc:#}");
     let changes: Vec<&str> = doc["changes"]
@@ -306,18 +301,15 @@ fn fit_picks_the_best_gif_quality_under_the_budget() {
     // new GIF budget: the GIF alone.
     let (_, warm) = build(&site, &[]);
     assert_eq!(warm["summary"]["built"], 0, "{warm:#}");
-    configure(&site, &format!("{fit}  sprite: 10 MB\n"));
+    site.configure(&format!("{fit}  sprite: 10 MB\n"));
     assert_eq!(build(&site, &[]).1["summary"]["built"], 0);
-    configure(
-        &site,
-        &fit.replace(&budget.to_string(), &(budget - 1).to_string()),
-    );
+    site.configure(&fit.replace(&budget.to_string(), &(budget - 1).to_string()));
     let (_, again) = build(&site, &[]);
     assert_eq!(again["changes"].as_array().unwrap().len(), 1, "{again:#}");
     assert_eq!(again["changes"][0]["path"], GIF);
 
     // The quality it reports gives exactly these bytes without a budget.
-    configure(&site, &format!("{NO_VIDEO}gif:\n  quality: {quality}\n"));
+    site.configure(&format!("{NO_VIDEO}gif:\n  quality: {quality}\n"));
     assert_eq!(build(&site, &[]).0, 0);
     assert_eq!(std::fs::read(site.out().join(GIF)).unwrap(), fitted);
 }
@@ -329,10 +321,7 @@ fn fit_that_cannot_be_met_keeps_the_smallest_gif_and_fails() {
     assert_eq!(build(&site, &[]).0, 0);
     let lowest = std::fs::read(site.out().join(GIF)).unwrap();
 
-    configure(
-        &site,
-        &format!("{NO_VIDEO}budgets:\n  gif: 100\n  fit: true\n"),
-    );
+    site.configure(&format!("{NO_VIDEO}budgets:\n  gif: 100\n  fit: true\n"));
     let (code, doc) = build(&site, &[]);
     assert_eq!(code, 1);
     let kept = std::fs::read(site.out().join(GIF)).unwrap();
@@ -365,14 +354,13 @@ fn fit_lowers_video_quantizers_until_the_videos_fit() {
     let webm = GIF.replace(".gif", ".webm");
     let mp4 = GIF.replace(".gif", ".mp4");
     let videos = |site: &Site| [&webm, &mp4].map(|p| std::fs::read(site.out().join(p)).unwrap());
-    configure(
-        &site,
+    site.configure(
         // The lowest quality, without the floor that would raise it.
         "video:\n  av1:\n    quantizer: 255\n    quality: 0\n  h264:\n    qp: 51\n    quality: 0\n",
     );
     assert_eq!(build(&site, &[]).0, 0);
     let lowest = videos(&site);
-    configure(&site, "");
+    site.configure("");
     assert_eq!(build(&site, &[]).0, 0);
     let best = videos(&site);
     let budgets: Vec<usize> = lowest
@@ -384,13 +372,10 @@ fn fit_lowers_video_quantizers_until_the_videos_fit() {
         })
         .collect();
 
-    configure(
-        &site,
-        &format!(
-            "budgets:\n  webm: {}\n  mp4: {}\n  fit: true\n",
-            budgets[0], budgets[1]
-        ),
-    );
+    site.configure(&format!(
+        "budgets:\n  webm: {}\n  mp4: {}\n  fit: true\n",
+        budgets[0], budgets[1]
+    ));
     let (code, doc) = build(&site, &[]);
     assert_eq!(code, 0, "{doc:#}");
     let fitted = videos(&site);
@@ -434,13 +419,10 @@ fn fit_lowers_video_quantizers_until_the_videos_fit() {
     }
 
     // The values it reports give exactly these videos without budgets.
-    configure(
-        &site,
-        &format!(
-            "video:\n  av1:\n    quantizer: {}\n  h264:\n    qp: {}\n",
-            chosen[0], chosen[1]
-        ),
-    );
+    site.configure(&format!(
+        "video:\n  av1:\n    quantizer: {}\n  h264:\n    qp: {}\n",
+        chosen[0], chosen[1]
+    ));
     assert_eq!(build(&site, &[]).0, 0);
     assert!(
         videos(&site) == fitted,
@@ -476,16 +458,13 @@ fn fit_also_fits_the_video_of_an_existing_gif() {
     }
     site.asset_bytes("figures/anim.gif", &gif);
     let mp4 = "figures/anim.mp4";
-    configure(
-        &site,
-        "video:\n  formats: [mp4]\n  h264:\n    qp: 51\n    quality: 0\n",
-    );
+    site.configure("video:\n  formats: [mp4]\n  h264:\n    qp: 51\n    quality: 0\n");
     assert_eq!(build(&site, &[]).0, 0);
     let lowest = std::fs::read(site.out().join(mp4)).unwrap();
     // This clip is below the default SSIM floor at qp 26; without the
     // floor, the budget is fitted from the configured qp.
     let mp4_only = "video:\n  formats: [mp4]\n  h264:\n    quality: 0\n";
-    configure(&site, mp4_only);
+    site.configure(mp4_only);
     assert_eq!(build(&site, &[]).0, 0);
     let best = std::fs::read(site.out().join(mp4)).unwrap();
     assert!(
@@ -496,10 +475,9 @@ fn fit_also_fits_the_video_of_an_existing_gif() {
     );
 
     let budget = (lowest.len() + best.len()) / 2;
-    configure(
-        &site,
-        &format!("{mp4_only}budgets:\n  mp4: {budget}\n  fit: true\n"),
-    );
+    site.configure(&format!(
+        "{mp4_only}budgets:\n  mp4: {budget}\n  fit: true\n"
+    ));
     let (code, doc) = build(&site, &[]);
     assert_eq!(code, 0, "{doc:#}");
     let fitted = std::fs::read(site.out().join(mp4)).unwrap();
@@ -525,10 +503,9 @@ fn fit_also_fits_the_video_of_an_existing_gif() {
         assert_eq!(probe.frames.len(), FRAMES);
         assert_eq!(probe.warnings, "");
     }
-    configure(
-        &site,
-        &format!("video:\n  formats: [mp4]\n  h264:\n    qp: {qp}\n    quality: 0\n"),
-    );
+    site.configure(&format!(
+        "video:\n  formats: [mp4]\n  h264:\n    qp: {qp}\n    quality: 0\n"
+    ));
     assert_eq!(build(&site, &[]).0, 0);
     assert!(std::fs::read(site.out().join(mp4)).unwrap() == fitted);
 }

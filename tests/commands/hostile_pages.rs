@@ -395,8 +395,7 @@ fn a_page_name_that_is_not_utf8_is_reported_in_every_format() {
     assert_eq!(code, 1, "{doc:#}");
     assert_reports_the_bad_page(doc["diagnostics"].as_array().unwrap());
     // The asset map names the page the same way, relative to content/.
-    let map: Value =
-        serde_json::from_slice(&std::fs::read(site.out().join("assets.json")).unwrap()).unwrap();
+    let map: Value = site.asset_map();
     assert_eq!(
         map["assets"]["good.png"]["pages"],
         serde_json::json!(["bad-\\xFF\\xFE.md"])

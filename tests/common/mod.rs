@@ -81,6 +81,16 @@ impl Site {
         write(&self.root().join("assetmill.yml"), FAST_VIDEOS.as_bytes());
     }
 
+    /// Writes the site's `assetmill.yml`.
+    pub fn configure(&self, yaml: &str) {
+        write(&self.root().join("assetmill.yml"), yaml.as_bytes());
+    }
+
+    /// The asset map the last build wrote, parsed.
+    pub fn asset_map(&self) -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(self.out().join("assets.json")).unwrap()).unwrap()
+    }
+
     /// The library configuration for this site.
     pub fn config(&self) -> assetmill::Config {
         assetmill::Config::for_site(self.root())

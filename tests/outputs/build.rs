@@ -366,8 +366,7 @@ fn yaml_copy_of_the_asset_map_for_jekyll_data() {
     );
     let yaml = std::fs::read_to_string(site.root().join("_data/assets.yml")).unwrap();
     assert!(yaml.contains("muscles/gif/Arm-Biceps.gif"), "{yaml}");
-    let json: Value =
-        serde_json::from_slice(&std::fs::read(site.out().join("assets.json")).unwrap()).unwrap();
+    let json: Value = site.asset_map();
     let parsed: Value = serde_saphyr::from_str(&yaml).unwrap();
     assert_eq!(parsed, json);
 }
@@ -443,8 +442,7 @@ fn two_outputs_on_one_path_are_refused_and_named() {
             .join("muscles/png/Arm-Biceps-2-thumb.png")
             .is_file()
     );
-    let map: Value =
-        serde_json::from_slice(&std::fs::read(site.out().join("assets.json")).unwrap()).unwrap();
+    let map: Value = site.asset_map();
     let mut hashes: BTreeMap<String, String> = BTreeMap::new();
     for asset in map["assets"].as_object().unwrap().values() {
         for output in asset["outputs"].as_array().unwrap() {

@@ -257,10 +257,6 @@ fn screen_gif(width: u16, height: u16, frames: u16) -> Vec<u8> {
     })
 }
 
-fn asset_map(site: &Site) -> serde_json::Value {
-    serde_json::from_slice(&std::fs::read(site.out().join("assets.json")).unwrap()).unwrap()
-}
-
 #[test]
 fn an_existing_gif_is_budgeted_for_its_own_frame_count() {
     // Two frames of 1920x1080 peak at 182 MB with both videos; the budget
@@ -274,7 +270,7 @@ fn an_existing_gif_is_budgeted_for_its_own_frame_count() {
     );
     let out = site.run(&["build", "--quiet"]);
     assert!(out.status.success(), "{}", stdout(&out));
-    let map = asset_map(&site);
+    let map = site.asset_map();
     let outputs = map["assets"]["figures/wide.gif"]["outputs"]
         .as_array()
         .unwrap();

@@ -178,10 +178,6 @@ fn site() -> (Site, assetmill::Config) {
     (site, config)
 }
 
-fn asset_map(site: &Site) -> serde_json::Value {
-    serde_json::from_slice(&std::fs::read(site.out().join("assets.json")).unwrap()).unwrap()
-}
-
 /// The sources of an asset's frames, in order, as RGBA.
 fn sources(site: &Site, key: &str, asset: &serde_json::Value) -> Vec<RgbaImage> {
     match asset["frames"].as_array() {
@@ -204,7 +200,7 @@ fn every_lossy_output_records_an_ssim_an_independent_measurement_agrees_with() {
     };
     let (site, config) = site();
     build(&config);
-    let map = asset_map(&site);
+    let map = site.asset_map();
     let bg = config.video.background.0;
     let mut worst: std::collections::BTreeMap<String, f64> = Default::default();
     let mut seen = std::collections::BTreeSet::new();

@@ -52,10 +52,6 @@ fn config(site: &Site, quality: StillQuality) -> assetmill::Config {
     config
 }
 
-fn asset_map(site: &Site) -> Value {
-    serde_json::from_slice(&std::fs::read(site.out().join("assets.json")).unwrap()).unwrap()
-}
-
 fn source(site: &Site, key: &str) -> RgbaImage {
     image::open(site.images().join(key)).unwrap().into_rgba8()
 }
@@ -138,7 +134,7 @@ fn selected_stills_get_webp_variants_at_each_width_with_srcset_data() {
         "{:?}",
         outcome.report.diagnostics
     );
-    let map = asset_map(&site);
+    let map = site.asset_map();
     for i in 1..=3 {
         let key = format!("muscles/png/Arm-Biceps Brachii-{i}.png");
         for s in check_variants(&site, &map, &key, (200, 150)) {
@@ -180,7 +176,7 @@ fn an_ssim_target_gives_each_variant_what_it_needs_and_no_more() {
     let site = site();
     let high = build(&config(&site, StillQuality::Target { ssim: 0.995 }));
     assert!(high.report.diagnostics.is_empty());
-    let map = asset_map(&site);
+    let map = site.asset_map();
     let bytes = |map: &Value| -> u64 {
         (map["assets"].as_object().unwrap().values())
             .flat_map(|a| a["outputs"].as_array().unwrap().clone())
@@ -193,7 +189,7 @@ fn an_ssim_target_gives_each_variant_what_it_needs_and_no_more() {
         assert!(s >= 0.995, "{s}");
     }
     build(&config(&site, StillQuality::Target { ssim: 0.97 }));
-    let map = asset_map(&site);
+    let map = site.asset_map();
     for s in check_variants(&site, &map, "figures/plate.png", (300, 200)) {
         assert!((0.97..0.995).contains(&s), "{s}: no more than it needs");
     }
@@ -212,7 +208,7 @@ fn without_stills_in_the_config_no_variant_is_made() {
         .collect();
     assert!(webps.is_empty(), "{webps:?}");
     assert!(
-        (asset_map(&site)["assets"].as_object().unwrap().values())
+        (site.asset_map()["assets"].as_object().unwrap().values())
             .all(|a| a.get("srcset").is_none())
     );
 }
@@ -331,10 +327,7 @@ if (img.complete && img.naturalWidth) send(); else { img.onload = send; img.oner
 #[test]
 fn shards_and_merge_write_the_variants_a_single_build_writes() {
     let site = site();
-    common::write(
-        &site.root().join("assetmill.yml"),
-        b"video:\n  formats: []\nstills:\n  roles: [gallery, page]\n  widths: [100]\n",
-    );
+    site.configure("video:\n  formats: []\nstills:\n  roles: [gallery, page]\n  widths: [100]\n");
     let run = |args: &[&str]| {
         let out = site.run(args);
         assert!(out.status.success(), "{args:?}: {out:?}");
@@ -373,9 +366,8 @@ fn shards_and_merge_write_the_variants_a_single_build_writes() {
 #[test]
 fn a_still_budget_holds_each_variant_at_the_pages_line() {
     let site = site();
-    common::write(
-        &site.root().join("assetmill.yml"),
-        b"video:\n  formats: []\nstills:\n  roles: [page]\n  widths: [100]\nbudgets:\n  still: 500\n",
+    site.configure(
+        "video:\n  formats: []\nstills:\n  roles: [page]\n  widths: [100]\nbudgets:\n  still: 500\n",
     );
     let (code, doc) = site.json(&["-q", "build", "--format", "json"]);
     assert_eq!(code, 1, "{doc:#}");

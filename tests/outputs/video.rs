@@ -114,12 +114,7 @@ fn gallery_animation_gets_a_webm_and_an_mp4_that_match_its_frames() {
     }
 
     // The asset map lists both beside the GIF, with what templates need.
-    let map: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(site.out().join("assets.json")).unwrap()).unwrap();
-    let outputs = map["assets"][format!("muscles/gif/{name}.gif")]["outputs"]
-        .as_array()
-        .unwrap()
-        .clone();
+    let outputs = animation_outputs(&site, name);
     for (role, ext) in [("webm", "webm"), ("mp4", "mp4"), ("gif", "gif")] {
         let o = outputs
             .iter()
@@ -370,14 +365,18 @@ fn grainy_frames(site: &Site, name: &str, count: usize) {
     }
 }
 
-/// Per video extension: (bytes, the SSIM the asset map records).
-fn recorded(site: &Site, name: &str) -> [(u64, f64); 2] {
-    let map: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(site.out().join("assets.json")).unwrap()).unwrap();
-    let outputs = map["assets"][format!("muscles/gif/{name}.gif")]["outputs"]
+/// The asset map's output records of the animation `muscles/gif/{name}.gif`.
+fn animation_outputs(site: &Site, name: &str) -> Vec<serde_json::Value> {
+    let map = site.asset_map();
+    map["assets"][format!("muscles/gif/{name}.gif")]["outputs"]
         .as_array()
         .unwrap()
-        .clone();
+        .clone()
+}
+
+/// Per video extension: (bytes, the SSIM the asset map records).
+fn recorded(site: &Site, name: &str) -> [(u64, f64); 2] {
+    let outputs = animation_outputs(site, name);
     ["webm", "mp4"].map(|role| {
         let o = outputs.iter().find(|o| o["role"] == role).unwrap();
         (o["bytes"].as_u64().unwrap(), o["ssim"].as_f64().unwrap())
