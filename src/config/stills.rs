@@ -88,13 +88,6 @@ impl StillFormat {
             StillFormat::Webp => "webp",
         }
     }
-
-    /// The MIME type a `<source type>` names.
-    pub fn mime(self) -> &'static str {
-        match self {
-            StillFormat::Webp => "image/webp",
-        }
-    }
 }
 
 /// How a variant's encoder quality is chosen.

@@ -13,7 +13,7 @@
 //! summing each window, with results equal to within 1e-12 (only the order
 //! of additions differs).
 
-use image::{RgbImage, RgbaImage};
+use image::{ImageFormat, RgbImage, RgbaImage};
 
 /// A luma plane, the only thing SSIM looks at.
 #[derive(Debug, Clone, PartialEq)]
@@ -62,6 +62,26 @@ impl Luma {
     pub fn dimensions(&self) -> (usize, usize) {
         (self.width, self.height)
     }
+}
+
+/// Mean SSIM of an encoded file (`bytes` in `format`), decoded again by
+/// the `image` crate, against `reference`: the figure of the file as it
+/// was written. An error if it does not decode or has another size.
+pub fn of_encoded(bytes: &[u8], format: ImageFormat, reference: &RgbaImage) -> Result<f64, String> {
+    let name = format.extensions_str().first().copied().unwrap_or("image");
+    let decoded = image::load_from_memory_with_format(bytes, format)
+        .map_err(|e| format!("the {name} just written does not decode: {e}"))?
+        .into_rgba8();
+    if decoded.dimensions() != reference.dimensions() {
+        return Err(format!(
+            "the {name} just written is {}x{}, not {}x{}",
+            decoded.width(),
+            decoded.height(),
+            reference.width(),
+            reference.height()
+        ));
+    }
+    Ok(mean_ssim(&decoded, reference))
 }
 
 /// Mean SSIM of two equally sized images (1.0 = identical).

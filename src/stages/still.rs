@@ -42,7 +42,7 @@ pub fn encode(
         let bytes = match format {
             StillFormat::Webp => webp(image, q)?,
         };
-        let ssim = measure(&bytes, image)?;
+        let ssim = ssim::of_encoded(&bytes, image::ImageFormat::WebP, image)?;
         Ok(Still {
             bytes,
             quality: q,
@@ -207,23 +207,6 @@ fn webp(image: &RgbaImage, quality: u8) -> Result<Vec<u8>, String> {
     // until `owned` drops (after this copy).
     let bytes = unsafe { std::slice::from_raw_parts(owned.writer.mem, owned.writer.size) };
     Ok(bytes.to_vec())
-}
-
-/// Mean SSIM of the encoded `bytes`, decoded again, against `image`.
-fn measure(bytes: &[u8], image: &RgbaImage) -> Result<f64, String> {
-    let decoded = image::load_from_memory_with_format(bytes, image::ImageFormat::WebP)
-        .map_err(|e| format!("the WebP just written does not decode: {e}"))?
-        .into_rgba8();
-    if decoded.dimensions() != image.dimensions() {
-        return Err(format!(
-            "the WebP just written is {}x{}, not {}x{}",
-            decoded.width(),
-            decoded.height(),
-            image.width(),
-            image.height()
-        ));
-    }
-    Ok(ssim::mean_ssim(&decoded, image))
 }
 
 #[cfg(test)]

@@ -63,28 +63,41 @@ impl Worker<'_> {
         let targets = targets.filter(|t| t.sizes.frame == (info.width, info.height));
         let want_gif = targets.is_some_and(|t| t.clip_frames);
         let want_small = thumb_stale || targets.is_some_and(|t| t.cells);
-        let (gif, small) = if source.is_frame() && (want_gif || want_small) {
-            // RGBA sources are used as they are; others get one RGBA copy,
-            // dropped at the end of this block.
-            let rgba: Cow<'_, RgbaImage> = match &loaded.pixels {
+        let stills_stale = own
+            .iter()
+            .any(|p| p.role == Role::Still && p.stale.is_some());
+        let frame_work = source.is_frame() && (want_gif || want_small);
+        // RGBA sources are used as they are; others get one RGBA copy,
+        // kept for the still variants if any are stale, else dropped
+        // before the source's own outputs are made.
+        let rgba: Option<Cow<'_, RgbaImage>> =
+            (frame_work || stills_stale).then(|| match &loaded.pixels {
                 DynamicImage::ImageRgba8(image) => Cow::Borrowed(image),
                 other => Cow::Owned(other.to_rgba8()),
-            };
-            let gif = targets.filter(|t| t.clip_frames).map(|t| {
-                self.timers.time(Stage::Resize, || {
-                    resize::resize(&rgba, t.sizes.gif.0, t.sizes.gif.1)
-                })
             });
-            // The thumbnail and the sprite cell are the same image: the
-            // frame fitted to `thumbs.width`.
-            let small = want_small.then(|| {
-                self.timers.time(Stage::Resize, || {
-                    resize::to_width(&rgba, self.config.thumbs.width)
-                })
-            });
-            (gif, small)
+        let (gif, small) = match &rgba {
+            Some(rgba) if frame_work => {
+                let gif = targets.filter(|t| t.clip_frames).map(|t| {
+                    self.timers.time(Stage::Resize, || {
+                        resize::resize(rgba, t.sizes.gif.0, t.sizes.gif.1)
+                    })
+                });
+                // The thumbnail and the sprite cell are the same image: the
+                // frame fitted to `thumbs.width`.
+                let small = want_small.then(|| {
+                    self.timers.time(Stage::Resize, || {
+                        resize::to_width(rgba, self.config.thumbs.width)
+                    })
+                });
+                (gif, small)
+            }
+            _ => (None, None),
+        };
+        let full = if stills_stale {
+            rgba
         } else {
-            (None, None)
+            drop(rgba);
+            None
         };
         if let (Some(t), Some(small)) = (targets, &small)
             && let (Some(sheet), Some(layout)) = (&t.sheet, &t.sizes.layout)
@@ -101,7 +114,7 @@ impl Worker<'_> {
             .map(|p| match p.stale {
                 Some(_) => (
                     (*p).clone(),
-                    self.source_output(p, s, &loaded, small.as_ref()),
+                    self.source_output(p, s, &loaded, small.as_ref(), full.as_deref()),
                     true,
                 ),
                 None => ((*p).clone(), Ok(self.reuse(p)), false),
@@ -130,6 +143,7 @@ impl Worker<'_> {
         s: usize,
         loaded: &Loaded,
         small: Option<&RgbaImage>,
+        full: Option<&RgbaImage>,
     ) -> Result<OutputFile> {
         let source = &self.plan.sources[s];
         let encode_err = |m: String| Error::Encode {
@@ -138,7 +152,7 @@ impl Worker<'_> {
         };
         let info = loaded.info;
         match planned.role {
-            Role::Still => self.still(planned, loaded).map_err(|m| Error::Encode {
+            Role::Still => self.still(planned, full).map_err(|m| Error::Encode {
                 path: source.path.clone(),
                 message: format!("{} not made: {m}", planned.path),
             }),
@@ -165,22 +179,24 @@ impl Worker<'_> {
         }
     }
 
-    /// A still variant: the source at the variant's width (never
-    /// upscaled), encoded as the variant's format at `stills.quality`.
-    fn still(&self, planned: &Planned, loaded: &Loaded) -> std::result::Result<OutputFile, String> {
+    /// A still variant: `full` (the source as RGBA) at the variant's
+    /// width (never upscaled), encoded as the variant's format at
+    /// `stills.quality`.
+    fn still(
+        &self,
+        planned: &Planned,
+        full: Option<&RgbaImage>,
+    ) -> std::result::Result<OutputFile, String> {
         let variant = planned
             .variant
             .ok_or("a still variant without its format and width")?;
-        let rgba: Cow<'_, RgbaImage> = match &loaded.pixels {
-            DynamicImage::ImageRgba8(image) => Cow::Borrowed(image),
-            other => Cow::Owned(other.to_rgba8()),
-        };
+        let rgba = full.ok_or("no RGBA pixels for a still variant")?;
         let sized: Cow<'_, RgbaImage> = match variant.width {
             Some(w) if w < rgba.width() => Cow::Owned(
                 self.timers
-                    .time(Stage::Resize, || resize::to_width(&rgba, w)),
+                    .time(Stage::Resize, || resize::to_width(rgba, w)),
             ),
-            _ => rgba,
+            _ => Cow::Borrowed(rgba),
         };
         let made = self.timers.time(Stage::Still, || {
             still::encode(&sized, variant.format, self.config.stills.quality)

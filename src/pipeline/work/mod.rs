@@ -402,11 +402,8 @@ impl Worker<'_> {
 /// encoder changed pixels; measured all the same, so the figure is the
 /// file's and not an assumption.
 fn png_ssim(bytes: &[u8], reference: &RgbaImage) -> Option<f64> {
-    let decoded = image::load_from_memory_with_format(bytes, ImageFormat::Png)
-        .ok()?
-        .into_rgba8();
-    (decoded.dimensions() == reference.dimensions())
-        .then(|| assetmap::ssim_figure(ssim::mean_ssim(&decoded, reference)))
+    let ssim = ssim::of_encoded(bytes, ImageFormat::Png, reference).ok()?;
+    Some(assetmap::ssim_figure(ssim))
 }
 
 /// [`optimize::encode_rgba`] without its copy of the pixels: a sprite sheet
