@@ -7,7 +7,7 @@
 pub use crate::input::manifest;
 pub use crate::outputs::{guard, review};
 pub use crate::pipeline::{cache, lock};
-pub use crate::stages::{animate, decode, optimize, resize, sprite, ssim, video};
+pub use crate::stages::{animate, decode, optimize, resize, sprite, ssim, still, video};
 
 /// The plan (see `src/plan/`).
 pub mod plan {

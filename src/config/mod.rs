@@ -39,7 +39,7 @@ pub use options::{
     AssetMapOptions, AtlasFormat, GifOptions, OptimizeOptions, ReviewOptions, SpriteOptions, Strip,
     ThumbOptions,
 };
-pub use stills::{StillFormat, StillQuality, StillRole, StillsOptions};
+pub use stills::{AvifOptions, Codec, StillFormat, StillQuality, StillRole, StillsOptions};
 pub use values::{ByteSize, Loop, Rgb, ssim_target};
 pub use video::{Av1Options, Format, H264Options, VideoOptions};
 

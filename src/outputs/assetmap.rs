@@ -49,8 +49,10 @@ pub struct Asset {
     /// duration, the order shown, the loop).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub playback: Option<crate::plan::timing::Playback>,
-    /// For stills with variants: a ready `srcset` per format (`webp`):
-    /// every distinct width once, narrowest first, as `path 480w` with
+    /// For stills with variants: a ready `srcset` per format (`webp`,
+    /// `avif`, and the source's own `png` or `jpeg`, whose full-width
+    /// candidate is the optimized copy itself): every distinct width
+    /// once, narrowest first, as `path 480w` with
     /// paths relative to the image root and spaces, commas and other
     /// characters a `srcset` cannot hold percent-encoded.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
@@ -137,7 +139,7 @@ pub struct OutputFile {
     /// For sprites: each frame's rectangle, in order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cells: Option<Vec<Rect>>,
-    /// For still variants: the format (`webp`).
+    /// For still variants: the format (`webp`, `avif`, `png`, `jpeg`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub format: Option<String>,
     /// For lossy outputs (thumbnails, GIFs, videos, stills): the mean SSIM of the
@@ -155,7 +157,9 @@ pub fn ssim_figure(ssim: f64) -> f64 {
 
 /// The `srcset` of each format among a source's still variants (see
 /// [`Asset::srcset`]): each distinct made width once, narrowest first.
-pub fn srcset(outputs: &[OutputFile]) -> BTreeMap<String, String> {
+/// `own` is the source's format (`png`): when variants in that format
+/// have none at the source's width, the optimized copy is that candidate.
+pub fn srcset(outputs: &[OutputFile], own: &str) -> BTreeMap<String, String> {
     let mut by_format: BTreeMap<String, Vec<(u32, &str)>> = BTreeMap::new();
     for o in outputs.iter().filter(|o| o.role == Role::Still) {
         if let (Some(format), Some(width)) = (&o.format, o.width) {
@@ -164,6 +168,13 @@ pub fn srcset(outputs: &[OutputFile]) -> BTreeMap<String, String> {
                 .or_default()
                 .push((width, &o.path));
         }
+    }
+    let optimized = outputs.iter().find(|o| o.role == Role::Optimized);
+    if let (Some(candidates), Some(copy)) = (by_format.get_mut(own), optimized)
+        && let Some(width) = copy.width
+        && !candidates.iter().any(|&(w, _)| w == width)
+    {
+        candidates.push((width, &copy.path));
     }
     by_format
         .into_iter()
@@ -276,13 +287,42 @@ mod tests {
             still("m/Arm Biceps,1-480w.webp", 400),
             still("m/Arm Biceps,1-full.webp", 400),
         ];
-        let set = srcset(&outputs);
+        let set = srcset(&outputs, "png");
         assert_eq!(
             set["webp"],
             "m/Arm%20Biceps%2C1-240w.webp 240w, m/Arm%20Biceps%2C1-480w.webp 400w"
         );
         assert_eq!(url_path("a/é%.webp"), "a/%C3%A9%25.webp");
-        assert!(srcset(&[]).is_empty());
+        assert!(srcset(&[], "png").is_empty());
+    }
+
+    #[test]
+    fn the_optimized_copy_is_the_full_width_candidate_of_the_source_s_own_format() {
+        let png = |path: &str, width| OutputFile {
+            format: Some("png".into()),
+            ..still(path, width)
+        };
+        let copy = OutputFile {
+            role: Role::Optimized,
+            format: None,
+            ssim: None,
+            ..still("m/a.png", 600)
+        };
+        let outputs = [
+            copy.clone(),
+            png("m/a-240w.png", 240),
+            still("m/a-240w.webp", 240),
+            still("m/a-full.webp", 600),
+        ];
+        let set = srcset(&outputs, "png");
+        assert_eq!(set["png"], "m/a-240w.png 240w, m/a.png 600w");
+        assert_eq!(set["webp"], "m/a-240w.webp 240w, m/a-full.webp 600w");
+        // A variant of the source's width wins; other formats never take
+        // the copy.
+        let outputs = [copy.clone(), png("m/a-960w.png", 600)];
+        assert_eq!(srcset(&outputs, "png")["png"], "m/a-960w.png 600w");
+        let set = srcset(&[copy, png("m/a-240w.png", 240)], "jpeg");
+        assert_eq!(set["png"], "m/a-240w.png 240w");
     }
 
     #[test]

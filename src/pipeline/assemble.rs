@@ -47,7 +47,10 @@ pub(super) fn asset_map(
         };
         let outputs = by_owner.get(&(0, s)).cloned().unwrap_or_default();
         let asset = Asset {
-            srcset: assetmap::srcset(&outputs),
+            srcset: assetmap::srcset(
+                &outputs,
+                &decode::format_name(info.format).to_ascii_lowercase(),
+            ),
             kind: if source.is_frame() {
                 Kind::Frame
             } else {

@@ -220,14 +220,39 @@ pub fn settings(config: &Config, role: Role) -> Settings {
             s.insert("gif.width".into(), config.gif.width.into());
         }
         Role::Still => {
-            // Which images get variants does not shape one; the format
-            // and width of each are set per output (`unit_outputs`).
+            // Which images get variants does not shape one; the codec,
+            // width and encoder settings of each are set per output
+            // (`variant_settings`).
             measured(&mut s);
-            let (name, version) = crate::stages::still::ENCODER;
-            s.insert(format!("stills.encoders.{name}"), version.into());
-            section(&mut s, "stills.quality", &config.stills.quality);
         }
         Role::AssetMap => {}
+    }
+    s
+}
+
+/// What shapes one still variant beyond its role's settings: its format
+/// and width, the versions of the crates that encode it, and the options
+/// that codec reads (`stills.quality` and `stills.avif` for the lossy
+/// ones, `optimize` for PNG).
+fn variant_settings(config: &Config, variant: Variant) -> Settings {
+    use crate::config::Codec;
+    let mut s = Settings::new();
+    s.insert("still.format".into(), variant.codec.name().into());
+    s.insert(
+        "still.width".into(),
+        variant.width.map_or(Value::from("full"), Value::from),
+    );
+    for (name, version) in crate::stages::still::encoders(variant.codec) {
+        s.insert(format!("stills.encoders.{name}"), version.into());
+    }
+    let stills = &config.stills;
+    match variant.codec {
+        Codec::Png => section(&mut s, "optimize", &config.optimize),
+        Codec::Avif => {
+            section(&mut s, "stills.quality", &stills.quality);
+            section(&mut s, "stills.avif", &stills.avif);
+        }
+        Codec::Webp | Codec::Jpeg => section(&mut s, "stills.quality", &stills.quality),
     }
     s
 }
@@ -276,11 +301,7 @@ pub fn unit_outputs(
             let mut p = Planned::new(o.path.clone(), o.role, owner, inputs.clone(), config);
             if let Some(variant) = o.variant {
                 p.variant = Some(variant);
-                p.set("still.format", variant.format.extension());
-                p.set(
-                    "still.width",
-                    variant.width.map_or(Value::from("full"), Value::from),
-                );
+                p.settings.extend(variant_settings(config, variant));
             }
             planned.push(p);
         }
@@ -435,12 +456,13 @@ mod tests {
         assert_eq!(touched(|c| c.thumbs.suffix = "-t".into()), []);
         assert_eq!(touched(|c| c.video.av1.quantizer = 90), [Role::Webm]);
         assert_eq!(touched(|c| c.video.h264.qp = 30), [Role::Mp4]);
+        // Stills are keyed per variant (see the next test). Which images
+        // get variants, and at which widths, shapes none: each variant's
+        // width and format are its own settings.
         assert_eq!(
             touched(|c| c.stills.quality = crate::config::StillQuality::Fixed(70)),
-            [Role::Still]
+            []
         );
-        // Which images get variants, and at which widths, shapes none:
-        // each variant's width and format are its own settings.
         assert_eq!(touched(|c| c.stills.widths = vec![100]), []);
         assert_eq!(touched(|c| c.stills.roles.clear()), []);
         assert_eq!(
@@ -453,6 +475,39 @@ mod tests {
         );
         // Budgets are checked, not keyed (fit adds its own per output).
         assert_eq!(touched(|c| c.budgets.fit = true), []);
+    }
+
+    #[test]
+    fn each_codec_s_variants_are_keyed_by_the_options_it_reads() {
+        use crate::config::{Codec, StillQuality};
+        let keyed = |codec, change: &dyn Fn(&mut Config)| {
+            let before = Config::default();
+            let mut after = before.clone();
+            change(&mut after);
+            let v = Variant {
+                codec,
+                width: Some(240),
+            };
+            variant_settings(&before, v) != variant_settings(&after, v)
+        };
+        let quality = |c: &mut Config| c.stills.quality = StillQuality::Fixed(70);
+        let speed = |c: &mut Config| c.stills.avif.speed = 4;
+        let level = |c: &mut Config| c.optimize.level = 2;
+        for (codec, by_quality, by_speed, by_level) in [
+            (Codec::Webp, true, false, false),
+            (Codec::Avif, true, true, false),
+            (Codec::Jpeg, true, false, false),
+            (Codec::Png, false, false, true),
+        ] {
+            assert_eq!(keyed(codec, &quality), by_quality, "{codec:?}");
+            assert_eq!(keyed(codec, &speed), by_speed, "{codec:?}");
+            assert_eq!(keyed(codec, &level), by_level, "{codec:?}");
+        }
+        let config = Config::default();
+        let of = |codec, width| variant_settings(&config, Variant { codec, width });
+        assert_ne!(of(Codec::Webp, Some(240)), of(Codec::Webp, None));
+        assert_ne!(of(Codec::Webp, None), of(Codec::Avif, None));
+        assert_eq!(of(Codec::Avif, None)["stills.encoders.rav1e"], "0.8.1");
     }
 
     #[test]

@@ -45,11 +45,11 @@ pub struct Output {
     pub variant: Option<Variant>,
 }
 
-/// What a still variant is: a format, at a configured width (never
+/// What a still variant is: a codec, at a configured width (never
 /// upscaled) or, `None`, at the source's own width.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Variant {
-    pub format: crate::config::StillFormat,
+    pub codec: crate::config::Codec,
     pub width: Option<u32>,
 }
 

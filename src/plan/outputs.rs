@@ -17,7 +17,7 @@
 //! whose sheet is refused writes no atlas either.
 
 use super::{Animation, Output, Placement, Plan, Source, Use, Variant};
-use crate::config::{AtlasFormat, Config, Format, StillRole};
+use crate::config::{AtlasFormat, Codec, Config, Format, StillFormat, StillRole};
 use crate::outputs::assetmap::Role;
 use std::collections::BTreeMap;
 
@@ -59,7 +59,9 @@ fn videos<'a>(config: &'a Config, key: &'a str) -> impl Iterator<Item = Output> 
 /// per configured width (`X-480w.webp`) and one at the source's own width
 /// (`X-full.webp`). Names hold the configured width, not the made one: a
 /// plan is made before any file is read, and a variant wider than its
-/// source is made at the source's width (never upscaled).
+/// source is made at the source's width (never upscaled). `original` in
+/// the source's own format (a PNG's, a JPEG's) makes no `-full` variant:
+/// the optimized copy is that candidate.
 fn variants(config: &Config, source: &Source) -> Vec<Output> {
     let stills = &config.stills;
     let page_still =
@@ -71,25 +73,38 @@ fn variants(config: &Config, source: &Source) -> Vec<Output> {
     if !chosen {
         return Vec::new();
     }
+    let key = &source.key;
     let mut widths: Vec<u32> = stills.widths.clone();
     widths.sort_unstable();
     widths.dedup();
     let sizes = widths.into_iter().map(Some).chain([None]);
     sizes
         .flat_map(|width| {
-            stills.formats.iter().map(move |&format| {
+            stills.formats.iter().filter_map(move |&format| {
+                let codec = format.codec(key);
+                let own = format == StillFormat::Original
+                    && (codec == Codec::Jpeg || has_extension(key, "png"));
+                if width.is_none() && own {
+                    return None;
+                }
                 let suffix = match width {
                     Some(w) => format!("-{w}w"),
                     None => "-full".to_owned(),
                 };
-                Output {
-                    path: with_suffix(&source.key, &suffix, Some(format.extension())),
+                Some(Output {
+                    path: with_suffix(key, &suffix, Some(&codec.extension(key))),
                     role: Role::Still,
-                    variant: Some(Variant { format, width }),
-                }
+                    variant: Some(Variant { codec, width }),
+                })
             })
         })
         .collect()
+}
+
+/// Whether `key`'s extension is `extension`, in any case.
+fn has_extension(key: &str, extension: &str) -> bool {
+    key.rsplit_once('.')
+        .is_some_and(|(_, e)| !e.contains('/') && e.eq_ignore_ascii_case(extension))
 }
 
 /// A source's own outputs: its optimized copy; a thumbnail when it is a

@@ -109,6 +109,9 @@ fn content_type(path: &str) -> &'static str {
         "mp4" => "video/mp4",
         "gif" => "image/gif",
         "png" => "image/png",
+        "webp" => "image/webp",
+        "avif" => "image/avif",
+        "jpg" | "jpeg" => "image/jpeg",
         "json" => "application/json",
         _ => "application/octet-stream",
     }

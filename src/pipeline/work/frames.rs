@@ -180,7 +180,7 @@ impl Worker<'_> {
     }
 
     /// A still variant: `full` (the source as RGBA) at the variant's
-    /// width (never upscaled), encoded as the variant's format at
+    /// width (never upscaled), encoded with the variant's codec at
     /// `stills.quality`.
     fn still(
         &self,
@@ -198,13 +198,18 @@ impl Worker<'_> {
             ),
             _ => Cow::Borrowed(rgba),
         };
+        let settings = still::Settings {
+            quality: self.config.stills.quality,
+            avif: self.config.stills.avif,
+            png: &self.png,
+        };
         let made = self.timers.time(Stage::Still, || {
-            still::encode(&sized, variant.format, self.config.stills.quality)
+            still::encode(&sized, variant.codec, settings)
         })?;
         let mut file = self
             .write(planned, &made.bytes, Some(sized.dimensions()))
             .map_err(|e| e.detail())?;
-        file.format = Some(variant.format.extension().to_owned());
+        file.format = Some(variant.codec.name().to_owned());
         file.ssim = Some(crate::outputs::assetmap::ssim_figure(made.ssim));
         Ok(file)
     }

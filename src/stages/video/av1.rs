@@ -342,7 +342,7 @@ impl VideoEncoder for WebmEncoder {
 /// rav1e's colour description and range for `colour`, found by code point
 /// among rav1e's own variants, so [`yuv::COLOUR`] is the only place the
 /// values are written.
-fn rav1e_colour(colour: Colour) -> Result<(ColorDescription, PixelRange), String> {
+pub(crate) fn rav1e_colour(colour: Colour) -> Result<(ColorDescription, PixelRange), String> {
     let description = ColorDescription {
         color_primaries: by_code_point(colour.primaries, &ColorPrimaries::variants(), |p| p as u8)?,
         transfer_characteristics: by_code_point(

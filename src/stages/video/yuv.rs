@@ -31,6 +31,15 @@ pub const COLOUR: Colour = Colour {
     full_range: false,
 };
 
+/// The still images' colour (AVIF variants): the same primaries, transfer
+/// and matrix as [`COLOUR`], in full range and without chroma subsampling
+/// ([`to_444`]): a still has no odd-size or playback constraints, and full
+/// range keeps all 256 levels of each 8-bit channel.
+pub const STILL_COLOUR: Colour = Colour {
+    full_range: true,
+    ..COLOUR
+};
+
 /// One frame of 8-bit 4:2:0 Y'CbCr with even dimensions; planes are tightly
 /// packed (stride = width, and width / 2 for chroma).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -144,6 +153,54 @@ fn chroma(sum4: i64) -> u8 {
     (128 + ((sum4 + (HALF << 2)) >> (SHIFT + 2))).clamp(0, 255) as u8
 }
 
+// The same matrix in full range (255 steps for luma and chroma), for
+// [`to_444`].
+const FYR: i64 = fixed(0.2126);
+const FYG: i64 = fixed(0.7152);
+const FYB: i64 = fixed(0.0722);
+const FUR: i64 = fixed(-0.2126 / 1.8556);
+const FUG: i64 = fixed(-0.7152 / 1.8556);
+const FUB: i64 = fixed(0.5);
+const FVR: i64 = fixed(0.5);
+const FVG: i64 = fixed(-0.7152 / 1.5748);
+const FVB: i64 = fixed(-0.0722 / 1.5748);
+
+/// `rgba`'s colour (alpha ignored) as three full planes of full-range
+/// BT.709 Y'CbCr ([`STILL_COLOUR`]), tightly packed.
+pub fn to_444(rgba: &RgbaImage) -> [Vec<u8>; 3] {
+    let n = rgba.width() as usize * rgba.height() as usize;
+    let mut planes = [
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    ];
+    let code = |sum: i64, offset: i64| (offset + ((sum + HALF) >> SHIFT)).clamp(0, 255) as u8;
+    for p in rgba.pixels() {
+        let [r, g, b] = [p[0], p[1], p[2]].map(i64::from);
+        planes[0].push(code(FYR * r + FYG * g + FYB * b, 0));
+        planes[1].push(code(FUR * r + FUG * g + FUB * b, 128));
+        planes[2].push(code(FVR * r + FVG * g + FVB * b, 128));
+    }
+    planes
+}
+
+/// The inverse of [`to_444`]: full-range BT.709 planes of `width` x
+/// `height` back to sRGB, as a decoder shows them.
+pub fn from_444(planes: [&[u8]; 3], width: u32, height: u32) -> image::RgbImage {
+    let chroma = |k: f64| -> [f64; 256] { std::array::from_fn(|c| k * (c as f64 - 128.0)) };
+    let (r_of_cr, b_of_cb) = (chroma(1.5748), chroma(1.8556));
+    let raw = (planes[0].iter().zip(planes[1]).zip(planes[2]))
+        .flat_map(|((&y, &u), &v)| {
+            let yy = f64::from(y);
+            let r = yy + r_of_cr[usize::from(v)];
+            let b = yy + b_of_cb[usize::from(u)];
+            let g = (yy - 0.2126 * r - 0.0722 * b) / 0.7152;
+            [r, g, b].map(|c| c.round().clamp(0.0, 255.0) as u8)
+        })
+        .collect();
+    image::RgbImage::from_raw(width, height, raw).expect("w x h x 3 bytes")
+}
+
 /// The inverse conversion (limited-range BT.709 → sRGB), for tests and
 /// quality measurement: upsamples chroma by repetition. The per-code-value
 /// terms come from tables (the same f64 expressions, computed once).
@@ -245,6 +302,31 @@ mod tests {
                 for y in 0..=255u8 {
                     assert_eq!(rgb.get_pixel(u32::from(y), 1).0, formula(y, u, v));
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn full_range_444_hits_the_code_values_and_round_trips() {
+        // Full-range BT.709: white, black and the primaries.
+        for (rgb, yuv) in [
+            ([255, 255, 255], [255, 128, 128]),
+            ([0, 0, 0], [0, 128, 128]),
+            ([255, 0, 0], [54, 99, 255]),
+            ([0, 255, 0], [182, 30, 12]),
+            ([0, 0, 255], [18, 255, 116]),
+        ] {
+            let planes = to_444(&solid(1, 1, [rgb[0], rgb[1], rgb[2], 9]));
+            assert_eq!([planes[0][0], planes[1][0], planes[2][0]], yuv, "{rgb:?}");
+        }
+        let image = RgbaImage::from_fn(37, 11, |x, y| {
+            Rgba([(x * 7) as u8, (y * 23) as u8, ((x * y) % 256) as u8, 255])
+        });
+        let planes = to_444(&image);
+        let back = from_444([&planes[0], &planes[1], &planes[2]], 37, 11);
+        for (a, b) in image.pixels().zip(back.pixels()) {
+            for c in 0..3 {
+                assert!(a[c].abs_diff(b[c]) <= 1, "{a:?} vs {b:?}");
             }
         }
     }
