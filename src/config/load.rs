@@ -96,7 +96,7 @@ impl Config {
 mod tests {
     use super::*;
     use crate::config::{
-        BudgetLevel, Budgets, ByteSize, Format, Loop, Rgb, SizeLimit, StillQuality,
+        BudgetLevel, Budgets, ByteSize, Format, Loop, Rgb, SizeLimit, StillFormat, StillQuality,
     };
     use crate::outputs::assetmap::Role;
     use std::path::PathBuf;
@@ -157,10 +157,22 @@ mod tests {
                 "stills:\n  formats: [webp, webp]\n",
                 "stills.formats lists a format twice",
             ),
+            ("stills:\n  avif:\n    speed: 11\n", "stills.avif.speed"),
+            (
+                "stills:\n  formats: [heic]\n",
+                "line 2: unknown variant `heic`, expected one of webp, avif, original",
+            ),
         ] {
             let err = parse(yaml).unwrap_err().to_string();
             assert!(err.contains(key), "{yaml}: {err}");
         }
+        let all =
+            parse("stills:\n  formats: [avif, original, webp]\n  avif: {speed: 3}\n").unwrap();
+        assert_eq!(
+            all.stills.formats,
+            [StillFormat::Avif, StillFormat::Original, StillFormat::Webp]
+        );
+        assert_eq!(all.stills.avif.speed, 3);
         let target = parse("stills:\n  quality: {ssim: 0.99}\n").unwrap();
         assert_eq!(target.stills.quality, StillQuality::Target { ssim: 0.99 });
         for section in ["av1", "h264"] {

@@ -62,6 +62,9 @@ impl Config {
         if (stills.formats.iter().enumerate()).any(|(i, f)| stills.formats[..i].contains(f)) {
             return bad("stills.formats lists a format twice".into());
         }
+        if stills.avif.speed > 10 {
+            return bad("stills.avif.speed must be from 0 (slowest) to 10 (fastest)".into());
+        }
         if let Some((p, e)) =
             (stills.paths.iter()).find_map(|p| glob::Pattern::new(p).err().map(|e| (p, e)))
         {

@@ -242,6 +242,10 @@ fn variant_settings(config: &Config, variant: Variant) -> Settings {
         "still.width".into(),
         variant.width.map_or(Value::from("full"), Value::from),
     );
+    s.insert(
+        "stills.revision".into(),
+        crate::stages::still::REVISION.into(),
+    );
     for (name, version) in crate::stages::still::encoders(variant.codec) {
         s.insert(format!("stills.encoders.{name}"), version.into());
     }

@@ -158,6 +158,41 @@ fn renamed_set_is_one_error_with_a_hint() {
     );
 }
 
+/// A set renamed by adding to its stem is too far for the edit-distance
+/// rule (a quarter of the name) but contains the named stem: it is
+/// offered, nearest first with the runner-up named, and a complete set
+/// of another name is not.
+#[test]
+fn a_set_whose_stem_contains_the_named_one_is_offered_however_far() {
+    let site = site_with(&["Leg-Soleus"], 16);
+    site.frames("Arm-PlantarisPart", 16, 16, 16);
+    site.frames("Arm-PlantarisPartLonger", 16, 16, 16);
+    // Not complete: numbers 1-8 only.
+    site.frames("Arm-PlantarisHalf", 8, 16, 16);
+    let text = put(
+        &site,
+        "Plantaris",
+        page("Arm-Plantaris", &names("Arm-Plantaris", 1..=16)),
+    );
+    let line = line_of(&text, "Arm-Plantaris-1.png");
+    let message = "16 gallery frames muscles/png/Arm-Plantaris-{1..16}.png are missing; the \
+                   folder has Arm-PlantarisPart-{1..16}.png — rename the gallery entries (or \
+                   the files) so they match";
+    let hint = "did you mean muscles/png/Arm-PlantarisPart-{1..16}.png? \
+                (or Arm-PlantarisPartLonger-{1..16}.png)";
+    let (code, found) = check_json(&site);
+    assert_eq!(code, 1);
+    assert_eq!(
+        found,
+        [error(
+            "content/muscles/Plantaris.md",
+            line,
+            message,
+            Some(hint)
+        )]
+    );
+}
+
 #[test]
 fn one_letter_typo_gets_a_hint() {
     let site = site_with(&["Leg-Soleus"], 4);

@@ -12,17 +12,25 @@
 //! higher quality than the colour in AVIF; JPEG holds none, so a JPEG
 //! variant is flattened on white (only a JPEG source gets one).
 //!
-//! The SSIM is measured on the pixels a browser decodes: WebP, JPEG and
-//! PNG bytes are decoded again (by the `image` crate's decoders, not the
-//! encoders' own); an AVIF's are rav1e's reconstruction, which every AV1
-//! decoder reproduces exactly.
+//! The SSIM is measured on the pixels a browser decodes: a WebP is decoded
+//! again by libwebp's decoder (the one browsers use), JPEG and PNG bytes
+//! by the `image` crate's; an AVIF's pixels are rav1e's reconstruction,
+//! which every AV1 decoder reproduces exactly. The source's luma is taken
+//! once per variant, however many encodings a search makes.
 
 pub mod avif;
 pub mod webp;
 
 use crate::config::stills::{AvifOptions, Codec, StillQuality};
-use crate::stages::{optimize, ssim};
+use crate::stages::optimize;
+use crate::stages::ssim::{self, Luma};
 use image::RgbaImage;
+
+/// Changes whenever what this module makes or measures changes for the
+/// same settings and encoder versions (2: WebPs are measured on libwebp's
+/// decode), so cached variants are made again; part of every variant's
+/// cache key.
+pub const REVISION: u32 = 2;
 
 /// One encoded variant.
 #[derive(Debug, Clone, PartialEq)]
@@ -61,9 +69,29 @@ const PNG_ENCODER: &str = "10.2.1";
 
 /// Encodes `image` with `codec` (see the module doc).
 pub fn encode(image: &RgbaImage, codec: Codec, settings: Settings<'_>) -> Result<Still, String> {
+    // The source's luma, once for every encoding a search makes.
+    let reference = Luma::over_grey(image);
+    let measure = |decoded: &RgbaImage, name: &str| -> Result<f64, String> {
+        if decoded.dimensions() != image.dimensions() {
+            return Err(format!(
+                "the {name} just written is {}x{}, not {}x{}",
+                decoded.width(),
+                decoded.height(),
+                image.width(),
+                image.height()
+            ));
+        }
+        Ok(ssim::ssim(&Luma::over_grey(decoded), &reference))
+    };
+    let again = |bytes: &[u8], format: image::ImageFormat, name: &str| {
+        let decoded = image::load_from_memory_with_format(bytes, format)
+            .map_err(|e| format!("the {name} just written does not decode: {e}"))?
+            .into_rgba8();
+        measure(&decoded, name)
+    };
     if codec == Codec::Png {
         let bytes = optimize::encode_rgba(image, settings.png)?;
-        let ssim = ssim::of_encoded(&bytes, image::ImageFormat::Png, image)?;
+        let ssim = again(&bytes, image::ImageFormat::Png, "PNG")?;
         return Ok(Still {
             bytes,
             quality: 100,
@@ -74,17 +102,17 @@ pub fn encode(image: &RgbaImage, codec: Codec, settings: Settings<'_>) -> Result
         let (bytes, ssim) = match codec {
             Codec::Webp => {
                 let bytes = webp::encode(image, q)?;
-                let ssim = ssim::of_encoded(&bytes, image::ImageFormat::WebP, image)?;
+                let ssim = measure(&webp::decode(&bytes)?, "WebP")?;
                 (bytes, ssim)
             }
             Codec::Avif => {
                 let (bytes, decoded) = avif::encode(image, q, settings.avif.speed)?;
-                (bytes, ssim::mean_ssim(&decoded, image))
+                let ssim = measure(&decoded, "AVIF")?;
+                (bytes, ssim)
             }
             Codec::Jpeg => {
-                let flat = on_white(image);
-                let bytes = jpeg(&flat, q)?;
-                let ssim = ssim::of_encoded(&bytes, image::ImageFormat::Jpeg, image)?;
+                let bytes = jpeg(&on_white(image), q)?;
+                let ssim = again(&bytes, image::ImageFormat::Jpeg, "JPEG")?;
                 (bytes, ssim)
             }
             Codec::Png => return Err("PNG variants have no encoder quality".into()),

@@ -1,5 +1,6 @@
 //! Lossy WebP by libwebp (the reference encoder, built from its bundled C
-//! source by `libwebp-sys`), alpha kept losslessly.
+//! source by `libwebp-sys`), alpha kept losslessly; and libwebp's decoder,
+//! for measuring what a browser shows.
 
 use image::RgbaImage;
 
@@ -83,4 +84,26 @@ pub fn encode(image: &RgbaImage, quality: u8) -> Result<Vec<u8>, String> {
     // until `owned` drops (after this copy).
     let bytes = unsafe { std::slice::from_raw_parts(owned.writer.mem, owned.writer.size) };
     Ok(bytes.to_vec())
+}
+
+/// Decodes a WebP with libwebp's decoder into RGBA.
+pub fn decode(bytes: &[u8]) -> Result<RgbaImage, String> {
+    use libwebp_sys as w;
+    let (mut width, mut height) = (0i32, 0i32);
+    // SAFETY: libwebp reads `bytes.len()` bytes and returns a buffer of
+    // width * height * 4 bytes it allocated, or null on failure.
+    let pixels = unsafe { w::WebPDecodeRGBA(bytes.as_ptr(), bytes.len(), &mut width, &mut height) };
+    if pixels.is_null() {
+        return Err("the WebP just written does not decode".into());
+    }
+    let len = width as usize * height as usize * 4;
+    // SAFETY: the buffer holds `len` bytes (above); it is copied, then
+    // freed once with libwebp's own free.
+    let raw = unsafe {
+        let raw = std::slice::from_raw_parts(pixels, len).to_vec();
+        w::WebPFree(pixels.cast());
+        raw
+    };
+    RgbaImage::from_raw(width as u32, height as u32, raw)
+        .ok_or_else(|| "libwebp decoded a WebP of an impossible size".to_owned())
 }

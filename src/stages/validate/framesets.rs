@@ -97,17 +97,31 @@ pub fn renamed_set(
             set.1.insert(n.number);
         }
     }
+    // Complete sets only (every wanted number present), close by edit
+    // distance or with a stem that contains the wanted one or is
+    // contained in it (`Arm-PlantarisPart-` for `Arm-Plantaris-`),
+    // however far: nearest first, ties in name order.
     let len = wanted.prefix.chars().count();
-    let ((prefix, _), (ext, _)) = sets
+    let mut found: Vec<(usize, &str, &str)> = sets
         .into_iter()
         .filter(|(_, (_, have))| numbers.iter().all(|n| have.contains(n)))
-        .map(|(key, set)| (edit_distance(wanted.prefix, key.0), key, set))
-        .filter(|(d, _, _)| *d <= hints::max_distance(len))
-        .min_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)))
-        .map(|(_, key, set)| (key, set))?;
+        .map(|((prefix, _), (ext, _))| (edit_distance(wanted.prefix, prefix), prefix, ext))
+        .filter(|&(d, prefix, _)| d <= hints::max_distance(len) || nested(wanted.prefix, prefix))
+        .collect();
+    found.sort();
+    let &(_, prefix, ext) = found.first()?;
     let set = hints::number_set(&numbers);
     let missing = hints::join(folder, &format!("{}{set}.{}", wanted.prefix, wanted.ext));
     let present = format!("{prefix}{set}.{ext}");
+    // Up to two runners-up, as plain names.
+    let others: Vec<String> = (found.iter().skip(1).take(2))
+        .map(|(_, p, e)| format!("{p}{set}.{e}"))
+        .collect();
+    let also = if others.is_empty() {
+        String::new()
+    } else {
+        format!(" (or {})", others.join(", "))
+    };
     let d = Diagnostic::error(
         &page.path,
         Some(entries[0].line),
@@ -117,8 +131,20 @@ pub fn renamed_set(
             numbers.len()
         ),
     )
-    .with_hint(format!("did you mean {}?", hints::join(folder, &present)));
+    .with_hint(format!(
+        "did you mean {}?{also}",
+        hints::join(folder, &present)
+    ));
     Some((d, entries.iter().map(|e| e.line).collect()))
+}
+
+/// Whether one prefix's stem (without its trailing separators) contains
+/// the other's, ignoring case: a set renamed by adding to its name or
+/// cutting from it.
+fn nested(a: &str, b: &str) -> bool {
+    let stem = |p: &str| p.trim_end_matches(['-', '_', ' ', '.']).to_lowercase();
+    let (a, b) = (stem(a), stem(b));
+    !a.is_empty() && !b.is_empty() && (a.contains(&b) || b.contains(&a))
 }
 
 /// The set more than half of the entries share (same folder, prefix and
