@@ -91,6 +91,8 @@ pub use outputs::diagnostics::{Diagnostic, Report, Severity};
 pub use outputs::{assetmap, names};
 pub use pipeline::explain::{Explained, Explanation, Input, PageUse, Why, explain};
 pub use pipeline::merge::{Merged, merge};
+#[cfg(feature = "watch")]
+pub use pipeline::watch::{Round, WatchOptions, watch};
 pub use pipeline::{
     BuildOptions, BuildSummary, Change, Cleaned, Outcome, Reason, Settings, Shard, Stage, build,
     check, clean,

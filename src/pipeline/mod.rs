@@ -45,6 +45,8 @@ pub mod shard;
 mod stamp;
 mod timers;
 mod units;
+#[cfg(feature = "watch")]
+pub mod watch;
 mod work;
 
 pub use build::{BuildOptions, build};

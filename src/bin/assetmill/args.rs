@@ -101,6 +101,17 @@ pub enum Command {
     /// Remove every file assetmill recorded making in the output folder
     /// (and its cache); anything else there is left alone.
     Clean,
+    /// Build, then rebuild after every saved change to the pages, the
+    /// images or the configuration (only what the change touches), until
+    /// Ctrl-C. One line per round; problems are listed until fixed, and a
+    /// bad edit never ends the watch. With `--progress ndjson`, each
+    /// round's events and `finish` go to stdout.
+    Watch {
+        /// How long a file must be quiet before its change counts, in
+        /// milliseconds (a burst of saved frames is one batch).
+        #[arg(long, default_value_t = 200, value_name = "MS")]
+        debounce: u64,
+    },
     /// Read every page and validate every image it references.
     Check {
         /// Report format.

@@ -6,6 +6,7 @@
 
 mod args;
 mod reporter;
+mod watching;
 
 use args::{Cli, Command, Format, Scene};
 use reporter::{Reporter, exit, print};
@@ -39,6 +40,9 @@ fn main() -> ExitCode {
         images: cli.images.clone(),
         out: cli.out.clone(),
     };
+    if let Command::Watch { debounce } = cli.command {
+        return watching::run(&cli, &overrides, debounce, stop_on_signals());
+    }
     let config = match Config::load(cli.config.as_deref(), &overrides) {
         Ok(config) => config,
         Err(e) => return usage_error(&e),
@@ -124,7 +128,7 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        Command::Synth { .. } => unreachable!("handled above"),
+        Command::Synth { .. } | Command::Watch { .. } => unreachable!("handled above"),
     }
 }
 
@@ -205,7 +209,7 @@ fn report_file_size_limits() {
     }
 }
 
-fn usage_error(e: &Error) -> ExitCode {
+pub(crate) fn usage_error(e: &Error) -> ExitCode {
     eprintln!("error: {e}");
     ExitCode::from(2)
 }

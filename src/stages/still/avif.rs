@@ -227,7 +227,18 @@ mod tests {
 
     #[test]
     fn an_avif_holds_its_colour_alpha_and_tags_and_decodes_to_its_reconstruction() {
-        let image = super::super::tests::picture(75, 41);
+        // A gradient with a soft disc and grain, its right half transparent.
+        let image = RgbaImage::from_fn(75, 41, |x, y| {
+            let d = ((x as f32 - 37.0).powi(2) + (y as f32 - 20.0).powi(2)).sqrt();
+            let grain = ((x * 7 + y * 13) % 17) as u8;
+            let alpha = if x < 37 { 255 } else { 0 };
+            image::Rgba([
+                (x * 3) as u8 + grain,
+                (255.0 - d * 4.0).max(30.0) as u8,
+                (y * 5) as u8,
+                alpha,
+            ])
+        });
         let (bytes, decoded) = encode(&image, 80, 10).unwrap();
         assert_eq!(&bytes[4..12], b"ftypavif");
         // Colour tags (nclx: primaries 1, transfer 13, matrix 1, full).

@@ -235,7 +235,7 @@ mod tests {
 
     /// A gradient with a soft disc and fine grain (detail for the
     /// encoder to spend bits on), half of it transparent.
-    pub(super) fn picture(width: u32, height: u32) -> RgbaImage {
+    fn picture(width: u32, height: u32) -> RgbaImage {
         RgbaImage::from_fn(width, height, |x, y| {
             let dx = x as f32 - width as f32 / 2.0;
             let dy = y as f32 - height as f32 / 2.0;
@@ -253,7 +253,7 @@ mod tests {
     }
 
     /// [`Settings`] at `quality`, with the default AVIF and PNG options.
-    pub(super) fn at(quality: StillQuality, run: impl FnOnce(Settings<'_>)) {
+    fn at(quality: StillQuality, run: impl FnOnce(Settings<'_>)) {
         let png = optimize::oxipng_options(&Default::default());
         run(Settings {
             quality,
