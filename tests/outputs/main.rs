@@ -14,6 +14,7 @@ mod build;
 mod hostile_images;
 mod hostile_memory;
 mod incremental;
+mod jekyll;
 mod pixi;
 mod quality;
 mod review;

@@ -1,0 +1,170 @@
+//! The example Jekyll site (`examples/jekyll`) as its README section has a
+//! user build it: the real Jekyll with the example's plugin, which runs
+//! this assetmill before the site is read; then headless Chromium opens
+//! every page over the published `_site/`: every image loads, every video
+//! plays with the GIF's duration, every gallery shows its thumbnails. A
+//! page naming a missing frame fails `jekyll build` with assetmill's
+//! `page:line` error.
+
+use crate::common;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// A copy of the example site in a temporary folder.
+fn example() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let site = dir.path().join("site");
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/jekyll");
+    for (rel, bytes) in common::tree(&shipped) {
+        // Never a build left in the working tree.
+        if !rel.starts_with("_site/") && !rel.starts_with("img/") && !rel.starts_with("_data/") {
+            common::write(&site.join(rel), &bytes);
+        }
+    }
+    (dir, site)
+}
+
+fn jekyll_build(jekyll: &Path, site: &Path) -> Output {
+    Command::new(jekyll)
+        .arg("build")
+        .arg("--source")
+        .arg(site)
+        .arg("--destination")
+        .arg(site.join("_site"))
+        .env("ASSETMILL", env!("CARGO_BIN_EXE_assetmill"))
+        .output()
+        .expect("run jekyll")
+}
+
+/// Loads `page` of the served site in an iframe and reports its images,
+/// videos and gallery thumbnails once all have loaded (or failed).
+const PROBE: &str = r#"<!doctype html><html><body>
+<iframe id="f" style="width:1000px;height:4000px"></iframe>
+<script>
+const send = (o) => fetch('/report', {method: 'POST', body: JSON.stringify(o)});
+setTimeout(() => send({error: 'timeout'}), 30000);
+const f = document.getElementById('f');
+f.addEventListener('load', async () => {
+  const d = f.contentDocument;
+  // The <img> inside a <video> is only a fallback: a browser that plays
+  // the video never loads it.
+  const imgs = [...d.querySelectorAll('img')].filter(i => i.parentElement.tagName !== 'VIDEO');
+  imgs.forEach(i => { i.loading = 'eager'; });
+  await Promise.all(imgs.map(i => i.decode().catch(() => null)));
+  const vids = [...d.querySelectorAll('video')];
+  await Promise.all(vids.map(v => v.readyState >= 2 ? null :
+    new Promise(r => { v.addEventListener('loadeddata', r, {once: true}); v.addEventListener('error', r, {once: true}); })));
+  send({
+    images: imgs.map(i => ({src: i.currentSrc, complete: i.complete, width: i.naturalWidth})),
+    videos: vids.map(v => ({src: v.currentSrc, ready: v.readyState, duration: v.duration})),
+    thumbs: d.querySelectorAll('.gallery img').length,
+  });
+});
+f.src = location.hash.slice(1);
+</script></body></html>"#;
+
+#[test]
+fn the_example_site_builds_with_its_plugin_and_every_image_and_video_loads_in_chromium() {
+    let Some(jekyll) = common::tool("jekyll") else {
+        return;
+    };
+    let (_dir, site) = example();
+    let out = jekyll_build(&jekyll, &site);
+    let log =
+        String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "jekyll build: {log}");
+    assert!(
+        log.contains("assetmill: 4 pages"),
+        "the plugin ran assetmill: {log}"
+    );
+    let published = site.join("_site");
+    let map: Value =
+        serde_json::from_slice(&std::fs::read(published.join("img/assets.json")).unwrap()).unwrap();
+    // The sources stay unpublished; the outputs are at /img/.
+    assert!(!published.join("_images").exists());
+    assert!(
+        !published.join("img/.assetmill").exists(),
+        "the cache is not published"
+    );
+
+    let pages = [
+        ("pages/arm-biceps.html", 16, 1),
+        ("pages/arm.html", 16, 1),
+        ("pages/leg-soleus.html", 16, 1),
+        ("index.html", 0, 0),
+    ];
+    for (page, thumbs, videos) in pages {
+        let extra = BTreeMap::from([("probe.html".to_owned(), PROBE.as_bytes().to_vec())]);
+        let Some(body) = common::browser::report_with(
+            &published,
+            extra,
+            &format!("probe.html#/{page}"),
+            &["--window-size=1000,800".to_owned()],
+        ) else {
+            return;
+        };
+        let seen: Value = serde_json::from_str(&body).unwrap();
+        assert!(seen["error"].is_null(), "{page}: {seen}");
+        assert_eq!(seen["thumbs"], thumbs, "{page}: {seen}");
+        let images = seen["images"].as_array().unwrap();
+        assert!(!images.is_empty(), "{page}");
+        for image in images {
+            assert!(
+                image["complete"] == true && image["width"].as_u64().unwrap() > 0,
+                "{page}: an image did not load: {image}"
+            );
+        }
+        let seen_videos = seen["videos"].as_array().unwrap();
+        assert_eq!(seen_videos.len(), videos, "{page}: {seen}");
+        for video in seen_videos {
+            assert!(video["ready"].as_u64().unwrap() >= 2, "{page}: {video}");
+            let src = video["src"].as_str().unwrap();
+            assert!(src.ends_with(".webm"), "AV1 first: {src}");
+            // The GIF's duration, from the asset map.
+            let key = if page.contains("soleus") {
+                "muscles/gif/Leg-Soleus.gif"
+            } else {
+                "muscles/gif/Arm-Biceps Brachii.gif"
+            };
+            let webm = (map["assets"][key]["outputs"].as_array().unwrap().iter())
+                .find(|o| o["role"] == "webm")
+                .unwrap();
+            let want = webm["duration_ms"].as_f64().unwrap() / 1000.0;
+            let got = video["duration"].as_f64().unwrap();
+            assert!((got - want).abs() < 0.05, "{page}: {got} s, not {want} s");
+        }
+    }
+
+    // A page naming a missing frame: `jekyll build` fails with assetmill's
+    // error at the page's line.
+    let soleus = site.join("pages/leg-soleus.md");
+    let text = std::fs::read_to_string(&soleus).unwrap();
+    let broken = text.replace("Leg-Soleus-5.png", "Leg-Soleus-55.png");
+    std::fs::write(&soleus, &broken).unwrap();
+    let line = common::line_of(&broken, "Leg-Soleus-55.png");
+    let out = jekyll_build(&jekyll, &site);
+    let log =
+        String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{log}");
+    let message = format!(
+        "pages/leg-soleus.md:{line}: error: gallery frame muscles/png/Leg-Soleus-55.png: file not found"
+    );
+    assert!(log.contains(&message), "{message} not in: {log}");
+
+    // Fixed: only the soleus animation (which a missing frame unmade) is
+    // built again; everything else comes from the cache.
+    std::fs::write(&soleus, &text).unwrap();
+    let out = jekyll_build(&jekyll, &site);
+    let log =
+        String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{log}");
+    let built: usize = log
+        .split("assetmill: built ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no build line: {log}"));
+    assert!((1..=12).contains(&built), "{built} built: {log}");
+}
