@@ -168,3 +168,121 @@ fn the_example_site_builds_with_its_plugin_and_every_image_and_video_loads_in_ch
         .unwrap_or_else(|| panic!("no build line: {log}"));
     assert!((1..=12).contains(&built), "{built} built: {log}");
 }
+
+/// `examples/ci/github-pages.yml` run as written on the example site: each
+/// shard job's assetmill step, the artifact moves GitHub makes, then the
+/// site job's merge and `jekyll build` (its plugin in check mode), whose
+/// `_site/` is what the deploy job publishes.
+#[test]
+fn the_github_pages_workflow_builds_the_example_site_as_written() {
+    let Some(jekyll) = common::tool("jekyll") else {
+        return;
+    };
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/ci/github-pages.yml"),
+    )
+    .unwrap();
+    let flow: Value = serde_saphyr::from_str(&text).unwrap();
+    assert_eq!(flow["env"]["ASSETMILL_VERSION"], env!("CARGO_PKG_VERSION"));
+    let (shard_job, site_job) = (&flow["jobs"]["shard"], &flow["jobs"]["site"]);
+    assert_eq!(site_job["needs"], "shard");
+    assert_eq!(flow["jobs"]["deploy"]["needs"], "site");
+    let steps = |job: &Value| job["steps"].as_array().unwrap().clone();
+    let uses = |job: &Value, action: &str| -> Value {
+        (steps(job).into_iter())
+            .find(|s| s["uses"].as_str().is_some_and(|u| u.starts_with(action)))
+            .unwrap_or_else(|| panic!("no {action}"))
+    };
+    assert_eq!(
+        uses(shard_job, "actions/upload-artifact")["with"]["include-hidden-files"],
+        true
+    );
+    assert_eq!(
+        uses(site_job, "actions/upload-pages-artifact")["with"]["path"],
+        "_site"
+    );
+
+    let (_dir, site) = example();
+    let mut dirs: Vec<PathBuf> = vec![
+        Path::new(env!("CARGO_BIN_EXE_assetmill"))
+            .parent()
+            .unwrap()
+            .to_owned(),
+    ];
+    dirs.extend(jekyll.parent().map(Path::to_owned));
+    dirs.extend(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    ));
+    let path = std::env::join_paths(dirs).unwrap();
+    let run_steps = |job: &Value, subst: &dyn Fn(&str) -> String| {
+        let mut ran = Vec::new();
+        for step in steps(job) {
+            let Some(script) = step["run"].as_str() else {
+                continue;
+            };
+            let script = subst(script);
+            let tool = script.split_whitespace().next().unwrap_or("");
+            if !["assetmill", "jekyll"].contains(&tool) {
+                continue; // installing them
+            }
+            assert!(!script.contains("${{"), "unknown expression in {script}");
+            let mut command = Command::new("bash");
+            command
+                .args(["-euo", "pipefail", "-c", &script])
+                .env("PATH", &path)
+                .current_dir(&site);
+            if let Some(env) = step["env"].as_object() {
+                for (k, v) in env {
+                    command.env(k, v.as_str().unwrap());
+                }
+            }
+            let o = command.output().unwrap();
+            assert!(o.status.success(), "{script}: {o:?}");
+            ran.push((
+                tool.to_owned(),
+                String::from_utf8_lossy(&o.stdout).to_string(),
+            ));
+        }
+        ran
+    };
+    let shards: Vec<u64> = (shard_job["strategy"]["matrix"]["shard"]
+        .as_array()
+        .unwrap()
+        .iter())
+    .map(|v| v.as_u64().unwrap())
+    .collect();
+    let upload = &uses(shard_job, "actions/upload-artifact")["with"];
+    let into = site.join(
+        uses(site_job, "actions/download-artifact")["with"]["path"]
+            .as_str()
+            .unwrap(),
+    );
+    for &i in &shards {
+        let subst = |s: &str| {
+            s.replace("${{ matrix.shard }}", &i.to_string())
+                .replace("${{ strategy.job-total }}", &shards.len().to_string())
+        };
+        assert_eq!(run_steps(shard_job, &subst).len(), 1);
+        let from = site.join(subst(upload["path"].as_str().unwrap()));
+        std::fs::create_dir_all(&into).unwrap();
+        std::fs::rename(from, into.join(subst(upload["name"].as_str().unwrap()))).unwrap();
+    }
+    let ran = run_steps(site_job, &|s: &str| s.to_owned());
+    let tools: Vec<&str> = ran.iter().map(|(t, _)| t.as_str()).collect();
+    assert_eq!(tools, ["assetmill", "jekyll"]);
+    // The plugin checked instead of building, and found img/ complete.
+    assert!(
+        ran[1].1.contains("assetmill: ") && ran[1].1.contains("build --quiet --check"),
+        "{}",
+        ran[1].1
+    );
+    let published = site.join("_site");
+    for page in [
+        "index.html",
+        "pages/arm-biceps.html",
+        "img/assets.json",
+        "img/muscles/gif/Leg-Soleus.webm",
+    ] {
+        assert!(published.join(page).is_file(), "{page} not published");
+    }
+}
