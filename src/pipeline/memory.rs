@@ -29,8 +29,8 @@
 //!                                         palette indices, frames being
 //!                                         mapped, palette probe, samples
 //! video  = clips(G, m)                    running beside the GIF encoder
-//! sprite = S + S x PNG_FACTOR             the sheet and oxipng on it
-//! peak   = max(frames, gif + video, sprite)
+//! sprite = S x PNG_FACTOR                 oxipng on the sheet, beside both
+//! peak   = max(frames, gif + video + sprite)
 //! ```
 //!
 //! where `clips` sums [`video::clip_bytes`] over the videos made: a fixed
@@ -152,13 +152,14 @@ impl Needs {
             .saturating_mul(self.frame)
             .saturating_add(self.gif_frames)
             .saturating_add(self.sheet);
-        let gif = self
+        // The sheet is encoded beside the GIF and the videos.
+        let clips = self
             .gif_frames
             .saturating_add(self.gif_encode)
             .saturating_add(self.video_encode)
-            .saturating_add(self.sheet);
-        let sprite = self.sheet.saturating_add(self.sheet_encode);
-        frames.max(gif).max(sprite)
+            .saturating_add(self.sheet)
+            .saturating_add(self.sheet_encode);
+        frames.max(clips)
     }
 
     /// The most lanes, up to `threads`, whose peak fits `budget` (at least 1).
@@ -753,7 +754,8 @@ mod tests {
             sheet: 20,
             sheet_encode: 60,
         };
-        assert_eq!(n.peak(1), 570); // the GIF and video encoders side by side
+        // The GIF and video encoders and the sheet's encoding side by side.
+        assert_eq!(n.peak(1), 630);
         assert_eq!(n.peak(8), 830); // frames in flight
         let sprite = Needs {
             sheet: 1000,

@@ -35,18 +35,22 @@ impl Worker<'_> {
         } = targets;
         let mut sheet = sheet.map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner()));
         let timing = animation.timing(&self.config.gif);
-        let mut made = Vec::new();
-        // The GIF and the videos first, from the same GIF-size frames in
-        // gallery order (a frame listed twice is copied), encoded side by
-        // side; the frames are dropped before the sheet is encoded (the
-        // budget counts them apart).
+        // The GIF and the videos, from the same GIF-size frames in gallery
+        // order (a frame listed twice is copied), encoded side by side;
+        // beside them the sprite sheet and its atlases, so a sheet is not
+        // kept waiting for the slow video encoders (the budget counts the
+        // sheet's encoding with the clips').
         let clip_roles = [Role::Gif, Role::Webm, Role::Mp4];
         let clips: Vec<&Planned> = planned
             .iter()
             .copied()
             .filter(|p| clip_roles.contains(&p.role))
             .collect();
-        if !clips.is_empty() {
+        let make_clips = || {
+            let mut made = Vec::new();
+            if clips.is_empty() {
+                return made;
+            }
             let list: Vec<RgbaImage> = frames
                 .iter()
                 .enumerate()
@@ -66,39 +70,47 @@ impl Worker<'_> {
                 })
                 .collect();
             drop(list);
-            for (p, file) in clips.into_iter().zip(files) {
-                made.push((p.clone(), self.in_animation(a, file), true));
+            for (p, file) in clips.iter().zip(files) {
+                made.push(((*p).clone(), self.in_animation(a, file), true));
             }
-        }
-        for p in planned {
-            let file = match (p.role, &sizes.layout) {
-                (Role::Sprite, Some(layout)) => match sheet.take() {
-                    Some(sheet) => self.sprite(p, sheet, layout),
-                    None => continue,
-                },
-                (Role::SpriteMap | Role::TexturePacker, Some(layout)) => {
-                    let name = crate::plan::outputs::sprite(self.config, &animation.key);
-                    let image = name.rsplit('/').next().unwrap_or(&name);
-                    let json = if p.role == Role::SpriteMap {
-                        Ok(atlas::assetmill(image, layout, &timing))
-                    } else {
-                        let frames: Vec<&str> = (animation.frames.iter())
-                            .map(|&s| self.plan.sources[s].key.as_str())
-                            .collect();
-                        let stem = crate::plan::outputs::with_suffix(&animation.key, "", Some(""));
-                        let stem = stem.rsplit('/').next().unwrap_or(&stem);
-                        atlas::texturepacker(image, layout, &frames, stem, &timing)
-                    };
-                    json.map_err(|message| Error::Encode {
-                        path: self.out.root().join(&p.path),
-                        message,
-                    })
-                    .and_then(|json| self.write(p, json.as_bytes(), None))
-                }
-                _ => continue,
-            };
-            made.push(((*p).clone(), self.in_animation(a, file), true));
-        }
+            made
+        };
+        let make_sheet = || {
+            let mut made = Vec::new();
+            for p in planned {
+                let file = match (p.role, &sizes.layout) {
+                    (Role::Sprite, Some(layout)) => match sheet.take() {
+                        Some(sheet) => self.sprite(p, sheet, layout),
+                        None => continue,
+                    },
+                    (Role::SpriteMap | Role::TexturePacker, Some(layout)) => {
+                        let name = crate::plan::outputs::sprite(self.config, &animation.key);
+                        let image = name.rsplit('/').next().unwrap_or(&name);
+                        let json = if p.role == Role::SpriteMap {
+                            Ok(atlas::assetmill(image, layout, &timing))
+                        } else {
+                            let frames: Vec<&str> = (animation.frames.iter())
+                                .map(|&s| self.plan.sources[s].key.as_str())
+                                .collect();
+                            let stem =
+                                crate::plan::outputs::with_suffix(&animation.key, "", Some(""));
+                            let stem = stem.rsplit('/').next().unwrap_or(&stem);
+                            atlas::texturepacker(image, layout, &frames, stem, &timing)
+                        };
+                        json.map_err(|message| Error::Encode {
+                            path: self.out.root().join(&p.path),
+                            message,
+                        })
+                        .and_then(|json| self.write(p, json.as_bytes(), None))
+                    }
+                    _ => continue,
+                };
+                made.push(((*p).clone(), self.in_animation(a, file), true));
+            }
+            made
+        };
+        let (mut made, sheets) = rayon::join(make_clips, make_sheet);
+        made.extend(sheets);
         made
     }
 
