@@ -133,6 +133,21 @@ fn a_saved_frame_remakes_its_outputs_a_burst_is_one_round_and_bad_edits_wait_for
     let copy = image::open(site.out().join("muscles/png/Arm-Biceps-3.png")).unwrap();
     assert_eq!(copy.into_rgb8(), new);
 
+    // An editor that saves by writing a new file and renaming it over the
+    // old one: one round, for the frame's own name.
+    let five = site.images().join("muscles/png/Arm-Biceps-5.png");
+    let scratch = site.images().join("muscles/png/Arm-Biceps-5.png.tmp-save");
+    let renamed = common::frame(48, 32, 55);
+    common::write(&scratch, &png_bytes(&renamed));
+    std::fs::rename(&scratch, &five).unwrap();
+    let (line, _) = watch.round();
+    assert!(
+        line.contains("assets/muscles/png/Arm-Biceps-5.png"),
+        "{line}"
+    );
+    let copy = image::open(site.out().join("muscles/png/Arm-Biceps-5.png")).unwrap();
+    assert_eq!(copy.into_rgb8(), renamed);
+
     // All 16 frames saved in a burst: one round, one new GIF.
     for i in 1..=16 {
         let path = site

@@ -286,3 +286,104 @@ fn the_github_pages_workflow_builds_the_example_site_as_written() {
         assert!(published.join(page).is_file(), "{page} not published");
     }
 }
+
+/// A child process killed when the test ends, however it ends.
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The body of `GET path` on loopback `port`, if it answers 200.
+fn get(port: u16, path: &str) -> Option<Vec<u8>> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).ok()?;
+    let split = response.windows(4).position(|w| w == b"\r\n\r\n")?;
+    response
+        .starts_with(b"HTTP/1.1 200")
+        .then(|| response[split + 4..].to_vec())
+}
+
+/// Polls `f` every 100 ms until it is true or `seconds` pass.
+fn within(seconds: u64, mut f: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    while std::time::Instant::now() < deadline {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    false
+}
+
+/// The README's preview loop on the example: `jekyll serve` (its plugin
+/// builds the images first) and `assetmill watch` side by side; a saved
+/// gallery frame's new thumbnail and GIF are what the preview server
+/// hands out moments later.
+#[test]
+fn jekyll_serve_beside_assetmill_watch_serves_a_saved_frame_s_new_outputs() {
+    let Some(jekyll) = common::tool("jekyll") else {
+        return;
+    };
+    let (_dir, site) = example();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let _serve = Running(
+        Command::new(&jekyll)
+            .args(["serve", "--host", "127.0.0.1", "--port", &port.to_string()])
+            .current_dir(&site)
+            .env("ASSETMILL", env!("CARGO_BIN_EXE_assetmill"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start jekyll serve"),
+    );
+    assert!(
+        within(120, || get(port, "/").is_some()),
+        "jekyll serve did not come up"
+    );
+    let thumb = "img/muscles/png/Arm-Biceps Brachii-3-thumb.png";
+    let url = "/img/muscles/png/Arm-Biceps%20Brachii-3-thumb.png";
+    let before = get(port, url).expect("the plugin built the thumbnails");
+    assert_eq!(before, std::fs::read(site.join(thumb)).unwrap());
+    let _watch = Running(
+        Command::new(env!("CARGO_BIN_EXE_assetmill"))
+            .args(["watch", "--quiet"])
+            .current_dir(&site)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("start assetmill watch"),
+    );
+    // Its first round finds everything built (its cache's lock is free
+    // again once it has run); then a frame is saved with other pixels.
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let frames = site.join("_images/muscles/png");
+    let gif_url = "/img/muscles/gif/Arm-Biceps%20Brachii.gif";
+    let gif_before = get(port, gif_url).unwrap();
+    std::fs::copy(
+        frames.join("Arm-Biceps Brachii-9.png"),
+        frames.join("Arm-Biceps Brachii-3.png"),
+    )
+    .unwrap();
+    assert!(
+        within(30, || get(port, url).is_some_and(|now| now != before)),
+        "the preview never served the new thumbnail"
+    );
+    // The thumbnail served is the new frame's: the same as frame 9's.
+    let nine = get(port, "/img/muscles/png/Arm-Biceps%20Brachii-9-thumb.png").unwrap();
+    assert!(within(10, || get(port, url).is_some_and(|now| now == nine)));
+    assert!(
+        within(30, || get(port, gif_url)
+            .is_some_and(|now| now != gif_before)),
+        "the preview never served the new GIF"
+    );
+}
