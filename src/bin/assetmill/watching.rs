@@ -59,35 +59,19 @@ fn line(round: &Round<'_>, here: &Path, first: bool) -> String {
     let what = if first {
         "first build".to_owned()
     } else {
-        let names: Vec<String> = (round.changed.iter().take(3))
-            .map(|p| shown(p, here))
-            .collect();
-        let more = round.changed.len().saturating_sub(3);
-        let extra = if more > 0 {
-            format!(" and {more} more")
-        } else {
-            String::new()
-        };
-        format!("{}{extra} changed", names.join(", "))
+        let names: Vec<String> = round.changed.iter().map(|p| shown(p, here)).collect();
+        format!("{} changed", first_three(&names, " and "))
     };
     match round.result {
         Err(e) => format!("{what}: nothing built: {e} (fix it and save again)"),
         Ok(outcome) => {
             let s = &outcome.summary;
             let r = &outcome.report.summary;
-            let built: Vec<&str> = (outcome.changes.iter().take(3))
-                .map(|c| c.path.as_str())
-                .collect();
+            let built: Vec<String> = outcome.changes.iter().map(|c| c.path.clone()).collect();
             let listed = if built.is_empty() {
                 String::new()
             } else {
-                let more = outcome.changes.len().saturating_sub(3);
-                let extra = if more > 0 {
-                    format!(", {more} more")
-                } else {
-                    String::new()
-                };
-                format!(" ({}{extra})", built.join(", "))
+                format!(" ({})", first_three(&built, ", "))
             };
             let stopped = if outcome.cancelled { ", stopped" } else { "" };
             let tail = if first {
@@ -104,6 +88,15 @@ fn line(round: &Round<'_>, here: &Path, first: bool) -> String {
                 count(r.warnings, "warning")
             )
         }
+    }
+}
+
+/// The first three of `names`, then `{and}N more` for the rest.
+fn first_three(names: &[String], and: &str) -> String {
+    let shown = names[..names.len().min(3)].join(", ");
+    match names.len().saturating_sub(3) {
+        0 => shown,
+        more => format!("{shown}{and}{more} more"),
     }
 }
 

@@ -14,7 +14,7 @@
 //! rav1e runs on the calling rayon pool, as for the videos; its output
 //! does not depend on the thread count.
 
-use crate::stages::video::av1::rav1e_colour;
+use crate::stages::video::av1::{rav1e_colour, visible};
 use crate::stages::video::yuv;
 use image::RgbaImage;
 use rav1e::prelude::{
@@ -200,13 +200,7 @@ fn reconstructed(frame: &Arc<Frame<u8>>, w: usize, h: usize, used: usize) -> [Ve
         if i >= used {
             return Vec::new();
         }
-        let plane = &frame.planes[i];
-        let stride = plane.cfg.stride;
-        let data = plane.data_origin();
-        (0..h)
-            .flat_map(|row| &data[row * stride..][..w])
-            .copied()
-            .collect()
+        visible(frame, i, w, h)
     })
 }
 

@@ -238,19 +238,22 @@ impl WebmEncoder {
     }
 }
 
-/// The visible `width` x `height` of a rav1e frame (whose planes are
-/// padded, and allocated to a multiple of 8) as tightly packed planes.
+/// The visible `w` x `h` of plane `i` of a rav1e frame (whose planes are
+/// padded, and allocated to a multiple of 8), tightly packed.
+pub(crate) fn visible(frame: &Frame<u8>, i: usize, w: usize, h: usize) -> Vec<u8> {
+    let plane = &frame.planes[i];
+    let stride = plane.cfg.stride;
+    let data = plane.data_origin();
+    (0..h)
+        .flat_map(|row| &data[row * stride..][..w])
+        .copied()
+        .collect()
+}
+
+/// The visible `width` x `height` of a rav1e 4:2:0 frame as a picture.
 fn picture(frame: &Frame<u8>, width: u32, height: u32) -> Picture {
     let (w, h) = (width as usize, height as usize);
-    let plane = |i: usize, w: usize, h: usize| -> Vec<u8> {
-        let plane = &frame.planes[i];
-        let stride = plane.cfg.stride;
-        let data = plane.data_origin();
-        (0..h)
-            .flat_map(|row| &data[row * stride..][..w])
-            .copied()
-            .collect()
-    };
+    let plane = |i: usize, w: usize, h: usize| visible(frame, i, w, h);
     Picture {
         width,
         height,
