@@ -47,6 +47,9 @@ pub struct BuildOptions {
     /// Build only this shard's units (see [`shard`]), into an output folder
     /// of its own, with a partial asset map; no `_data` copy or report.
     pub shard: Option<Shard>,
+    /// Which units start first: the most work (the shortest build, the
+    /// default) or the least (what is quick is in place soonest).
+    pub order: schedule::Order,
 }
 
 impl BuildOptions {
@@ -210,6 +213,7 @@ pub fn build(config: &Config, options: BuildOptions, progress: &dyn Progress) ->
         .collect();
     let results: Vec<UnitResult> = schedule::run(
         jobs,
+        options.order,
         config.limits.max_memory.0,
         threads * 2,
         &|(unit, planned, budget)| {

@@ -54,5 +54,6 @@ pub use check::check;
 pub use clean::{Cleaned, clean};
 pub use keys::{Reason, Settings};
 pub use outcome::{BuildSummary, Change, Outcome};
+pub use schedule::Order;
 pub use shard::Shard;
 pub use timers::Stage;

@@ -1,5 +1,6 @@
-//! Runs a build's units on the thread pool: the longest first, as many at
-//! once as the memory budget allows, and a new one as soon as one ends.
+//! Runs a build's units on the thread pool: the longest first (or, for
+//! `watch`, the cheapest first: [`Order`]), as many at once as the memory
+//! budget allows, and a new one as soon as one ends.
 //!
 //! Each unit comes with its estimated peak memory and its work (both from
 //! [`super::memory`]). Units start in order of work, largest first (ties
@@ -28,12 +29,26 @@ pub(super) struct Job<J> {
     pub work: u64,
 }
 
-/// The jobs in the order they start, each with its index: by work,
-/// largest first, ties in input order.
-fn in_start_order<J>(jobs: Vec<Job<J>>) -> VecDeque<(usize, Job<J>)> {
+/// Which units start first.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Order {
+    /// The most work first: the shortest build (the default).
+    #[default]
+    LongestFirst,
+    /// The least work first: what is quick to make is in place soonest,
+    /// while the slow units finish (`watch`, where an author is looking).
+    CheapestFirst,
+}
+
+/// The jobs in the order they start, each with its index: by work in
+/// `order`, ties in input order.
+fn in_start_order<J>(jobs: Vec<Job<J>>, order: Order) -> VecDeque<(usize, Job<J>)> {
     let mut jobs: Vec<(usize, Job<J>)> = jobs.into_iter().enumerate().collect();
     // A stable sort: equal work keeps the input order.
-    jobs.sort_by_key(|(_, job)| std::cmp::Reverse(job.work));
+    match order {
+        Order::LongestFirst => jobs.sort_by_key(|(_, job)| std::cmp::Reverse(job.work)),
+        Order::CheapestFirst => jobs.sort_by_key(|(_, job)| job.work),
+    }
     jobs.into()
 }
 
@@ -59,6 +74,7 @@ struct State<'a, J, R> {
 /// results are those of the units that ran).
 pub(super) fn run<J: Send, R: Send>(
     jobs: Vec<Job<J>>,
+    order: Order,
     budget: u64,
     max_units: usize,
     run_one: &(dyn Fn(J) -> R + Sync),
@@ -67,7 +83,7 @@ pub(super) fn run<J: Send, R: Send>(
 ) -> Vec<R> {
     let count = jobs.len();
     let state = Mutex::new(State {
-        waiting: in_start_order(jobs),
+        waiting: in_start_order(jobs, order),
         running: 0,
         in_use: 0,
         stopped: false,
@@ -126,6 +142,20 @@ mod tests {
     use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
     #[test]
+    fn cheapest_first_reverses_the_work_order_ties_in_order() {
+        let jobs = [5u64, 1, 5, 3].into_iter().map(|w| Job {
+            job: (),
+            peak: 0,
+            work: w,
+        });
+        let order: Vec<usize> = in_start_order(jobs.collect(), Order::CheapestFirst)
+            .into_iter()
+            .map(|(i, _)| i)
+            .collect();
+        assert_eq!(order, [1, 3, 0, 2]);
+    }
+
+    #[test]
     fn longest_first_ties_in_order() {
         let order = |work: &[u64]| -> Vec<usize> {
             let jobs = work.iter().map(|&w| Job {
@@ -133,7 +163,7 @@ mod tests {
                 peak: 0,
                 work: w,
             });
-            in_start_order(jobs.collect())
+            in_start_order(jobs.collect(), Order::LongestFirst)
                 .into_iter()
                 .map(|(i, _)| i)
                 .collect()
@@ -189,7 +219,17 @@ mod tests {
             seen.fetch_add(1, Ordering::SeqCst);
             true
         };
-        let results = pool.install(|| run(jobs, budget, threads * 2, &run_one, &mut after, &Quiet));
+        let results = pool.install(|| {
+            run(
+                jobs,
+                Order::LongestFirst,
+                budget,
+                threads * 2,
+                &run_one,
+                &mut after,
+                &Quiet,
+            )
+        });
         assert_eq!(seen.load(Ordering::SeqCst), results.len());
         let started = started.into_inner().unwrap();
         (results, started, most.load(Ordering::SeqCst))
@@ -240,7 +280,17 @@ mod tests {
             .num_threads(1)
             .build()
             .unwrap();
-        let results = pool.install(|| run(jobs, 1000, 1, &|i| i, &mut after, &Quiet));
+        let results = pool.install(|| {
+            run(
+                jobs,
+                Order::LongestFirst,
+                1000,
+                1,
+                &|i| i,
+                &mut after,
+                &Quiet,
+            )
+        });
         assert_eq!(results, vec![0, 1, 2]);
     }
 }

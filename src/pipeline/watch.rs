@@ -85,8 +85,11 @@ pub fn watch(
     }
     let stopped = || options.stop.load(Ordering::Relaxed);
     let run = |config: &Config, changed: &[PathBuf], round: &mut dyn FnMut(&Round<'_>)| {
+        // Cheapest units first: a round that touches many makes the quick
+        // ones (single images, small animations) before the slow videos.
         let build_options = BuildOptions {
             cancel: Some(options.stop.clone()),
+            order: super::schedule::Order::CheapestFirst,
             ..Default::default()
         };
         let result = build(config, build_options, progress);

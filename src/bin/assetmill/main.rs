@@ -85,6 +85,7 @@ fn main() -> ExitCode {
                 dry_run: mode != Mode::Build,
                 cancel: Some(stop_on_signals()),
                 shard: *shard,
+                ..Default::default()
             };
             match assetmill::build(&config, options, &report) {
                 Ok(outcome) => report.end(&Build::new(&outcome, mode)),
