@@ -69,19 +69,30 @@ impl Luma {
 /// was written. An error if it does not decode or has another size.
 pub fn of_encoded(bytes: &[u8], format: ImageFormat, reference: &RgbaImage) -> Result<f64, String> {
     let name = format.extensions_str().first().copied().unwrap_or("image");
-    let decoded = image::load_from_memory_with_format(bytes, format)
+    let decoded = decode(bytes, format, name)?;
+    of_decoded(&decoded, &Luma::over_grey(reference), name)
+}
+
+/// `bytes` in `format` decoded by the `image` crate, as RGBA; the error
+/// names the file as `the {name} just written`.
+pub fn decode(bytes: &[u8], format: ImageFormat, name: &str) -> Result<RgbaImage, String> {
+    Ok(image::load_from_memory_with_format(bytes, format)
         .map_err(|e| format!("the {name} just written does not decode: {e}"))?
-        .into_rgba8();
-    if decoded.dimensions() != reference.dimensions() {
+        .into_rgba8())
+}
+
+/// Mean SSIM of a decoded file against a reference's luma (taken once
+/// for many files); an error if its size differs.
+pub fn of_decoded(decoded: &RgbaImage, reference: &Luma, name: &str) -> Result<f64, String> {
+    let (w, h) = reference.dimensions();
+    if (decoded.width() as usize, decoded.height() as usize) != (w, h) {
         return Err(format!(
-            "the {name} just written is {}x{}, not {}x{}",
+            "the {name} just written is {}x{}, not {w}x{h}",
             decoded.width(),
             decoded.height(),
-            reference.width(),
-            reference.height()
         ));
     }
-    Ok(mean_ssim(&decoded, reference))
+    Ok(ssim(&Luma::over_grey(decoded), reference))
 }
 
 /// Mean SSIM of two equally sized images (1.0 = identical).

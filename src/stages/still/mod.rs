@@ -71,23 +71,9 @@ const PNG_ENCODER: &str = "10.2.1";
 pub fn encode(image: &RgbaImage, codec: Codec, settings: Settings<'_>) -> Result<Still, String> {
     // The source's luma, once for every encoding a search makes.
     let reference = Luma::over_grey(image);
-    let measure = |decoded: &RgbaImage, name: &str| -> Result<f64, String> {
-        if decoded.dimensions() != image.dimensions() {
-            return Err(format!(
-                "the {name} just written is {}x{}, not {}x{}",
-                decoded.width(),
-                decoded.height(),
-                image.width(),
-                image.height()
-            ));
-        }
-        Ok(ssim::ssim(&Luma::over_grey(decoded), &reference))
-    };
+    let measure = |decoded: &RgbaImage, name: &str| ssim::of_decoded(decoded, &reference, name);
     let again = |bytes: &[u8], format: image::ImageFormat, name: &str| {
-        let decoded = image::load_from_memory_with_format(bytes, format)
-            .map_err(|e| format!("the {name} just written does not decode: {e}"))?
-            .into_rgba8();
-        measure(&decoded, name)
+        measure(&ssim::decode(bytes, format, name)?, name)
     };
     if codec == Codec::Png {
         let bytes = optimize::encode_rgba(image, settings.png)?;
