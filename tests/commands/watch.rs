@@ -18,8 +18,13 @@ struct Watch {
 
 impl Watch {
     fn start(site: &Site) -> Watch {
+        Watch::with(site, &[])
+    }
+
+    fn with(site: &Site, extra: &[&str]) -> Watch {
         let mut child = Command::new(env!("CARGO_BIN_EXE_assetmill"))
             .args(["watch", "--quiet", "--debounce", "150"])
+            .args(extra)
             .current_dir(site.root())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -219,4 +224,38 @@ fn a_saved_frame_remakes_its_outputs_a_burst_is_one_round_and_bad_edits_wait_for
         std::thread::sleep(Duration::from_millis(50));
     };
     assert_eq!(code, Some(130));
+}
+
+/// With `--progress ndjson`, stdout is each round's events, ending with its
+/// `finish` event (the lines go to stderr).
+#[test]
+fn with_ndjson_each_round_ends_with_a_finish_event() {
+    let site = Site::new();
+    site.configure("video:\n  formats: []\n");
+    site.page("muscles/soleus.md", &muscle_page("Leg-Soleus", 3));
+    site.frames("Leg-Soleus", 3, 48, 32);
+    let watch = Watch::with(&site, &["--progress", "ndjson"]);
+    let finish = || -> serde_json::Value {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = watch.lines.recv_timeout(left).expect("a finish event");
+            let event: serde_json::Value =
+                serde_json::from_str(&line).unwrap_or_else(|e| panic!("not an event: {line}: {e}"));
+            if event["event"] == "finish" {
+                return event;
+            }
+        }
+    };
+    let first = finish();
+    assert_eq!(first["exit_code"], 0, "{first}");
+    assert!(first["summary"]["built"].as_u64().unwrap() > 1, "{first}");
+    let frame = site.images().join("muscles/png/Leg-Soleus-2.png");
+    common::write(&frame, &png_bytes(&common::frame(48, 32, 77)));
+    let second = finish();
+    assert_eq!(second["exit_code"], 0, "{second}");
+    assert_eq!(
+        second["summary"]["built"], 6,
+        "copy, thumbnail, GIF, sprite, atlas, map: {second}"
+    );
 }
