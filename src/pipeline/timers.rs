@@ -17,7 +17,7 @@ pub enum Stage {
     Animate,
     Video,
     Sprite,
-    /// Encoding still variants (WebP), measuring included.
+    /// Encoding still variants (WebP, AVIF, PNG, JPEG), measuring included.
     Still,
     /// Decoding lossy outputs again to measure their SSIM.
     Measure,

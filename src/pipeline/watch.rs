@@ -22,8 +22,8 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::outputs::output::TEMP_PREFIX;
 use crate::progress::Progress;
-use notify_debouncer_full::notify::{EventKind, RecursiveMode};
-use notify_debouncer_full::{DebounceEventResult, new_debouncer};
+use notify_debouncer_full::notify::{EventKind, RecursiveMode, Watcher};
+use notify_debouncer_full::{DebounceEventResult, Debouncer, FileIdCache, new_debouncer};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -72,16 +72,11 @@ pub fn watch(
 ) -> Result<()> {
     let mut config = load()?;
     let (tx, rx) = mpsc::channel::<DebounceEventResult>();
-    let mut debouncer = new_debouncer(options.debounce, None, tx).map_err(|e| Error::Io {
-        path: config.content.clone(),
-        source: std::io::Error::other(format!("cannot start watching: {e}")),
-    })?;
+    let mut debouncer = new_debouncer(options.debounce, None, tx)
+        .map_err(|e| unwatchable(&config.content, "cannot start watching", e))?;
     let mut roots = Roots::of(&config);
-    for (path, mode) in roots.watched() {
-        debouncer.watch(&path, mode).map_err(|e| Error::Io {
-            path: path.clone(),
-            source: std::io::Error::other(format!("cannot watch it: {e}")),
-        })?;
+    if let Some(e) = roots.watch(&mut debouncer).into_iter().next() {
+        return Err(e);
     }
     let stopped = || options.stop.load(Ordering::Relaxed);
     let run = |config: &Config, changed: &[PathBuf], round: &mut dyn FnMut(&Round<'_>)| {
@@ -136,17 +131,11 @@ pub fn watch(
                         for (path, _) in roots.watched() {
                             let _ = debouncer.unwatch(&path);
                         }
-                        for (path, mode) in new_roots.watched() {
-                            if let Err(e) = debouncer.watch(&path, mode) {
-                                let e = Error::Io {
-                                    path: path.clone(),
-                                    source: std::io::Error::other(format!("cannot watch it: {e}")),
-                                };
-                                round(&Round {
-                                    changed: &changed,
-                                    result: Err(&e),
-                                });
-                            }
+                        for e in new_roots.watch(&mut debouncer) {
+                            round(&Round {
+                                changed: &changed,
+                                result: Err(&e),
+                            });
                         }
                     }
                     roots = new_roots;
@@ -207,6 +196,17 @@ impl Roots {
         folders
     }
 
+    /// Starts watching every folder of [`Roots::watched`]; the error of
+    /// each that cannot be watched.
+    fn watch<W: Watcher, C: FileIdCache>(&self, debouncer: &mut Debouncer<W, C>) -> Vec<Error> {
+        (self.watched().into_iter())
+            .filter_map(|(path, mode)| {
+                (debouncer.watch(&path, mode).err())
+                    .map(|e| unwatchable(&path, "cannot watch it", e))
+            })
+            .collect()
+    }
+
     fn is_config(&self, path: &Path) -> bool {
         self.config.as_deref() == Some(path)
     }
@@ -227,6 +227,14 @@ impl Roots {
             && !path.starts_with(&self.out)
             && self.data_copy.as_deref() != Some(path)
             && (path.starts_with(&self.content) || path.starts_with(&self.images))
+    }
+}
+
+/// Why `path` cannot be watched, as the error every caller reports.
+fn unwatchable(path: &Path, what: &str, e: impl std::fmt::Display) -> Error {
+    Error::Io {
+        path: path.to_owned(),
+        source: std::io::Error::other(format!("{what}: {e}")),
     }
 }
 

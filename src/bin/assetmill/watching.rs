@@ -9,7 +9,7 @@ use crate::reporter::Reporter;
 use assetmill::config::{Config, Overrides};
 use assetmill::documents::{Build, Mode};
 use assetmill::{Round, Severity, WatchOptions};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -26,11 +26,11 @@ pub fn run(cli: &Cli, overrides: &Overrides, debounce_ms: u64, stop: Arc<AtomicB
         debounce: Duration::from_millis(debounce_ms),
         stop: stop.clone(),
     };
+    // Resolved like the watcher's paths, so they show relative to it.
     let here = std::env::current_dir().unwrap_or_default();
-    let mut first = true;
+    let here = here.canonicalize().unwrap_or(here);
     let mut on_round = |round: &Round<'_>| {
-        let line = line(round, &here, first);
-        first = false;
+        let line = line(round, &here);
         if ndjson {
             if let Ok(outcome) = round.result {
                 let _ = report.end(&Build::new(outcome, Mode::Build));
@@ -54,8 +54,10 @@ pub fn run(cli: &Cli, overrides: &Overrides, debounce_ms: u64, stop: Arc<AtomicB
     }
 }
 
-/// The round's one line: what changed, then what the build did.
-fn line(round: &Round<'_>, here: &Path, first: bool) -> String {
+/// The round's one line: what changed (nothing, for the first build),
+/// then what the build did.
+fn line(round: &Round<'_>, here: &Path) -> String {
+    let first = round.changed.is_empty();
     let what = if first {
         "first build".to_owned()
     } else {
@@ -109,10 +111,9 @@ fn count(n: usize, what: &str) -> String {
     }
 }
 
-/// `path` relative to the working folder when under it.
+/// `path` relative to the working folder `here` when under it.
 fn shown(path: &Path, here: &Path) -> String {
-    let here: PathBuf = here.canonicalize().unwrap_or_else(|_| here.to_owned());
-    path.strip_prefix(&here)
+    path.strip_prefix(here)
         .unwrap_or(path)
         .display()
         .to_string()

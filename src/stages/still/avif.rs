@@ -80,13 +80,30 @@ pub fn encode(image: &RgbaImage, quality: u8, speed: u8) -> Result<(Vec<u8>, Rgb
 
     use avif_serialize::constants::{ColorPrimaries, MatrixCoefficients, TransferCharacteristics};
     let c = yuv::STILL_COLOUR;
+    // The constants STILL_COLOUR uses; a change there without one here is
+    // an error, not a mistagged file.
     let primaries = [ColorPrimaries::Bt709];
     let transfers = [TransferCharacteristics::Srgb];
     let matrices = [MatrixCoefficients::Bt709];
     let bytes = avif_serialize::Aviffy::new()
-        .set_color_primaries(by_code(c.primaries, &primaries, |p| p as u8)?)
-        .set_transfer_characteristics(by_code(c.transfer, &transfers, |t| t as u8)?)
-        .set_matrix_coefficients(by_code(c.matrix, &matrices, |m| m as u8)?)
+        .set_color_primaries(yuv::by_code(
+            c.primaries,
+            primaries,
+            |p| p as u8,
+            "avif-serialize",
+        )?)
+        .set_transfer_characteristics(yuv::by_code(
+            c.transfer,
+            transfers,
+            |t| t as u8,
+            "avif-serialize",
+        )?)
+        .set_matrix_coefficients(yuv::by_code(
+            c.matrix,
+            matrices,
+            |m| m as u8,
+            "avif-serialize",
+        )?)
         .set_full_color_range(c.full_range)
         .to_vec(
             &colour.data,
@@ -108,15 +125,6 @@ pub fn encode(image: &RgbaImage, quality: u8, speed: u8) -> Result<(Vec<u8>, Rgb
         }
     }
     Ok((bytes, decoded))
-}
-
-/// The constant among `known` (`avif-serialize`'s) whose H.273 code point
-/// is `code`: [`yuv::STILL_COLOUR`] stays the one place the values are
-/// written, and a change there without a constant here is an error.
-fn by_code<T: Copy>(code: u8, known: &[T], code_of: impl Fn(T) -> u8) -> Result<T, String> {
-    (known.iter().copied())
-        .find(|&k| code_of(k) == code)
-        .ok_or_else(|| format!("no AVIF colour constant for code point {code}"))
 }
 
 /// One encoded AV1 picture: its OBUs and its reconstructed planes

@@ -24,6 +24,7 @@ pub mod webp;
 use crate::config::stills::{AvifOptions, Codec, StillQuality};
 use crate::stages::optimize;
 use crate::stages::ssim::{self, Luma};
+use crate::stages::video::yuv;
 use image::RgbaImage;
 
 /// Changes whenever what this module makes or measures changes for the
@@ -84,6 +85,8 @@ pub fn encode(image: &RgbaImage, codec: Codec, settings: Settings<'_>) -> Result
             ssim,
         });
     }
+    // JPEG holds no alpha: flattened once for every encoding.
+    let flat = (codec == Codec::Jpeg).then(|| on_white(image));
     let at = |q: u8| -> Result<Still, String> {
         let (bytes, ssim) = match codec {
             Codec::Webp => {
@@ -97,7 +100,8 @@ pub fn encode(image: &RgbaImage, codec: Codec, settings: Settings<'_>) -> Result
                 (bytes, ssim)
             }
             Codec::Jpeg => {
-                let bytes = jpeg(&on_white(image), q)?;
+                let flat = flat.as_ref().ok_or("no flattened pixels for a JPEG")?;
+                let bytes = jpeg(flat, q)?;
                 let ssim = again(&bytes, image::ImageFormat::Jpeg, "JPEG")?;
                 (bytes, ssim)
             }
@@ -115,14 +119,11 @@ pub fn encode(image: &RgbaImage, codec: Codec, settings: Settings<'_>) -> Result
     }
 }
 
-/// `image` flattened on white, as JPEG needs (no alpha channel).
+/// `image` flattened on white, as JPEG needs (no alpha channel), by the
+/// videos' blend ([`yuv::over`]).
 fn on_white(image: &RgbaImage) -> image::RgbImage {
     image::RgbImage::from_fn(image.width(), image.height(), |x, y| {
-        let p = image.get_pixel(x, y);
-        let a = u32::from(p[3]);
-        image::Rgb(std::array::from_fn(|c| {
-            ((u32::from(p[c]) * a + 255 * (255 - a) + 127) / 255) as u8
-        }))
+        image::Rgb(yuv::over(&image.get_pixel(x, y).0, [255; 3]).map(|c| c as u8))
     })
 }
 

@@ -346,16 +346,28 @@ impl VideoEncoder for WebmEncoder {
 /// among rav1e's own variants, so [`yuv::COLOUR`] is the only place the
 /// values are written.
 pub(crate) fn rav1e_colour(colour: Colour) -> Result<(ColorDescription, PixelRange), String> {
+    fn parsed<E: FromStr>(names: &[&str]) -> impl Iterator<Item = E> {
+        names.iter().filter_map(|name| name.parse().ok())
+    }
     let description = ColorDescription {
-        color_primaries: by_code_point(colour.primaries, &ColorPrimaries::variants(), |p| p as u8)?,
-        transfer_characteristics: by_code_point(
-            colour.transfer,
-            &TransferCharacteristics::variants(),
-            |t| t as u8,
+        color_primaries: yuv::by_code(
+            colour.primaries,
+            parsed(&ColorPrimaries::variants()),
+            |p: ColorPrimaries| p as u8,
+            "rav1e",
         )?,
-        matrix_coefficients: by_code_point(colour.matrix, &MatrixCoefficients::variants(), |m| {
-            m as u8
-        })?,
+        transfer_characteristics: yuv::by_code(
+            colour.transfer,
+            parsed(&TransferCharacteristics::variants()),
+            |t: TransferCharacteristics| t as u8,
+            "rav1e",
+        )?,
+        matrix_coefficients: yuv::by_code(
+            colour.matrix,
+            parsed(&MatrixCoefficients::variants()),
+            |m: MatrixCoefficients| m as u8,
+            "rav1e",
+        )?,
     };
     let range = if colour.full_range {
         PixelRange::Full
@@ -363,19 +375,6 @@ pub(crate) fn rav1e_colour(colour: Colour) -> Result<(ColorDescription, PixelRan
         PixelRange::Limited
     };
     Ok((description, range))
-}
-
-/// The variant, among those named `names`, whose H.273 code point is `code`.
-fn by_code_point<E: FromStr + Copy>(
-    code: u8,
-    names: &[&str],
-    code_of: impl Fn(E) -> u8,
-) -> Result<E, String> {
-    names
-        .iter()
-        .filter_map(|name| name.parse::<E>().ok())
-        .find(|&variant| code_of(variant) == code)
-        .ok_or_else(|| format!("rav1e has no colour code point {code}"))
 }
 
 /// One OBU: its type and its bytes (header, size field and payload).

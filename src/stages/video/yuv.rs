@@ -31,6 +31,20 @@ pub const COLOUR: Colour = Colour {
     full_range: false,
 };
 
+/// The one among an encoder's `candidates` (its own enum's variants) whose
+/// H.273 code point is `code`, so [`COLOUR`] and [`STILL_COLOUR`] stay the
+/// one place the values are written; `encoder` names the crate lacking it.
+pub fn by_code<T: Copy>(
+    code: u8,
+    candidates: impl IntoIterator<Item = T>,
+    code_of: impl Fn(T) -> u8,
+    encoder: &str,
+) -> Result<T, String> {
+    (candidates.into_iter())
+        .find(|&c| code_of(c) == code)
+        .ok_or_else(|| format!("{encoder} has no colour code point {code}"))
+}
+
 /// The still images' colour (AVIF variants): the same primaries, transfer
 /// and matrix as [`COLOUR`], in full range and without chroma subsampling
 /// ([`to_444`]): a still has no odd-size or playback constraints, and full
@@ -116,7 +130,7 @@ pub fn from_rgba(rgba: &RgbaImage, background: [u8; 3]) -> Option<Picture> {
 }
 
 /// One RGBA pixel flattened on the background.
-fn over(p: &[u8], background: [u8; 3]) -> [i64; 3] {
+pub fn over(p: &[u8], background: [u8; 3]) -> [i64; 3] {
     let a = i64::from(p[3]);
     let mut out = [0; 3];
     for c in 0..3 {
