@@ -94,8 +94,8 @@ pub use pipeline::merge::{Merged, merge};
 #[cfg(feature = "watch")]
 pub use pipeline::watch::{Round, WatchOptions, watch};
 pub use pipeline::{
-    BuildOptions, BuildSummary, Change, Cleaned, Order, Outcome, Reason, Settings, Shard, Stage,
-    build, check, clean,
+    BuildOptions, BuildSummary, Change, Cleaned, Order, Outcome, Reason, RemoteFigures, Settings,
+    Shard, Stage, build, check, clean,
 };
 pub use progress::{Progress, Quiet};
 pub use stages::video::av1::Av1Simd;

@@ -3,7 +3,7 @@
 //! from the file's own folder; the command-line overrides last. A parse
 //! error names the file and line.
 
-use super::{Config, DEFAULT_CONFIG_FILE, Overrides};
+use super::{Config, DEFAULT_CONFIG_FILE, Location, Overrides};
 use crate::error::{Error, Result};
 use crate::outputs::diagnostics::Diagnostic;
 use std::path::Path;
@@ -76,6 +76,16 @@ impl Config {
         }
         if let Some(dir) = &overrides.out {
             config.out = dir.clone();
+        }
+        if let Some(url) = &overrides.remote_cache {
+            Location::parse(url).map_err(|message| Error::Config {
+                path: "--remote-cache".into(),
+                message,
+            })?;
+            config.remote_cache.url = Some(url.clone());
+        }
+        if let Some(mode) = overrides.remote_cache_mode {
+            config.remote_cache.mode = mode;
         }
         Ok(config)
     }

@@ -19,6 +19,7 @@
 //! - [`stills`]: which still images get responsive variants, and how;
 //! - [`limits`]: the sanity and memory limits;
 //! - [`budgets`]: the `budgets:` section (size budgets per output role);
+//! - [`remote`]: the `remote_cache:` section (a cache shared by machines);
 //! - [`values`] and [`delay`]: the value types written in the file and
 //!   their parsers (sizes, colours, play counts; the one delay rule front
 //!   matter shares).
@@ -28,6 +29,7 @@ pub mod delay;
 pub mod limits;
 pub mod load;
 pub mod options;
+pub mod remote;
 pub mod stills;
 pub mod validate;
 pub mod values;
@@ -39,6 +41,7 @@ pub use options::{
     AssetMapOptions, AtlasFormat, GifOptions, OptimizeOptions, ReviewOptions, SpriteOptions, Strip,
     ThumbOptions,
 };
+pub use remote::{Location, RemoteCacheOptions, RemoteMode};
 pub use stills::{AvifOptions, Codec, StillFormat, StillQuality, StillRole, StillsOptions};
 pub use values::{ByteSize, Loop, Rgb, ssim_target};
 pub use video::{Av1Options, Format, H264Options, VideoOptions};
@@ -73,6 +76,7 @@ pub struct Config {
     #[serde(rename = "report")]
     pub review: ReviewOptions,
     pub budgets: Budgets,
+    pub remote_cache: RemoteCacheOptions,
     /// The configuration file it was read from, if any (so that nothing
     /// assetmill writes can replace it). Not a key of the file.
     #[serde(skip)]
@@ -99,6 +103,7 @@ impl Default for Config {
             asset_map: AssetMapOptions::default(),
             review: ReviewOptions::default(),
             budgets: Budgets::default(),
+            remote_cache: RemoteCacheOptions::default(),
             file: None,
             remarks: Vec::new(),
         }
@@ -111,6 +116,10 @@ pub struct Overrides {
     pub content: Option<PathBuf>,
     pub images: Option<PathBuf>,
     pub out: Option<PathBuf>,
+    /// `--remote-cache URL` (or `ASSETMILL_REMOTE_CACHE`).
+    pub remote_cache: Option<String>,
+    /// `--remote-cache-mode` (or `ASSETMILL_REMOTE_CACHE_MODE`).
+    pub remote_cache_mode: Option<RemoteMode>,
 }
 
 impl Config {

@@ -16,6 +16,11 @@ impl Config {
                 message,
             })
         };
+        if let Some(url) = &self.remote_cache.url
+            && let Err(e) = super::Location::parse(url)
+        {
+            return bad(format!("remote_cache.url: {e}"));
+        }
         if self.thumbs.width == 0 {
             return bad("thumbs.width must be at least 1".into());
         }

@@ -36,12 +36,30 @@ impl Display for Build<'_> {
         }
         if self.dry_run {
             for c in &outcome.changes {
-                writeln!(t, "would build {} ({})", n(&c.path), c.reason.label())?;
+                let remote = match c.remote {
+                    Some(true) => "; in the remote cache",
+                    Some(false) => "; to make",
+                    None => "",
+                };
+                writeln!(
+                    t,
+                    "would build {} ({}{remote})",
+                    n(&c.path),
+                    c.reason.label()
+                )?;
             }
             for path in &outcome.removed {
                 writeln!(t, "would remove {} (no longer referenced)", n(path))?;
             }
             writeln!(t, "{}", report.summary)?;
+            if let Some(r) = &s.remote {
+                writeln!(
+                    t,
+                    "remote cache {} ({}): {} of the outputs to build are there, {} are not; \
+                     {} rejected, {} errors",
+                    r.store, r.mode, r.hits, r.misses, r.rejected, r.errors
+                )?;
+            }
             return if !self.check {
                 writeln!(
                     t,
@@ -93,6 +111,22 @@ impl Display for Build<'_> {
             mb(s.written_bytes),
             mb(s.output_bytes)
         )?;
+        if let Some(r) = &s.remote {
+            writeln!(
+                t,
+                "remote cache {} ({}): {} hits ({:.2} MB fetched), {} misses, {} stored \
+                 ({:.2} MB), {} rejected, {} errors",
+                r.store,
+                r.mode,
+                r.hits,
+                mb(r.downloaded_bytes),
+                r.misses,
+                r.uploaded,
+                mb(r.uploaded_bytes),
+                r.rejected,
+                r.errors
+            )?;
+        }
         writeln!(
             t,
             "sources {:.2} MB -> optimized copies {:.2} MB ({saved:.1}% saved)",
@@ -192,6 +226,16 @@ impl Display for Explain<'_> {
                     writeln!(t, "  a build would remake it ({}):", reason.label())?;
                     for why in &o.why {
                         writeln!(t, "    {}", n(&why.to_string()))?;
+                    }
+                    match o.remote {
+                        Some(true) => writeln!(
+                            t,
+                            "  the remote cache has it: a build fetches it instead of making it"
+                        )?,
+                        Some(false) => {
+                            writeln!(t, "  the remote cache does not have it: a build makes it")?
+                        }
+                        None => {}
                     }
                 }
             }

@@ -482,6 +482,7 @@ mod tests {
             settings: Default::default(),
             options: String::new(),
             stale: None,
+            fetched: None,
         };
         assert_eq!(
             fit_target(&config, &plan, &planned).map(|l| l.bytes.0),

@@ -10,6 +10,9 @@ use super::isolate::run_unit;
 use super::keys::{self, Planned};
 use super::outcome::Outcome;
 use super::prepare::Prepared;
+use super::remote::fetch;
+use super::remote::session::Remote;
+use super::remote::upload;
 use super::scope::Scope;
 use super::shard::{self, Shard};
 use super::timers::{Stage, Timers};
@@ -94,7 +97,7 @@ pub fn build(config: &Config, options: BuildOptions, progress: &dyn Progress) ->
         remove_temp_files(&out);
         Some(lock)
     };
-    let old = Cache::load_noting(&config.out, &|m| progress.note(m));
+    let mut old = Cache::load_noting(&config.out, &|m| progress.note(m));
     let (scope, units) = Scope::select(&prepared, options.shard);
     if let Some(stamp) = &scope.stamp {
         shard::refuse_full_cache(&config.out, &old, stamp)?;
@@ -106,14 +109,14 @@ pub fn build(config: &Config, options: BuildOptions, progress: &dyn Progress) ->
     fault::pause_after_hashing();
     let limits = cache::fingerprint(&config.limits);
     let info_key = |s: usize| hashes[s].as_ref().map(|h| format!("{h}:{limits}"));
-    let cached_info: Vec<Option<ImageInfo>> = (0..prepared.plan.sources.len())
+    let mut cached_info: Vec<Option<ImageInfo>> = (0..prepared.plan.sources.len())
         // Entries from before colour was recorded are decoded again once.
         .map(|s| info_key(s).and_then(|k| old.sources.get(&k).copied()))
         .map(|i| i.filter(|i| i.colour.is_some()))
         .collect();
 
     // What each unit should produce, and what the cache already has.
-    let planned: Vec<Vec<Planned>> = units
+    let mut planned: Vec<Vec<Planned>> = units
         .par_iter()
         .map(|unit| {
             let mut planned = prepared.outputs(unit, &hashes);
@@ -124,6 +127,37 @@ pub fn build(config: &Config, options: BuildOptions, progress: &dyn Progress) ->
         })
         .collect();
     let all_paths: BTreeSet<String> = planned.iter().flatten().map(|p| p.path.clone()).collect();
+
+    // The remote cache: what it has of the stale outputs is fetched now
+    // and counts as made (a dry run only asks whether it has them).
+    let mut remote_notes = Vec::new();
+    let remote = Remote::open(config, &mut remote_notes).map(Arc::new);
+    let known_info = cached_info.clone();
+    let download = fetch::download_limit(config.limits.max_memory.0);
+    let mut available = None;
+    if let Some(remote) = &remote {
+        if options.dry_run {
+            let stale: Vec<&Planned> = planned
+                .iter()
+                .flatten()
+                .filter(|p| p.stale.is_some())
+                .collect();
+            let there = fetch::available(remote, &stale, download, &config.out);
+            available = Some(stale.iter().map(|p| p.path.clone()).zip(there).collect());
+        } else {
+            let unknown = fetch::unknown(
+                &prepared.plan,
+                &scope.sources,
+                &hashes,
+                &cached_info,
+                &limits,
+            );
+            for (s, info) in fetch::fetch(remote, &out, &mut planned, &mut old, &unknown, download)
+            {
+                cached_info[s] = Some(info);
+            }
+        }
+    }
 
     let decode_sets: Vec<Vec<usize>> = units
         .iter()
@@ -155,10 +189,13 @@ pub fn build(config: &Config, options: BuildOptions, progress: &dyn Progress) ->
             scope: &scope,
             copy: data_copy.as_ref(),
             map_path: &map_path,
+            available,
         };
-        return Ok(dry_run::outcome(
+        let mut outcome = dry_run::outcome(
             &out, &fresh, &planned, &all_paths, to_decode, started, progress,
-        ));
+        );
+        add_remote(&mut outcome, remote.as_deref(), remote_notes, progress);
+        return Ok(outcome);
     }
 
     // Record what this run may write before writing it, so a killed run
@@ -221,6 +258,19 @@ pub fn build(config: &Config, options: BuildOptions, progress: &dyn Progress) ->
         },
         &mut |result| {
             checkpoint.record(&out, result);
+            if let Some(remote) = &remote {
+                let made = &result.made;
+                let (infos, hashes) = (&result.infos, worker.hashes);
+                upload::store(
+                    remote,
+                    out.root(),
+                    made,
+                    infos,
+                    &known_info,
+                    hashes,
+                    &limits,
+                );
+            }
             !options.cancelled()
         },
         progress,
@@ -229,12 +279,15 @@ pub fn build(config: &Config, options: BuildOptions, progress: &dyn Progress) ->
     progress.finish("pages");
     if options.cancelled() {
         checkpoint.flush(&out);
-        return Ok(finish::cancelled(
-            &worker,
-            &prepared.manifest,
-            results,
-            started,
-        ));
+        if let Some(remote) = &remote {
+            upload::finish(remote, upload::WAIT_STOPPED);
+        }
+        let mut outcome = finish::cancelled(&worker, &prepared.manifest, results, started);
+        add_remote(&mut outcome, remote.as_deref(), remote_notes, progress);
+        return Ok(outcome);
+    }
+    if let Some(remote) = &remote {
+        upload::finish(remote, upload::WAIT);
     }
     let map = MapFiles {
         path: &map_path,
@@ -251,10 +304,30 @@ pub fn build(config: &Config, options: BuildOptions, progress: &dyn Progress) ->
         map,
         started,
     )?;
+    add_remote(&mut outcome, remote.as_deref(), remote_notes, progress);
     if config.review.enabled && scope.stamp.is_none() {
         write_review(config, &prepared.manifest, &out, &all_paths, &mut outcome);
     }
     Ok(outcome)
+}
+
+/// The remote cache's figures and warnings, into the outcome (and sent as
+/// events).
+fn add_remote(
+    outcome: &mut Outcome,
+    remote: Option<&Remote>,
+    mut notes: Vec<Diagnostic>,
+    progress: &dyn Progress,
+) {
+    if let Some(remote) = remote {
+        let (figures, warnings) = remote.report();
+        outcome.summary.remote = Some(figures);
+        notes.extend(warnings);
+    }
+    for d in &notes {
+        progress.event(&Event::Diagnostic(d));
+    }
+    outcome.add(notes);
 }
 
 /// Writes the HTML review report; failing to is an error in the outcome

@@ -29,6 +29,8 @@ pub(super) struct Fresh<'a> {
     /// The checked `_data` copy, when this build writes one.
     pub copy: Option<&'a DataCopy>,
     pub map_path: &'a str,
+    /// With a remote cache: whether it has each stale output, by path.
+    pub available: Option<std::collections::BTreeMap<String, bool>>,
 }
 
 impl Fresh<'_> {
@@ -70,6 +72,7 @@ impl Fresh<'_> {
             changes.push(Change {
                 path: self.map_path.to_owned(),
                 reason,
+                remote: None,
             });
         }
         if let Some(copy) = self.copy
@@ -79,6 +82,7 @@ impl Fresh<'_> {
             changes.push(Change {
                 path: crate::outputs::names::path(copy.path()).into_owned(),
                 reason,
+                remote: None,
             });
         }
         changes
@@ -104,6 +108,10 @@ pub(super) fn outcome(
             p.stale.map(|reason| Change {
                 path: p.path.clone(),
                 reason,
+                remote: fresh
+                    .available
+                    .as_ref()
+                    .map(|a| a.get(&p.path).copied().unwrap_or(false)),
             })
         })
         .collect();

@@ -15,6 +15,8 @@
 use super::cache::{Cache, Frame};
 use super::keys::{self, Owner, Planned, Reason, Settings};
 use super::prepare::Prepared;
+use super::remote::fetch;
+use super::remote::session::Remote;
 use super::units;
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -97,6 +99,10 @@ pub struct Explained {
     /// Everything that differs from what the cache recorded, in order:
     /// inputs, settings, the file. Empty when up to date.
     pub why: Vec<Why>,
+    /// When it would be remade and a remote cache is set: whether the
+    /// store has it (a build fetches it) or not (a build makes it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remote: Option<bool>,
 }
 
 /// One difference between an output as recorded and as it would be built
@@ -307,11 +313,20 @@ pub fn explain(config: &Config, query: &str) -> Result<Explanation> {
     let hashes = prepared.hash(&reads);
 
     let old = Cache::load(&config.out);
-    let mut outputs: Vec<Explained> = chosen
+    let planned: Vec<Planned> = chosen
         .iter()
         .flat_map(|&u| prepared.outputs(&prepared.units[u], &hashes))
         .filter(|p| wanted(p))
-        .map(|p| explain_one(config, plan, &hashes, &old, p))
+        .collect();
+    let remote = remotely(config, &planned, &old);
+    let mut outputs: Vec<Explained> = planned
+        .into_iter()
+        .map(|p| {
+            let there = remote.as_ref().map(|r| r.contains(&p.path));
+            let mut explained = explain_one(config, plan, &hashes, &old, p);
+            explained.remote = there.filter(|_| explained.reason.is_some());
+            explained
+        })
         .collect();
     outputs.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(Explanation {
@@ -323,6 +338,26 @@ pub fn explain(config: &Config, query: &str) -> Result<Explanation> {
         }),
         outputs,
     })
+}
+
+/// With a remote cache: the paths among the stale `planned` outputs that
+/// it has (asked without fetching them; a store that fails has none).
+fn remotely(config: &Config, planned: &[Planned], old: &Cache) -> Option<Vec<String>> {
+    let remote = Remote::open(config, &mut Vec::new())?;
+    let stale: Vec<&Planned> = planned
+        .iter()
+        .filter(|p| keys::staleness(p, old, &config.out).is_some())
+        .collect();
+    let limit = fetch::download_limit(config.limits.max_memory.0);
+    let there = fetch::available(&remote, &stale, limit, &config.out);
+    Some(
+        stale
+            .iter()
+            .zip(there)
+            .filter(|(_, t)| *t)
+            .map(|(p, _)| p.path.clone())
+            .collect(),
+    )
 }
 
 /// `query` relative to the output folder, and whether it named the output
@@ -433,6 +468,7 @@ fn explain_one(
         pages,
         reason,
         why,
+        remote: None,
     }
 }
 

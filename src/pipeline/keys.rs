@@ -70,6 +70,9 @@ pub struct Planned {
     pub options: String,
     /// `None` when the cached file can be reused as it is.
     pub stale: Option<Reason>,
+    /// Set when the remote cache supplied it in this build (then `stale`
+    /// is `None`): why it had to be made.
+    pub fetched: Option<Reason>,
 }
 
 impl Planned {
@@ -85,6 +88,7 @@ impl Planned {
             settings: settings(config, role),
             options: String::new(),
             stale: None,
+            fetched: None,
         }
     }
 

@@ -2,6 +2,7 @@
 //! and why, what it removed, and its diagnostics.
 
 use super::keys::{Planned, Reason};
+use super::remote::session::RemoteFigures;
 use super::timers::Stage;
 use crate::outputs::assetmap::{AssetMap, OutputFile};
 use crate::outputs::diagnostics::Report;
@@ -15,6 +16,10 @@ use std::collections::BTreeMap;
 pub struct Change {
     pub path: String,
     pub reason: Reason,
+    /// With a remote cache: whether it has this output (a build fetches
+    /// it: `true`) or it must be made (`false`). Absent without one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remote: Option<bool>,
 }
 
 /// Figures for the end-of-run summary.
@@ -43,17 +48,23 @@ pub struct BuildSummary {
     pub seconds: f64,
     /// How AV1 is encoded on this machine.
     pub av1: Av1Simd,
+    /// What the remote cache did; absent when none is used.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remote: Option<RemoteFigures>,
 }
 
 impl BuildSummary {
-    /// Counts one output as built (with why) or reused.
+    /// Counts one output as built (or fetched from the remote cache; with
+    /// why) or reused.
     pub(super) fn count(&mut self, made: &Made, changes: &mut Vec<Change>) {
         if made.built {
             self.built += 1;
             self.written_bytes += made.file.bytes;
-            changes.extend(made.planned.stale.map(|reason| Change {
-                path: made.planned.path.clone(),
+            let p = &made.planned;
+            changes.extend(p.stale.or(p.fetched).map(|reason| Change {
+                path: p.path.clone(),
                 reason,
+                remote: p.fetched.map(|_| true),
             }));
         } else {
             self.reused += 1;
@@ -79,8 +90,23 @@ pub struct Outcome {
     pub review: Option<std::path::PathBuf>,
 }
 
-/// A planned output now in place, and whether this run wrote it (else it
-/// was reused as the cache recorded it).
+impl Outcome {
+    /// Adds diagnostics found after the report was made (the remote
+    /// cache's warnings).
+    pub(super) fn add(&mut self, more: Vec<crate::outputs::diagnostics::Diagnostic>) {
+        if more.is_empty() {
+            return;
+        }
+        let report = &self.report;
+        let mut diagnostics = report.diagnostics.clone();
+        diagnostics.extend(more);
+        self.report = Report::new(diagnostics, report.summary.pages, report.summary.images);
+    }
+}
+
+/// A planned output now in place, and whether this run wrote it (made it,
+/// or fetched it from the remote cache; else it was reused as the cache
+/// recorded it).
 #[derive(Debug, Clone)]
 pub(super) struct Made {
     pub planned: Planned,

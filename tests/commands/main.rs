@@ -24,6 +24,7 @@ mod ci;
 mod explain;
 mod hostile_output;
 mod hostile_pages;
+mod remote;
 mod watch;
 
 // The model site's own pages, and every input a fuzzer found.

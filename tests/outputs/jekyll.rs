@@ -6,7 +6,7 @@
 //! page naming a missing frame fails `jekyll build` with assetmill's
 //! `page:line` error.
 
-use crate::common;
+use crate::common::{self, Running, within};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -287,16 +287,6 @@ fn the_github_pages_workflow_builds_the_example_site_as_written() {
     }
 }
 
-/// A child process killed when the test ends, however it ends.
-struct Running(std::process::Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// The body of `GET path` on loopback `port`, if it answers 200.
 fn get(port: u16, path: &str) -> Option<Vec<u8>> {
     use std::io::{Read, Write};
@@ -310,18 +300,6 @@ fn get(port: u16, path: &str) -> Option<Vec<u8>> {
         .then(|| response[split + 4..].to_vec())
 }
 
-/// Polls `f` every 100 ms until it is true or `seconds` pass.
-fn within(seconds: u64, mut f: impl FnMut() -> bool) -> bool {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
-    while std::time::Instant::now() < deadline {
-        if f() {
-            return true;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    false
-}
-
 /// The README's preview loop on the example: `jekyll serve` (its plugin
 /// builds the images first) and `assetmill watch` side by side; a saved
 /// gallery frame's new thumbnail and GIF are what the preview server
@@ -332,11 +310,7 @@ fn jekyll_serve_beside_assetmill_watch_serves_a_saved_frame_s_new_outputs() {
         return;
     };
     let (_dir, site) = example();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = common::free_port();
     let _serve = Running(
         Command::new(&jekyll)
             .args(["serve", "--host", "127.0.0.1", "--port", &port.to_string()])

@@ -8,7 +8,7 @@ mod args;
 mod reporter;
 mod watching;
 
-use args::{Cli, Command, Format, Scene};
+use args::{Cli, Command, Format, RemoteMode, Scene};
 use reporter::{Reporter, exit, print};
 
 use assetmill::BuildOptions;
@@ -39,6 +39,12 @@ fn main() -> ExitCode {
         content: cli.content.clone(),
         images: cli.images.clone(),
         out: cli.out.clone(),
+        remote_cache: cli.remote_cache.clone(),
+        remote_cache_mode: cli.remote_cache_mode.map(|m| match m {
+            RemoteMode::ReadWrite => assetmill::config::RemoteMode::ReadWrite,
+            RemoteMode::ReadOnly => assetmill::config::RemoteMode::ReadOnly,
+            RemoteMode::Off => assetmill::config::RemoteMode::Off,
+        }),
     };
     if let Command::Watch { debounce } = cli.command {
         return watching::run(&cli, &overrides, debounce, stop_on_signals());

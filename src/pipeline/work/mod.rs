@@ -311,12 +311,13 @@ impl Worker<'_> {
         self.cache.outputs[&planned.path].file.clone()
     }
 
-    /// A fresh output, kept as the cache recorded it.
+    /// A fresh output, kept as the cache recorded it (written by this
+    /// build when the remote cache supplied it).
     fn reused(&self, planned: &Planned) -> Made {
         Made {
             planned: planned.clone(),
             file: self.reuse(planned),
-            built: false,
+            built: planned.fetched.is_some(),
         }
     }
 

@@ -1,0 +1,291 @@
+//! Before a build makes anything: every output it would make that the
+//! remote cache has is fetched, checked and written into `out/`, and from
+//! then on is an output this build made (recorded, in the asset map), so
+//! only the rest is decoded and encoded. Facts about sources the local
+//! cache lacks are fetched too, so a source whose outputs all came from
+//! the store is not decoded to be validated.
+//!
+//! [`available`] asks the same questions without fetching the outputs,
+//! for a dry run, `--check` and `--explain`.
+
+use super::objects::{self, RECORD_LIMIT, SOURCE_LIMIT};
+use super::requests::Got;
+use super::session::Remote;
+use crate::outputs::assetmap::OutputFile;
+use crate::outputs::output::OutDir;
+use crate::pipeline::cache::{Cache, Record};
+use crate::pipeline::keys::Planned;
+use crate::plan::Plan;
+use crate::stages::decode::ImageInfo;
+use std::path::Path;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// A source whose facts are not in the local cache.
+pub struct Unknown {
+    pub source: usize,
+    /// Its content hash, and the fingerprint of the limits it is checked
+    /// under.
+    pub hash: String,
+    pub limits: String,
+    /// Its size on disk, which its facts must say.
+    pub bytes: u64,
+}
+
+/// The sources among `covered` whose facts are not known here (`known`),
+/// to ask the store for.
+pub fn unknown(
+    plan: &Plan,
+    covered: &[bool],
+    hashes: &[Option<String>],
+    known: &[Option<ImageInfo>],
+    limits: &str,
+) -> Vec<Unknown> {
+    (0..plan.sources.len())
+        .filter(|&s| covered[s] && known[s].is_none())
+        .filter_map(|s| {
+            let hash = hashes[s].clone()?;
+            let bytes = std::fs::metadata(&plan.sources[s].path).ok()?.len();
+            Some(Unknown {
+                source: s,
+                hash,
+                limits: limits.to_owned(),
+                bytes,
+            })
+        })
+        .collect()
+}
+
+/// The most one fetched output may be: what a download holds in memory,
+/// a sixteenth of `limits.max_memory` (as many run at once), from 1 MiB
+/// to 256 MiB. A larger output is made here.
+pub fn download_limit(max_memory: u64) -> u64 {
+    (max_memory / 16).clamp(1 << 20, 256 << 20)
+}
+
+/// Fetches every stale output of `planned` the store has into `out`: each
+/// one fetched is marked [`Planned::fetched`] (no longer stale) and
+/// recorded in `cache`, so the build treats it as made. Returns the facts
+/// fetched for `unknown` sources, by source.
+pub fn fetch(
+    remote: &Remote,
+    out: &OutDir,
+    planned: &mut [Vec<Planned>],
+    cache: &mut Cache,
+    unknown: &[Unknown],
+    limit: u64,
+) -> Vec<(usize, ImageInfo)> {
+    let wanted: Vec<&Planned> = planned
+        .iter()
+        .flatten()
+        .filter(|p| p.stale.is_some() && !p.inputs.is_empty())
+        .collect();
+    let root = out.root();
+    let (records, mut refused) = records(remote, &wanted, limit, root);
+    // The outputs whose record was found, fetched and checked.
+    let found: Vec<(usize, OutputFile)> = records
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, r)| r.map(|f| (i, f)))
+        .collect();
+    let requests: Vec<(String, u64)> = found
+        .iter()
+        .map(|(_, f)| (objects::blob_name(&f.hash), f.bytes))
+        .collect();
+    let written: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+    let blobs_refused = AtomicUsize::new(0);
+    remote
+        .store
+        .get_each(&requests, &|| remote.up(), &|k, got| {
+            let (i, file) = &found[k];
+            let path = &wanted[*i].path;
+            let refuse = |why: &str| {
+                blobs_refused.fetch_add(1, Ordering::Relaxed);
+                reject(remote, root, path, why);
+            };
+            let bytes = match got {
+                Ok(Got::Found(bytes)) => bytes,
+                Ok(Got::Missing) => return,
+                Ok(Got::TooBig(n)) => {
+                    return refuse(&format!(
+                        "it is {n} bytes or more, not the {} its record says",
+                        file.bytes
+                    ));
+                }
+                Err(fault) => return remote.failed("fetching outputs", &fault),
+            };
+            remote.count(|f| f.downloaded_bytes += bytes.len() as u64);
+            if let Err(why) = objects::check_blob(&bytes, file) {
+                return refuse(&why);
+            }
+            match out.write(path, &bytes) {
+                Ok(_) => written.lock().unwrap_or_else(|e| e.into_inner()).push(*i),
+                Err(e) => remote.warn(
+                    Some(root.join(path)),
+                    format!(
+                        "remote cache: its copy cannot be written ({}); it is made here",
+                        e.detail()
+                    ),
+                ),
+            }
+        });
+    refused += blobs_refused.into_inner();
+    let written = written.into_inner().unwrap_or_else(|e| e.into_inner());
+    let fetched: Vec<(String, OutputFile)> = found
+        .into_iter()
+        .filter(|(i, _)| written.contains(i))
+        .map(|(i, f)| (wanted[i].path.clone(), f))
+        .collect();
+    let misses = wanted.len() - fetched.len() - refused;
+    remote.count(|f| {
+        f.hits += fetched.len();
+        f.misses += misses;
+    });
+    for p in planned.iter_mut().flatten() {
+        if let Some((_, file)) = fetched.iter().find(|(path, _)| *path == p.path) {
+            p.fetched = p.stale.take();
+            cache.outputs.insert(
+                p.path.clone(),
+                Record {
+                    inputs: p.inputs.clone(),
+                    options: p.options.clone(),
+                    file: file.clone(),
+                },
+            );
+        }
+    }
+    sources(remote, unknown)
+}
+
+/// Whether the store has each of `wanted` (its record, checked, and a
+/// blob of the recorded size), fetching no output.
+pub fn available(remote: &Remote, wanted: &[&Planned], limit: u64, root: &Path) -> Vec<bool> {
+    let (records, _) = records(remote, wanted, limit, root);
+    let names: Vec<String> = records
+        .iter()
+        .flatten()
+        .map(|f| objects::blob_name(&f.hash))
+        .collect();
+    let sizes: Mutex<Vec<Option<u64>>> = Mutex::new(vec![None; names.len()]);
+    remote
+        .store
+        .size_each(&names, &|| remote.up(), &|k, size| match size {
+            Ok(size) => sizes.lock().unwrap_or_else(|e| e.into_inner())[k] = size,
+            Err(fault) => remote.failed("looking up outputs", &fault),
+        });
+    let sizes = sizes.into_inner().unwrap_or_else(|e| e.into_inner());
+    let mut sizes = sizes.into_iter();
+    let there: Vec<bool> = records
+        .iter()
+        .map(|r| match r {
+            Some(f) => sizes.next().flatten() == Some(f.bytes),
+            None => false,
+        })
+        .collect();
+    let hits = there.iter().filter(|t| **t).count();
+    remote.count(|f| {
+        f.hits += hits;
+        f.misses += there.len() - hits;
+    });
+    there
+}
+
+/// Each output's record, fetched and checked (`None`: not there, refused,
+/// or the store failed), and how many were refused.
+fn records(
+    remote: &Remote,
+    wanted: &[&Planned],
+    limit: u64,
+    root: &Path,
+) -> (Vec<Option<OutputFile>>, usize) {
+    let requests: Vec<(String, u64)> = wanted
+        .iter()
+        .map(|p| (objects::record_name(p), RECORD_LIMIT))
+        .collect();
+    let found: Mutex<Vec<Option<OutputFile>>> = Mutex::new(vec![None; wanted.len()]);
+    let refused = AtomicUsize::new(0);
+    remote
+        .store
+        .get_each(&requests, &|| remote.up(), &|i, got| {
+            let path = &wanted[i].path;
+            let refuse = |why: &str| {
+                refused.fetch_add(1, Ordering::Relaxed);
+                reject(remote, root, path, why);
+            };
+            let bytes = match got {
+                Ok(Got::Found(bytes)) => bytes,
+                Ok(Got::Missing) => return,
+                Ok(Got::TooBig(n)) => return refuse(&format!("its record is {n} bytes or more")),
+                Err(fault) => return remote.failed("looking up outputs", &fault),
+            };
+            remote.count(|f| f.downloaded_bytes += bytes.len() as u64);
+            match objects::check_record(&bytes, wanted[i], limit) {
+                Ok(file) => found.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(file),
+                Err(why) => refuse(&why),
+            }
+        });
+    (
+        found.into_inner().unwrap_or_else(|e| e.into_inner()),
+        refused.into_inner(),
+    )
+}
+
+/// The facts of `unknown` sources the store has, checked.
+fn sources(remote: &Remote, unknown: &[Unknown]) -> Vec<(usize, ImageInfo)> {
+    let requests: Vec<(String, u64)> = unknown
+        .iter()
+        .map(|u| (objects::source_name(&u.hash, &u.limits), SOURCE_LIMIT))
+        .collect();
+    let found = Mutex::new(Vec::new());
+    remote
+        .store
+        .get_each(&requests, &|| remote.up(), &|i, got| {
+            let u = &unknown[i];
+            match got {
+                Ok(Got::Found(bytes)) => {
+                    remote.count(|f| f.downloaded_bytes += bytes.len() as u64);
+                    match objects::check_source(&bytes, u.bytes) {
+                        Ok(info) => found
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .push((u.source, info)),
+                        Err(why) => {
+                            remote.count(|f| f.rejected += 1);
+                            remote.warn(
+                                None,
+                                format!(
+                                    "remote cache: source {}: {why}; it is decoded here",
+                                    u.hash
+                                ),
+                            );
+                        }
+                    }
+                }
+                Ok(Got::Missing) => {}
+                Ok(Got::TooBig(n)) => {
+                    remote.count(|f| f.rejected += 1);
+                    remote.warn(
+                        None,
+                        format!(
+                            "remote cache: source {}: its record is {n} bytes; it is decoded here",
+                            u.hash
+                        ),
+                    );
+                }
+                Err(fault) => remote.failed("looking up sources", &fault),
+            }
+        });
+    let mut found = found.into_inner().unwrap_or_else(|e| e.into_inner());
+    found.sort_by_key(|(s, _)| *s);
+    found
+}
+
+/// Refuses an object for the output at `path` in `root`, which is then
+/// made here.
+fn reject(remote: &Remote, root: &Path, path: &str, why: &str) {
+    remote.count(|f| f.rejected += 1);
+    remote.warn(
+        Some(root.join(path)),
+        format!("remote cache: its stored copy is refused ({why}); it is made here"),
+    );
+}
