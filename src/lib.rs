@@ -20,6 +20,13 @@
 //!   remade;
 //! - [`merge`] joins shard builds' folders; [`clean`] removes outputs.
 //!
+//! Features: `cli` (the default) builds the `assetmill` program and turns
+//! on `watch` ([`watch`]: rebuild on every save) and `remote` (a remote
+//! cache on S3-compatible or HTTP storage, `Config::remote_cache`). A
+//! program using the library with `default-features = false` compiles
+//! none of their crates; without `remote`, a configured remote cache is a
+//! warning and the build runs without it.
+//!
 //! The JSON documents the program prints are in [`documents`], with their
 //! schemas; per-file problems are diagnostics in the result, and `Err`
 //! ([`Error`]) means the command could not run at all.

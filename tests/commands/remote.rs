@@ -109,24 +109,25 @@ fn run(site: &Site, s3: &S3, secret: Option<&str>, args: &[&str]) -> Output {
 fn build(site: &Site, s3: &S3, secret: Option<&str>, args: &[&str]) -> (i32, Value) {
     let mut all = vec!["build", "-q", "--format", "json"];
     all.extend(args);
-    let out = run(site, s3, secret, &all);
-    let doc = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "no JSON ({e}): {}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (out.status.code().unwrap_or(-1), doc)
+    common::document(&run(site, s3, secret, &all), &all)
 }
 
-/// Two muscle pages of four 64 px frames, with the fastest AV1 preset.
+/// The arguments of a read-only build from `url`.
+fn read_only(url: &str) -> [&str; 4] {
+    ["--remote-cache", url, "--remote-cache-mode", "read-only"]
+}
+
+/// Two muscle pages of four 64 px frames each (eight pictures), with the
+/// fastest AV1 preset.
 fn site() -> Site {
     let site = Site::new();
     site.fast_videos();
-    for name in ["Arm-Biceps", "Leg-Soleus"] {
+    for (k, name) in ["Arm-Biceps", "Leg-Soleus"].into_iter().enumerate() {
         site.page(&format!("{name}.md"), &muscle_page(name, 4));
-        site.frames(name, 4, 64, 64);
+        for i in 1..=4 {
+            let seed = 100 * (k as u32 + 1) + i;
+            site.png(&format!("muscles/png/{name}-{i}.png"), 64, 64, seed);
+        }
     }
     site
 }
@@ -170,6 +171,16 @@ fn remote_warnings(doc: &Value) -> Vec<(String, String)> {
 fn a_second_checkout_fetches_everything_and_writes_the_same_tree() {
     let Some(s3) = S3::start() else { return };
     let first = site();
+    // A third page whose frames are copies of the first's under other
+    // names: its outputs are other paths with the same bytes.
+    first.page("Arm-Copy.md", &muscle_page("Arm-Copy", 4));
+    for i in 1..=4 {
+        let from = first
+            .images()
+            .join(format!("muscles/png/Arm-Biceps-{i}.png"));
+        let to = first.images().join(format!("muscles/png/Arm-Copy-{i}.png"));
+        std::fs::copy(from, to).unwrap();
+    }
     let url = "s3://cache/site";
     let (code, filled) = build(&first, &s3, Some(SECRET), &["--remote-cache", url]);
     assert_eq!(code, 0, "{filled}");
@@ -195,12 +206,11 @@ fn a_second_checkout_fetches_everything_and_writes_the_same_tree() {
         .iter()
         .filter(|o| o.starts_with("v1/sources"))
         .count();
-    // The two pages' frames are the same four pictures: their copies and
-    // thumbnails are the same bytes, stored once.
+    // Arm-Copy's outputs are Arm-Biceps's bytes: stored once.
     let mut hashes = output_hashes(&first);
     hashes.dedup();
     assert!(hashes.len() < outputs as usize);
-    assert_eq!((records, sources), (outputs as usize, 4));
+    assert_eq!((records, sources), (outputs as usize, 8));
     assert_eq!(blobs, hashes.len());
     // (Two units may store the same bytes at once: harmless, and counted.)
     assert!(r["uploaded"].as_u64().unwrap() >= (blobs + records + sources) as u64);
@@ -283,19 +293,21 @@ fn tampered_and_forged_objects_are_refused_and_their_outputs_made_here() {
     };
     let forged = "muscles/gif/Leg-Soleus.gif";
     std::fs::copy(records("muscles/gif/Leg-Soleus.mp4"), records(forged)).unwrap();
+    // And a video's bytes with more after them.
+    let webm = "muscles/gif/Leg-Soleus.webm";
+    let webm_hash = recorded["outputs"][webm]["file"]["hash"].as_str().unwrap();
+    let longer = s3.object(&format!("t/v1/blobs/{webm_hash}"));
+    let mut more = std::fs::read(&longer).unwrap();
+    more.extend_from_slice(&[0; 4096]);
+    std::fs::write(&longer, more).unwrap();
 
     let second = checkout_of(&first);
-    let (code, doc) = build(
-        &second,
-        &s3,
-        Some(SECRET),
-        &["--remote-cache", url, "--remote-cache-mode", "read-only"],
-    );
+    let (code, doc) = build(&second, &s3, Some(SECRET), &read_only(url));
     assert_eq!(code, 0, "{doc}");
     let r = remote(&doc);
-    assert_eq!(r["rejected"].as_u64(), Some(2), "{r}");
+    assert_eq!(r["rejected"].as_u64(), Some(3), "{r}");
     let warnings = remote_warnings(&doc);
-    assert_eq!(warnings.len(), 2, "{warnings:#?}");
+    assert_eq!(warnings.len(), 3, "{warnings:#?}");
     let named = |path: &str, says: &str| {
         warnings
             .iter()
@@ -303,6 +315,7 @@ fn tampered_and_forged_objects_are_refused_and_their_outputs_made_here() {
     };
     assert!(named(gif, "content hash"), "{warnings:#?}");
     assert!(named(forged, "another output"), "{warnings:#?}");
+    assert!(named(webm, "bytes or more"), "{warnings:#?}");
     // Made here: the GIFs' frames decoded, nothing else refetched wrongly.
     assert!(doc["summary"]["decoded"].as_u64().unwrap() > 0);
     assert_eq!(tree(&first.out()), tree(&second.out()));
@@ -322,12 +335,7 @@ fn read_only_writes_nothing_and_refused_credentials_only_cost_a_warning() {
     assert_eq!(code, 0);
 
     let reader = checkout_of(&local);
-    let (code, doc) = build(
-        &reader,
-        &s3,
-        Some(SECRET),
-        &["--remote-cache", url, "--remote-cache-mode", "read-only"],
-    );
+    let (code, doc) = build(&reader, &s3, Some(SECRET), &read_only(url));
     assert_eq!(code, 0, "{doc}");
     let r = remote(&doc);
     assert_eq!(r["mode"], "read-only");
@@ -434,12 +442,7 @@ fn a_store_that_stops_mid_build_or_is_down_never_fails_the_build() {
     // now refuses nothing, and still ends with the same tree.
     s3.restart();
     let later = checkout_of(&local);
-    let (code, doc) = build(
-        &later,
-        &s3,
-        Some(SECRET),
-        &["--remote-cache", url, "--remote-cache-mode", "read-only"],
-    );
+    let (code, doc) = build(&later, &s3, Some(SECRET), &read_only(url));
     assert_eq!(code, 0, "{doc}");
     assert_eq!(remote(&doc)["rejected"], 0, "{doc}");
     assert_eq!(tree(&local.out()), tree(&later.out()));
@@ -579,4 +582,127 @@ fn check_and_explain_tell_what_the_store_has_from_what_must_be_made() {
         .unwrap();
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(doc["summary"].get("remote").is_none(), "off: {doc}");
+}
+
+/// The CI example's remote cache as GitHub would set it: its variables,
+/// with the expressions evaluated for a push and for a pull request. A
+/// push stores what it makes; a pull request, with the same outputs
+/// stale, fetches and stores nothing.
+#[test]
+fn the_github_actions_example_writes_on_pushes_and_only_reads_on_pull_requests() {
+    let Some(s3) = S3::start() else { return };
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/ci/github-actions.yml"),
+    )
+    .unwrap();
+    let flow: Value = serde_saphyr::from_str(&text).unwrap();
+    let env = flow["env"].as_object().unwrap();
+    let endpoint = format!("http://127.0.0.1:{}", s3.port);
+    // `${{ vars.X }}`, `${{ secrets.X }}` and
+    // `${{ github.event_name == 'pull_request' && A || B }}`, as GitHub
+    // evaluates them.
+    let evaluate = |value: &str, event: &str| -> String {
+        let Some(expr) = value
+            .trim()
+            .strip_prefix("${{")
+            .and_then(|v| v.strip_suffix("}}"))
+        else {
+            return value.to_owned();
+        };
+        let term = |t: &str| -> String {
+            let t = t.trim();
+            match t {
+                "vars.ASSETMILL_REMOTE_CACHE" => "s3://cache/ci".into(),
+                "vars.ASSETMILL_CACHE_REGION" => "us-east-1".into(),
+                "vars.ASSETMILL_CACHE_ENDPOINT" => endpoint.clone(),
+                s if s.starts_with("secrets.") && s.ends_with("KEY_ID") => KEY.into(),
+                s if s.starts_with("secrets.") => SECRET.into(),
+                s if s.starts_with('\'') => s.trim_matches('\'').into(),
+                other => panic!("unknown term {other}"),
+            }
+        };
+        match expr.split_once("&&") {
+            Some((condition, rest)) => {
+                let (then, otherwise) = rest.split_once("||").unwrap();
+                assert_eq!(condition.trim(), "github.event_name == 'pull_request'");
+                term(if event == "pull_request" {
+                    then
+                } else {
+                    otherwise
+                })
+            }
+            None => term(expr),
+        }
+    };
+    let site = site();
+    let run_as = |event: &str| -> Value {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_assetmill"));
+        command
+            .args(["build", "-q", "--format", "json"])
+            .current_dir(site.root());
+        for (name, value) in env {
+            command.env(name, evaluate(value.as_str().unwrap(), event));
+        }
+        common::document(&command.output().unwrap(), &[event]).1
+    };
+    for name in [
+        "ASSETMILL_REMOTE_CACHE",
+        "ASSETMILL_REMOTE_CACHE_MODE",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_ENDPOINT_URL",
+    ] {
+        assert!(env.contains_key(name), "{name}");
+    }
+    let pull = run_as("pull_request");
+    assert_eq!(remote(&pull)["mode"], "read-only", "{pull}");
+    assert_eq!(remote(&pull)["uploaded"], 0);
+    assert!(s3.objects("ci").is_empty());
+    std::fs::remove_dir_all(site.out()).unwrap();
+    let push = run_as("push");
+    assert_eq!(remote(&push)["mode"], "read-write", "{push}");
+    assert!(remote(&push)["uploaded"].as_u64().unwrap() > 0, "{push}");
+    assert!(!s3.objects("ci").is_empty());
+}
+
+/// Two machines filling the store with the same outputs at once store the
+/// same bytes under the same names: a third checkout fetches every output
+/// whole.
+#[test]
+fn two_builds_storing_the_same_outputs_at_once_leave_a_sound_store() {
+    let Some(s3) = S3::start() else { return };
+    let url = "s3://cache/race";
+    let first = site();
+    let second = checkout_of(&first);
+    let spawn = |site: &Site| {
+        Command::new(env!("CARGO_BIN_EXE_assetmill"))
+            .args(["build", "-q", "--format", "json", "--remote-cache", url])
+            .current_dir(site.root())
+            .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{}", s3.port))
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ACCESS_KEY_ID", KEY)
+            .env("AWS_SECRET_ACCESS_KEY", SECRET)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (spawn(&first), spawn(&second));
+    for child in [a, b] {
+        let (code, doc) = common::document(&child.wait_with_output().unwrap(), &["race"]);
+        assert_eq!(code, 0, "{doc}");
+        assert_eq!(remote(&doc)["errors"], 0, "{doc}");
+    }
+    assert_eq!(tree(&first.out()), tree(&second.out()));
+    let third = checkout_of(&first);
+    let (code, doc) = build(&third, &s3, Some(SECRET), &read_only(url));
+    assert_eq!(code, 0, "{doc}");
+    let r = remote(&doc);
+    assert_eq!(
+        (r["misses"].as_u64(), r["rejected"].as_u64()),
+        (Some(0), Some(0)),
+        "{r}"
+    );
+    assert_eq!(doc["summary"]["decoded"], 0);
+    assert_eq!(tree(&first.out()), tree(&third.out()));
 }

@@ -301,16 +301,22 @@ impl Site {
     /// printed on stdout: (exit code, document). Panics with both streams
     /// when stdout is not one JSON document.
     pub fn json(&self, args: &[&str]) -> (i32, serde_json::Value) {
-        let out = self.run(args);
-        let doc = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-            panic!(
-                "{args:?} printed no JSON ({e}): {}\n{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            )
-        });
-        (out.status.code().unwrap_or(-1), doc)
+        document(&self.run(args), args)
     }
+}
+
+/// What a run of the binary with `args` (which ask for JSON) printed on
+/// stdout, parsed: (exit code, document). Panics with both streams when
+/// stdout is not one JSON document.
+pub fn document(out: &Output, args: &[&str]) -> (i32, serde_json::Value) {
+    let doc = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{args:?} printed no JSON ({e}): {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code().unwrap_or(-1), doc)
 }
 
 /// (file, line or 0, severity, message) of every diagnostic of a JSON

@@ -35,27 +35,18 @@ pub struct Cli {
     /// then goes to stderr).
     #[arg(long, global = true, value_enum, default_value_t = ProgressMode::Bars)]
     pub progress: ProgressMode,
-    /// A cache shared between machines (overrides `remote_cache.url`):
-    /// s3://BUCKET/PREFIX on any S3-compatible store (endpoint, region and
-    /// keys from AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID,
+    /// A cache shared between machines (overrides `remote_cache.url`;
+    /// default: $ASSETMILL_REMOTE_CACHE): s3://BUCKET/PREFIX on any
+    /// S3-compatible store (endpoint, region and keys from
+    /// AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID,
     /// AWS_SECRET_ACCESS_KEY), or https://HOST/PATH, read-only.
-    #[arg(
-        long,
-        global = true,
-        value_name = "URL",
-        env = "ASSETMILL_REMOTE_CACHE"
-    )]
+    #[arg(long, global = true, value_name = "URL")]
     pub remote_cache: Option<String>,
     /// What to do with the remote cache: fetch and store (read-write),
     /// only fetch (read-only: for untrusted builds such as pull requests
-    /// from forks), or nothing (off). Overrides `remote_cache.mode`.
-    #[arg(
-        long,
-        global = true,
-        value_enum,
-        value_name = "MODE",
-        env = "ASSETMILL_REMOTE_CACHE_MODE"
-    )]
+    /// from forks), or nothing (off). Overrides `remote_cache.mode`;
+    /// default: $ASSETMILL_REMOTE_CACHE_MODE.
+    #[arg(long, global = true, value_enum, value_name = "MODE")]
     pub remote_cache_mode: Option<RemoteMode>,
     #[command(subcommand)]
     pub command: Command,

@@ -35,16 +35,9 @@ fn main() -> ExitCode {
     if let Command::Synth { .. } = cli.command {
         return synth(&cli, &bars);
     }
-    let overrides = Overrides {
-        content: cli.content.clone(),
-        images: cli.images.clone(),
-        out: cli.out.clone(),
-        remote_cache: cli.remote_cache.clone(),
-        remote_cache_mode: cli.remote_cache_mode.map(|m| match m {
-            RemoteMode::ReadWrite => assetmill::config::RemoteMode::ReadWrite,
-            RemoteMode::ReadOnly => assetmill::config::RemoteMode::ReadOnly,
-            RemoteMode::Off => assetmill::config::RemoteMode::Off,
-        }),
+    let overrides = match overrides(&cli) {
+        Ok(overrides) => overrides,
+        Err(e) => return usage_error(&e),
     };
     if let Command::Watch { debounce } = cli.command {
         return watching::run(&cli, &overrides, debounce, stop_on_signals());
@@ -137,6 +130,34 @@ fn main() -> ExitCode {
         },
         Command::Synth { .. } | Command::Watch { .. } => unreachable!("handled above"),
     }
+}
+
+/// The command line's values over the file's: the folders, and the remote
+/// cache from its flags or else its variables (an empty variable, as CI
+/// sets for an unset secret or setting, is no value).
+fn overrides(cli: &Cli) -> Result<Overrides, Error> {
+    use assetmill::config::RemoteMode as Mode;
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let mode = match (cli.remote_cache_mode, var("ASSETMILL_REMOTE_CACHE_MODE")) {
+        (Some(RemoteMode::ReadWrite), _) => Some(Mode::ReadWrite),
+        (Some(RemoteMode::ReadOnly), _) => Some(Mode::ReadOnly),
+        (Some(RemoteMode::Off), _) => Some(Mode::Off),
+        (None, Some(text)) => Some(Mode::parse(&text).ok_or_else(|| Error::Config {
+            path: "ASSETMILL_REMOTE_CACHE_MODE".into(),
+            message: format!("`{text}` is not read-write, read-only or off"),
+        })?),
+        (None, None) => None,
+    };
+    Ok(Overrides {
+        content: cli.content.clone(),
+        images: cli.images.clone(),
+        out: cli.out.clone(),
+        remote_cache: cli
+            .remote_cache
+            .clone()
+            .or_else(|| var("ASSETMILL_REMOTE_CACHE")),
+        remote_cache_mode: mode,
+    })
 }
 
 fn synth(cli: &Cli, bars: &Reporter) -> ExitCode {

@@ -289,3 +289,75 @@ fn reject(remote: &Remote, root: &Path, path: &str, why: &str) {
         format!("remote cache: its stored copy is refused ({why}); it is made here"),
     );
 }
+
+#[cfg(all(test, feature = "remote"))]
+mod tests {
+    use super::*;
+    use crate::config::{Config, RemoteMode};
+    use crate::outputs::assetmap::Role;
+    use crate::pipeline::keys::Owner;
+
+    fn config(url: Option<String>, mode: RemoteMode) -> Config {
+        let mut config = Config::default();
+        config.remote_cache.url = url;
+        config.remote_cache.mode = mode;
+        config
+    }
+
+    /// A store nothing answers for: a loopback port just freed.
+    fn refusing() -> String {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        drop(listener);
+        format!("http://127.0.0.1:{port}/cache")
+    }
+
+    #[test]
+    fn a_store_that_refuses_connections_is_dropped_after_three_failures_with_one_warning() {
+        let remote = Remote::open(
+            &config(Some(refusing()), RemoteMode::ReadWrite),
+            &mut Vec::new(),
+        )
+        .expect("opening makes no request");
+        // Plain HTTP is only read, whatever the mode.
+        assert!(!remote.writes);
+        let planned: Vec<Planned> = (0..100)
+            .map(|i| {
+                let mut p = Planned::new(
+                    format!("g/{i}.gif"),
+                    Role::Gif,
+                    Owner::Animation(i),
+                    format!("inputs {i}"),
+                    &Config::default(),
+                );
+                p.finish();
+                p
+            })
+            .collect();
+        let wanted: Vec<&Planned> = planned.iter().collect();
+        let there = available(&remote, &wanted, 1 << 20, Path::new("out"));
+        assert_eq!(there, vec![false; 100]);
+        assert!(!remote.up());
+        let (figures, warnings) = remote.report();
+        // The requests in flight when it was dropped fail too; none after.
+        assert!((3..=20).contains(&figures.errors), "{figures:?}");
+        assert_eq!((figures.hits, figures.misses), (0, 100));
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        let message = &warnings[0].message;
+        assert!(
+            message.contains("not used for the rest of this build"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn no_url_or_mode_off_is_no_store() {
+        let mut notes = Vec::new();
+        assert!(Remote::open(&config(None, RemoteMode::ReadWrite), &mut notes).is_none());
+        let off = config(Some("s3://b/p".into()), RemoteMode::Off);
+        assert!(Remote::open(&off, &mut notes).is_none());
+        assert!(notes.is_empty());
+        let s3 = config(Some("s3://b/p".into()), RemoteMode::ReadOnly);
+        assert!(!Remote::open(&s3, &mut notes).unwrap().writes);
+    }
+}

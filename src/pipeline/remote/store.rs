@@ -1,9 +1,11 @@
 //! The object store itself: S3 or plain HTTP through `object_store`, on a
 //! small tokio runtime of its own, behind a blocking interface the build
 //! calls from its own threads. Every request is bounded (connect and
-//! request timeouts, one retry), every download has a size limit checked
-//! before and while its body is read, and background uploads are waited
-//! for with a deadline. Nothing here knows what the objects mean.
+//! request timeouts, one retry: tight for the small objects that tell
+//! whether the store answers, looser for outputs' bytes), every download
+//! has a size limit checked before and while its body is read, and
+//! background uploads are waited for with a deadline. Nothing here knows
+//! what the objects mean.
 
 use super::requests::{Fault, Got, Put, Stored};
 use crate::config::Location;
@@ -17,10 +19,40 @@ use std::time::Duration;
 const PARALLEL: usize = 16;
 /// Background uploads in flight at once.
 const UPLOADS: usize = 8;
+/// Downloads up to this size go through the lookup client.
+const SMALL: u64 = 1 << 20;
+
+/// How long a request may take: to connect, in all, and with its one
+/// retry (which is not made past `retry`).
+struct Bounds {
+    connect: Duration,
+    request: Duration,
+    retry: Duration,
+}
+
+/// Small requests: a store that refuses connections fails each within
+/// about 0.2 s, one that does not answer (a dropped route, a hung server)
+/// within 2.5 s; the lookups run 16 at a time and three failures stop the
+/// store's use, so a store that is down costs a build about that once.
+const LOOKUP: Bounds = Bounds {
+    connect: Duration::from_secs(1),
+    request: Duration::from_millis(2500),
+    retry: Duration::from_millis(2500),
+};
+/// Outputs' bytes (up to 256 MiB) either way.
+const TRANSFER: Bounds = Bounds {
+    connect: Duration::from_secs(1),
+    request: Duration::from_secs(60),
+    retry: Duration::from_secs(10),
+};
 
 pub struct Store {
     runtime: tokio::runtime::Runtime,
-    inner: Arc<dyn ObjectStore>,
+    /// For small objects (records, source facts, sizes): a failing store
+    /// is known within [`LOOKUP`]'s bounds.
+    lookups: Arc<dyn ObjectStore>,
+    /// For outputs' bytes, both ways.
+    transfers: Arc<dyn ObjectStore>,
     /// Prepended to every name (`prefix/`), or empty.
     prefix: String,
     uploads: Arc<tokio::sync::Semaphore>,
@@ -28,60 +60,21 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens the store at `location`: no request is made yet.
-    ///
-    /// S3 takes the standard variables (`AWS_ENDPOINT_URL`, `AWS_REGION`,
-    /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`,
-    /// a web identity token), path-style requests, and plain `http://` for
-    /// an endpoint that is. With no credentials in the environment,
-    /// requests are unsigned (a public bucket), rather than asking a cloud
-    /// metadata service that a CI runner may not have.
+    /// Opens the store at `location` (see [`client`]): no request is made
+    /// yet.
     pub fn open(location: &Location) -> Result<Store, String> {
-        let client = ClientOptions::new()
-            .with_connect_timeout(Duration::from_secs(1))
-            .with_timeout(Duration::from_secs(20))
-            .with_allow_http(true);
-        let retry = RetryConfig {
-            max_retries: 1,
-            retry_timeout: Duration::from_secs(3),
-            ..RetryConfig::default()
-        };
-        let (inner, prefix): (Arc<dyn ObjectStore>, String) = match location {
-            Location::S3 { bucket, prefix } => {
-                let env = |k: &str| std::env::var_os(k).is_some_and(|v| !v.is_empty());
-                let anonymous = !env("AWS_ACCESS_KEY_ID") && !env("AWS_WEB_IDENTITY_TOKEN_FILE");
-                let region = std::env::var("AWS_REGION")
-                    .or_else(|_| std::env::var("AWS_DEFAULT_REGION"))
-                    .unwrap_or_else(|_| "us-east-1".into());
-                let s3 = object_store::aws::AmazonS3Builder::from_env()
-                    .with_bucket_name(bucket)
-                    .with_region(region)
-                    .with_skip_signature(anonymous)
-                    .with_client_options(client)
-                    .with_retry(retry)
-                    .build()
-                    .map_err(|e| e.to_string())?;
-                (Arc::new(s3), prefix.clone())
-            }
-            Location::Http { base } => {
-                let http = object_store::http::HttpBuilder::new()
-                    .with_url(base)
-                    .with_client_options(client)
-                    .with_retry(retry)
-                    .build()
-                    .map_err(|e| e.to_string())?;
-                (Arc::new(http), String::new())
-            }
-        };
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("assetmill-remote")
             .enable_all()
             .build()
             .map_err(|e| format!("cannot start its network threads: {e}"))?;
+        let (lookups, prefix) = client(location, LOOKUP)?;
+        let (transfers, _) = client(location, TRANSFER)?;
         Ok(Store {
             runtime,
-            inner,
+            lookups,
+            transfers,
             prefix: if prefix.is_empty() {
                 prefix
             } else {
@@ -90,6 +83,15 @@ impl Store {
             uploads: Arc::new(tokio::sync::Semaphore::new(UPLOADS)),
             pending: Mutex::new(Vec::new()),
         })
+    }
+
+    /// The client for a download of at most `limit` bytes.
+    fn for_size(&self, limit: u64) -> &dyn ObjectStore {
+        if limit <= SMALL {
+            &*self.lookups
+        } else {
+            &*self.transfers
+        }
     }
 
     fn key(&self, name: &str) -> Key {
@@ -110,7 +112,7 @@ impl Store {
             let key = self.key(name);
             async move {
                 if go() {
-                    done(i, get(&*self.inner, &key, *limit).await);
+                    done(i, get(self.for_size(*limit), &key, *limit).await);
                 }
             }
         });
@@ -133,7 +135,7 @@ impl Store {
             let key = self.key(name);
             async move {
                 if go() {
-                    done(i, size(&*self.inner, &key).await);
+                    done(i, size(&*self.lookups, &key).await);
                 }
             }
         });
@@ -152,7 +154,7 @@ impl Store {
         puts: Vec<Put>,
         done: Box<dyn FnOnce(Vec<Stored>, Option<Fault>) + Send>,
     ) {
-        let inner = self.inner.clone();
+        let (lookups, transfers) = (self.lookups.clone(), self.transfers.clone());
         let uploads = self.uploads.clone();
         let keyed: Vec<(Key, Put)> = puts.into_iter().map(|p| (self.key(&p.name), p)).collect();
         let task = self.runtime.spawn(async move {
@@ -162,7 +164,7 @@ impl Store {
             let mut stored = Vec::new();
             for (key, put) in keyed {
                 if put.unless_present {
-                    match size(&*inner, &key).await {
+                    match size(&*lookups, &key).await {
                         Ok(Some(n)) if n == put.bytes.len() as u64 => {
                             stored.push(Stored::Present);
                             continue;
@@ -172,7 +174,7 @@ impl Store {
                     }
                 }
                 let n = put.bytes.len() as u64;
-                match inner.put(&key, PutPayload::from(put.bytes)).await {
+                match transfers.put(&key, PutPayload::from(put.bytes)).await {
                     Ok(_) => stored.push(Stored::Written(n)),
                     Err(e) => return done(stored, Some(fault(&e))),
                 }
@@ -206,6 +208,67 @@ impl Drop for Store {
             .drain(..)
         {
             task.abort();
+        }
+    }
+}
+
+/// An `object_store` client for `location` within `bounds`, and the key
+/// prefix inside it.
+///
+/// S3 takes the standard variables (`AWS_ENDPOINT_URL`, `AWS_REGION`,
+/// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, a web
+/// identity token), path-style requests, and plain `http://` for an
+/// endpoint that is. With no credentials in the environment, requests are
+/// unsigned (a public bucket), rather than asking a cloud metadata service
+/// that a CI runner may not have.
+fn client(location: &Location, bounds: Bounds) -> Result<(Arc<dyn ObjectStore>, String), String> {
+    let client = ClientOptions::new()
+        .with_connect_timeout(bounds.connect)
+        .with_timeout(bounds.request)
+        .with_allow_http(true);
+    let retry = RetryConfig {
+        max_retries: 1,
+        retry_timeout: bounds.retry,
+        ..RetryConfig::default()
+    };
+    match location {
+        Location::S3 { bucket, prefix } => {
+            let env = |k: &str| std::env::var(k).is_ok_and(|v| !v.trim().is_empty());
+            let anonymous = !env("AWS_ACCESS_KEY_ID") && !env("AWS_WEB_IDENTITY_TOKEN_FILE");
+            let region = ["AWS_REGION", "AWS_DEFAULT_REGION"]
+                .iter()
+                .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
+                .unwrap_or_else(|| "us-east-1".into());
+            // The AWS_* variables, as `AmazonS3Builder::from_env` reads
+            // them, but for empty ones (CI sets an unset secret or setting
+            // to ""), which are no value.
+            let mut s3 = object_store::aws::AmazonS3Builder::new();
+            for (key, value) in std::env::vars() {
+                if key.starts_with("AWS_")
+                    && !value.trim().is_empty()
+                    && let Ok(key) = key.to_ascii_lowercase().parse()
+                {
+                    s3 = s3.with_config(key, value);
+                }
+            }
+            let s3 = s3
+                .with_bucket_name(bucket)
+                .with_region(region)
+                .with_skip_signature(anonymous)
+                .with_client_options(client)
+                .with_retry(retry)
+                .build()
+                .map_err(|e| e.to_string())?;
+            Ok((Arc::new(s3), prefix.clone()))
+        }
+        Location::Http { base } => {
+            let http = object_store::http::HttpBuilder::new()
+                .with_url(base)
+                .with_client_options(client)
+                .with_retry(retry)
+                .build()
+                .map_err(|e| e.to_string())?;
+            Ok((Arc::new(http), String::new()))
         }
     }
 }
