@@ -80,13 +80,12 @@ impl S3 {
     }
 }
 
-/// Runs assetmill in `site` against the server (`secret` signs the
-/// requests; `None`: no credentials at all), with the remote cache from
-/// the arguments only.
-fn run(site: &Site, s3: &S3, secret: Option<&str>, args: &[&str]) -> Output {
+/// The assetmill command in `site` against the server (`secret` signs
+/// the requests; `None`: no credentials at all), with the remote cache
+/// from the arguments only.
+fn command(site: &Site, s3: &S3, secret: Option<&str>) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_assetmill"));
     command
-        .args(args)
         .current_dir(site.root())
         .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{}", s3.port))
         .env("AWS_REGION", "us-east-1")
@@ -102,7 +101,15 @@ fn run(site: &Site, s3: &S3, secret: Option<&str>, args: &[&str]) -> Output {
             .env_remove("AWS_ACCESS_KEY_ID")
             .env_remove("AWS_SECRET_ACCESS_KEY"),
     };
-    command.output().expect("run assetmill")
+    command
+}
+
+/// Runs [`command`] with `args` to its end.
+fn run(site: &Site, s3: &S3, secret: Option<&str>, args: &[&str]) -> Output {
+    command(site, s3, secret)
+        .args(args)
+        .output()
+        .expect("run assetmill")
 }
 
 /// [`run`] with `--format json`: (exit code, build document).
@@ -399,14 +406,9 @@ fn a_store_that_stops_mid_build_or_is_down_never_fails_the_build() {
     assert_eq!(code, 0);
 
     let stopping = checkout_of(&local);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_assetmill"))
+    let mut child = command(&stopping, &s3, Some(SECRET))
         .args(["build", "-q", "--progress", "ndjson", "-j", "1"])
         .args(["--remote-cache", url])
-        .current_dir(stopping.root())
-        .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{}", s3.port))
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", KEY)
-        .env("AWS_SECRET_ACCESS_KEY", SECRET)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -675,13 +677,8 @@ fn two_builds_storing_the_same_outputs_at_once_leave_a_sound_store() {
     let first = site();
     let second = checkout_of(&first);
     let spawn = |site: &Site| {
-        Command::new(env!("CARGO_BIN_EXE_assetmill"))
+        command(site, &s3, Some(SECRET))
             .args(["build", "-q", "--format", "json", "--remote-cache", url])
-            .current_dir(site.root())
-            .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{}", s3.port))
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_ACCESS_KEY_ID", KEY)
-            .env("AWS_SECRET_ACCESS_KEY", SECRET)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()

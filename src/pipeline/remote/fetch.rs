@@ -160,7 +160,7 @@ pub fn fetch(
 /// Whether the store has each of `wanted` (its record, checked, and a
 /// blob of the recorded size), fetching no output.
 pub fn available(remote: &Remote, wanted: &[&Planned], limit: u64, root: &Path) -> Vec<bool> {
-    let (records, _) = records(remote, wanted, limit, root);
+    let (records, refused) = records(remote, wanted, limit, root);
     let names: Vec<String> = records
         .iter()
         .flatten()
@@ -185,7 +185,7 @@ pub fn available(remote: &Remote, wanted: &[&Planned], limit: u64, root: &Path) 
     let hits = there.iter().filter(|t| **t).count();
     remote.count(|f| {
         f.hits += hits;
-        f.misses += there.len() - hits;
+        f.misses += there.len() - hits - refused;
     });
     there
 }
