@@ -131,7 +131,8 @@ pub fn build(config: &Config, options: BuildOptions, progress: &dyn Progress) ->
     // The remote cache: what it has of the stale outputs is fetched now
     // and counts as made (a dry run only asks whether it has them).
     let mut remote_notes = Vec::new();
-    let remote = Remote::open(config, &mut remote_notes).map(Arc::new);
+    let remote = Remote::open(config, &mut remote_notes)
+        .map(|r| Arc::new(r.stopping_on(options.cancel.clone())));
     let known_info = cached_info.clone();
     let download = fetch::download_limit(config.limits.max_memory.0);
     let mut available = None;

@@ -321,19 +321,7 @@ mod tests {
         .expect("opening makes no request");
         // Plain HTTP is only read, whatever the mode.
         assert!(!remote.writes);
-        let planned: Vec<Planned> = (0..100)
-            .map(|i| {
-                let mut p = Planned::new(
-                    format!("g/{i}.gif"),
-                    Role::Gif,
-                    Owner::Animation(i),
-                    format!("inputs {i}"),
-                    &Config::default(),
-                );
-                p.finish();
-                p
-            })
-            .collect();
+        let planned = gifs(100);
         let wanted: Vec<&Planned> = planned.iter().collect();
         let there = available(&remote, &wanted, 1 << 20, Path::new("out"));
         assert_eq!(there, vec![false; 100]);
@@ -348,6 +336,42 @@ mod tests {
             message.contains("not used for the rest of this build"),
             "{message}"
         );
+    }
+
+    fn gifs(n: usize) -> Vec<Planned> {
+        (0..n)
+            .map(|i| {
+                let mut p = Planned::new(
+                    format!("g/{i}.gif"),
+                    Role::Gif,
+                    Owner::Animation(i),
+                    format!("inputs {i}"),
+                    &Config::default(),
+                );
+                p.finish();
+                p
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_stopped_build_asks_the_store_nothing() {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let remote = Remote::open(
+            &config(Some(refusing()), RemoteMode::ReadOnly),
+            &mut Vec::new(),
+        )
+        .unwrap()
+        .stopping_on(Some(stop));
+        assert!(!remote.up());
+        let planned = gifs(10);
+        let wanted: Vec<&Planned> = planned.iter().collect();
+        assert_eq!(
+            available(&remote, &wanted, 1 << 20, Path::new("out")),
+            vec![false; 10]
+        );
+        let (figures, warnings) = remote.report();
+        assert_eq!((figures.errors, warnings.len()), (0, 0), "{warnings:?}");
     }
 
     #[test]

@@ -15,7 +15,8 @@ use crate::config::{Config, Location, RemoteMode};
 use crate::outputs::diagnostics::Diagnostic;
 use serde::Serialize;
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// Failed requests that stop a build's use of the store.
 pub const TRIP: usize = 3;
@@ -56,6 +57,8 @@ pub struct Remote {
     pub(super) figures: Mutex<RemoteFigures>,
     /// The first failure, and whether the store stopped being used.
     down: Mutex<(Option<Fault>, bool)>,
+    /// The build's stop request: once set, nothing more is asked.
+    cancel: Option<Arc<AtomicBool>>,
     warnings: Mutex<Vec<Diagnostic>>,
 }
 
@@ -85,6 +88,7 @@ impl Remote {
                     name,
                     writes,
                     down: Mutex::new((None, false)),
+                    cancel: None,
                     warnings: Mutex::new(Vec::new()),
                 })
             }
@@ -99,10 +103,22 @@ impl Remote {
         }
     }
 
-    /// Whether the store is still asked (it has not failed [`TRIP`]
-    /// times).
+    /// The same store, asking nothing more once `cancel` is set (a
+    /// stopped build does not wait for lookups and downloads it no
+    /// longer needs).
+    pub fn stopping_on(mut self, cancel: Option<Arc<AtomicBool>>) -> Remote {
+        self.cancel = cancel;
+        self
+    }
+
+    /// Whether the store is still asked: it has not failed [`TRIP`]
+    /// times, and the build was not stopped.
     pub fn up(&self) -> bool {
         !lock(&self.down).1
+            && !self
+                .cancel
+                .as_ref()
+                .is_some_and(|c| c.load(Ordering::Relaxed))
     }
 
     /// Counts a failed request; the [`TRIP`]th stops the store's use, with
