@@ -23,7 +23,7 @@ use super::{memory, schedule};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::input::manifest::Manifest;
-use crate::outputs::diagnostics::{Diagnostic, Report};
+use crate::outputs::diagnostics::Diagnostic;
 use crate::outputs::guard::{self, Protected};
 use crate::outputs::output::OutDir;
 use crate::outputs::review::Review;
@@ -351,11 +351,6 @@ fn write_review(
     };
     match written {
         Ok(path) => outcome.review = Some(path),
-        Err(e) => {
-            let report = &outcome.report;
-            let mut diagnostics = report.diagnostics.clone();
-            diagnostics.push(Diagnostic::error(e.path(), None, e.detail()));
-            outcome.report = Report::new(diagnostics, report.summary.pages, report.summary.images);
-        }
+        Err(e) => outcome.add(vec![Diagnostic::error(e.path(), None, e.detail())]),
     }
 }

@@ -92,7 +92,7 @@ pub struct Outcome {
 
 impl Outcome {
     /// Adds diagnostics found after the report was made (the remote
-    /// cache's warnings).
+    /// cache's warnings, a review report that could not be written).
     pub(super) fn add(&mut self, more: Vec<crate::outputs::diagnostics::Diagnostic>) {
         if more.is_empty() {
             return;
