@@ -143,8 +143,7 @@ pub fn build(config: &Config, options: BuildOptions, progress: &dyn Progress) ->
                 .flatten()
                 .filter(|p| p.stale.is_some())
                 .collect();
-            let there = fetch::available(remote, &stale, download, &config.out);
-            available = Some(stale.iter().map(|p| p.path.clone()).zip(there).collect());
+            available = Some(fetch::available(remote, &stale, download, &config.out));
         } else {
             let unknown = fetch::unknown(
                 &prepared.plan,

@@ -318,16 +318,11 @@ pub fn explain(config: &Config, query: &str) -> Result<Explanation> {
         .flat_map(|&u| prepared.outputs(&prepared.units[u], &hashes))
         .filter(|p| wanted(p))
         .collect();
-    let remote = remotely(config, &planned, &old);
     let mut outputs: Vec<Explained> = planned
-        .into_iter()
-        .map(|p| {
-            let there = remote.as_ref().map(|r| r.contains(&p.path));
-            let mut explained = explain_one(config, plan, &hashes, &old, p);
-            explained.remote = there.filter(|_| explained.reason.is_some());
-            explained
-        })
+        .iter()
+        .map(|p| explain_one(config, plan, &hashes, &old, p.clone()))
         .collect();
+    ask_remote(config, &planned, &mut outputs);
     outputs.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(Explanation {
         query: query.to_owned(),
@@ -340,24 +335,24 @@ pub fn explain(config: &Config, query: &str) -> Result<Explanation> {
     })
 }
 
-/// With a remote cache: the paths among the stale `planned` outputs that
-/// it has (asked without fetching them; a store that fails has none).
-fn remotely(config: &Config, planned: &[Planned], old: &Cache) -> Option<Vec<String>> {
-    let remote = Remote::open(config, &mut Vec::new())?;
+/// With a remote cache: whether it has each of the `explained` outputs a
+/// build would remake (`planned`, in the same order), asked without
+/// fetching them (a store that fails has none).
+fn ask_remote(config: &Config, planned: &[Planned], explained: &mut [Explained]) {
+    let Some(remote) = Remote::open(config, &mut Vec::new()) else {
+        return;
+    };
     let stale: Vec<&Planned> = planned
         .iter()
-        .filter(|p| keys::staleness(p, old, &config.out).is_some())
+        .zip(explained.iter())
+        .filter(|(_, e)| e.reason.is_some())
+        .map(|(p, _)| p)
         .collect();
     let limit = fetch::download_limit(config.limits.max_memory.0);
     let there = fetch::available(&remote, &stale, limit, &config.out);
-    Some(
-        stale
-            .iter()
-            .zip(there)
-            .filter(|(_, t)| *t)
-            .map(|(p, _)| p.path.clone())
-            .collect(),
-    )
+    for e in explained {
+        e.remote = there.get(&e.path).copied();
+    }
 }
 
 /// `query` relative to the output folder, and whether it named the output

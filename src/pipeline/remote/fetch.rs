@@ -17,6 +17,7 @@ use crate::pipeline::cache::{Cache, Record};
 use crate::pipeline::keys::Planned;
 use crate::plan::Plan;
 use crate::stages::decode::ImageInfo;
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -158,8 +159,13 @@ pub fn fetch(
 }
 
 /// Whether the store has each of `wanted` (its record, checked, and a
-/// blob of the recorded size), fetching no output.
-pub fn available(remote: &Remote, wanted: &[&Planned], limit: u64, root: &Path) -> Vec<bool> {
+/// blob of the recorded size), by path, fetching no output.
+pub fn available(
+    remote: &Remote,
+    wanted: &[&Planned],
+    limit: u64,
+    root: &Path,
+) -> BTreeMap<String, bool> {
     let (records, refused) = records(remote, wanted, limit, root);
     let names: Vec<String> = records
         .iter()
@@ -175,17 +181,20 @@ pub fn available(remote: &Remote, wanted: &[&Planned], limit: u64, root: &Path) 
         });
     let sizes = sizes.into_inner().unwrap_or_else(|e| e.into_inner());
     let mut sizes = sizes.into_iter();
-    let there: Vec<bool> = records
+    let there: BTreeMap<String, bool> = wanted
         .iter()
-        .map(|r| match r {
-            Some(f) => sizes.next().flatten() == Some(f.bytes),
-            None => false,
+        .zip(&records)
+        .map(|(p, r)| {
+            let there = r
+                .as_ref()
+                .is_some_and(|f| sizes.next().flatten() == Some(f.bytes));
+            (p.path.clone(), there)
         })
         .collect();
-    let hits = there.iter().filter(|t| **t).count();
+    let hits = there.values().filter(|t| **t).count();
     remote.count(|f| {
         f.hits += hits;
-        f.misses += there.len() - hits - refused;
+        f.misses += wanted.len() - hits - refused;
     });
     there
 }
@@ -324,7 +333,8 @@ mod tests {
         let planned = gifs(100);
         let wanted: Vec<&Planned> = planned.iter().collect();
         let there = available(&remote, &wanted, 1 << 20, Path::new("out"));
-        assert_eq!(there, vec![false; 100]);
+        assert_eq!(there.len(), 100);
+        assert!(there.values().all(|t| !t));
         assert!(!remote.up());
         let (figures, warnings) = remote.report();
         // The requests in flight when it was dropped fail too; none after.
@@ -366,10 +376,9 @@ mod tests {
         assert!(!remote.up());
         let planned = gifs(10);
         let wanted: Vec<&Planned> = planned.iter().collect();
-        assert_eq!(
-            available(&remote, &wanted, 1 << 20, Path::new("out")),
-            vec![false; 10]
-        );
+        let there = available(&remote, &wanted, 1 << 20, Path::new("out"));
+        assert_eq!(there.len(), 10);
+        assert!(there.values().all(|t| !t));
         let (figures, warnings) = remote.report();
         assert_eq!((figures.errors, warnings.len()), (0, 0), "{warnings:?}");
     }
