@@ -108,19 +108,14 @@ impl Store {
         go: &(dyn Fn() -> bool + Sync),
         done: &(dyn Fn(usize, Result<Got, Fault>) + Sync),
     ) {
-        let gets = requests.iter().enumerate().map(|(i, (name, limit))| {
+        self.each(requests.iter().enumerate().map(|(i, (name, limit))| {
             let key = self.key(name);
             async move {
                 if go() {
                     done(i, get(self.for_size(*limit), &key, *limit).await);
                 }
             }
-        });
-        self.runtime.block_on(
-            futures::stream::iter(gets)
-                .buffer_unordered(PARALLEL)
-                .for_each(|()| async {}),
-        );
+        }));
     }
 
     /// The size of each named object (`None`: not there), like
@@ -131,16 +126,20 @@ impl Store {
         go: &(dyn Fn() -> bool + Sync),
         done: &(dyn Fn(usize, Result<Option<u64>, Fault>) + Sync),
     ) {
-        let heads = names.iter().enumerate().map(|(i, name)| {
+        self.each(names.iter().enumerate().map(|(i, name)| {
             let key = self.key(name);
             async move {
                 if go() {
                     done(i, size(&*self.lookups, &key).await);
                 }
             }
-        });
+        }));
+    }
+
+    /// Runs `requests`, [`PARALLEL`] at a time, until all have ended.
+    fn each<F: std::future::Future<Output = ()>>(&self, requests: impl Iterator<Item = F>) {
         self.runtime.block_on(
-            futures::stream::iter(heads)
+            futures::stream::iter(requests)
                 .buffer_unordered(PARALLEL)
                 .for_each(|()| async {}),
         );
