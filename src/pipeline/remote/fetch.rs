@@ -9,7 +9,7 @@
 //! for a dry run, `--check` and `--explain`.
 
 use super::objects::{self, RECORD_LIMIT, SOURCE_LIMIT};
-use super::requests::Got;
+use super::requests::{Fault, Got};
 use super::session::Remote;
 use crate::outputs::assetmap::OutputFile;
 use crate::outputs::output::OutDir;
@@ -20,7 +20,6 @@ use crate::stages::decode::ImageInfo;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// A source whose facts are not in the local cache.
 pub struct Unknown {
@@ -82,7 +81,8 @@ pub fn fetch(
         .filter(|p| p.stale.is_some() && !p.inputs.is_empty())
         .collect();
     let root = out.root();
-    let (records, mut refused) = records(remote, &wanted, limit, root);
+    let rejected = remote.rejected();
+    let records = records(remote, &wanted, limit, root);
     // The outputs whose record was found, fetched and checked.
     let found: Vec<(usize, OutputFile)> = records
         .into_iter()
@@ -93,34 +93,32 @@ pub fn fetch(
         .iter()
         .map(|(_, f)| (objects::blob_name(&f.hash), f.bytes))
         .collect();
-    let written: Mutex<Vec<usize>> = Mutex::new(Vec::new());
-    let blobs_refused = AtomicUsize::new(0);
+    // Checked and written, by path.
+    let written: Mutex<BTreeMap<String, OutputFile>> = Mutex::new(BTreeMap::new());
     remote
         .store
         .get_each(&requests, &|| remote.up(), &|k, got| {
             let (i, file) = &found[k];
             let path = &wanted[*i].path;
-            let refuse = |why: &str| {
-                blobs_refused.fetch_add(1, Ordering::Relaxed);
-                reject(remote, root, path, why);
-            };
-            let bytes = match got {
-                Ok(Got::Found(bytes)) => bytes,
-                Ok(Got::Missing) => return,
-                Ok(Got::TooBig(n)) => {
+            let refuse = |why: &str| reject(remote, root, path, why);
+            let bytes = match answer(remote, got, "fetching outputs") {
+                Ok(Some(bytes)) => bytes,
+                Ok(None) => return,
+                Err(n) => {
                     return refuse(&format!(
                         "it is {n} bytes or more, not the {} its record says",
                         file.bytes
                     ));
                 }
-                Err(fault) => return remote.failed("fetching outputs", &fault),
             };
-            remote.count(|f| f.downloaded_bytes += bytes.len() as u64);
             if let Err(why) = objects::check_blob(&bytes, file) {
                 return refuse(&why);
             }
             match out.write(path, &bytes) {
-                Ok(_) => written.lock().unwrap_or_else(|e| e.into_inner()).push(*i),
+                Ok(_) => {
+                    let mut written = written.lock().unwrap_or_else(|e| e.into_inner());
+                    written.insert(path.clone(), file.clone());
+                }
                 Err(e) => remote.warn(
                     Some(root.join(path)),
                     format!(
@@ -130,20 +128,15 @@ pub fn fetch(
                 ),
             }
         });
-    refused += blobs_refused.into_inner();
-    let written = written.into_inner().unwrap_or_else(|e| e.into_inner());
-    let fetched: Vec<(String, OutputFile)> = found
-        .into_iter()
-        .filter(|(i, _)| written.contains(i))
-        .map(|(i, f)| (wanted[i].path.clone(), f))
-        .collect();
-    let misses = wanted.len() - fetched.len() - refused;
+    let fetched = written.into_inner().unwrap_or_else(|e| e.into_inner());
+    // Each output is refused at most once (its record, or its bytes).
+    let misses = wanted.len() - fetched.len() - (remote.rejected() - rejected);
     remote.count(|f| {
         f.hits += fetched.len();
         f.misses += misses;
     });
     for p in planned.iter_mut().flatten() {
-        if let Some((_, file)) = fetched.iter().find(|(path, _)| *path == p.path) {
+        if let Some(file) = fetched.get(&p.path) {
             p.fetched = p.stale.take();
             cache.outputs.insert(
                 p.path.clone(),
@@ -166,7 +159,8 @@ pub fn available(
     limit: u64,
     root: &Path,
 ) -> BTreeMap<String, bool> {
-    let (records, refused) = records(remote, wanted, limit, root);
+    let rejected = remote.rejected();
+    let records = records(remote, wanted, limit, root);
     let names: Vec<String> = records
         .iter()
         .flatten()
@@ -194,49 +188,40 @@ pub fn available(
     let hits = there.values().filter(|t| **t).count();
     remote.count(|f| {
         f.hits += hits;
-        f.misses += wanted.len() - hits - refused;
+        f.misses += wanted.len() - hits - (f.rejected - rejected);
     });
     there
 }
 
 /// Each output's record, fetched and checked (`None`: not there, refused,
-/// or the store failed), and how many were refused.
+/// or the store failed).
 fn records(
     remote: &Remote,
     wanted: &[&Planned],
     limit: u64,
     root: &Path,
-) -> (Vec<Option<OutputFile>>, usize) {
+) -> Vec<Option<OutputFile>> {
     let requests: Vec<(String, u64)> = wanted
         .iter()
         .map(|p| (objects::record_name(p), RECORD_LIMIT))
         .collect();
     let found: Mutex<Vec<Option<OutputFile>>> = Mutex::new(vec![None; wanted.len()]);
-    let refused = AtomicUsize::new(0);
     remote
         .store
         .get_each(&requests, &|| remote.up(), &|i, got| {
             let path = &wanted[i].path;
-            let refuse = |why: &str| {
-                refused.fetch_add(1, Ordering::Relaxed);
-                reject(remote, root, path, why);
+            let refuse = |why: &str| reject(remote, root, path, why);
+            let bytes = match answer(remote, got, "looking up outputs") {
+                Ok(Some(bytes)) => bytes,
+                Ok(None) => return,
+                Err(n) => return refuse(&format!("its record is {n} bytes or more")),
             };
-            let bytes = match got {
-                Ok(Got::Found(bytes)) => bytes,
-                Ok(Got::Missing) => return,
-                Ok(Got::TooBig(n)) => return refuse(&format!("its record is {n} bytes or more")),
-                Err(fault) => return remote.failed("looking up outputs", &fault),
-            };
-            remote.count(|f| f.downloaded_bytes += bytes.len() as u64);
             match objects::check_record(&bytes, wanted[i], limit) {
                 Ok(file) => found.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(file),
                 Err(why) => refuse(&why),
             }
         });
-    (
-        found.into_inner().unwrap_or_else(|e| e.into_inner()),
-        refused.into_inner(),
-    )
+    found.into_inner().unwrap_or_else(|e| e.into_inner())
 }
 
 /// The facts of `unknown` sources the store has, checked.
@@ -250,43 +235,46 @@ fn sources(remote: &Remote, unknown: &[Unknown]) -> Vec<(usize, ImageInfo)> {
         .store
         .get_each(&requests, &|| remote.up(), &|i, got| {
             let u = &unknown[i];
-            match got {
-                Ok(Got::Found(bytes)) => {
-                    remote.count(|f| f.downloaded_bytes += bytes.len() as u64);
-                    match objects::check_source(&bytes, u.bytes) {
-                        Ok(info) => found
-                            .lock()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .push((u.source, info)),
-                        Err(why) => {
-                            remote.count(|f| f.rejected += 1);
-                            remote.warn(
-                                None,
-                                format!(
-                                    "remote cache: source {}: {why}; it is decoded here",
-                                    u.hash
-                                ),
-                            );
-                        }
-                    }
-                }
-                Ok(Got::Missing) => {}
-                Ok(Got::TooBig(n)) => {
+            let checked = match answer(remote, got, "looking up sources") {
+                Ok(Some(bytes)) => objects::check_source(&bytes, u.bytes),
+                Ok(None) => return,
+                Err(n) => Err(format!("its record is {n} bytes or more")),
+            };
+            match checked {
+                Ok(info) => found
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push((u.source, info)),
+                Err(why) => {
                     remote.count(|f| f.rejected += 1);
-                    remote.warn(
-                        None,
-                        format!(
-                            "remote cache: source {}: its record is {n} bytes; it is decoded here",
-                            u.hash
-                        ),
-                    );
+                    let message =
+                        format!("remote cache: source {}: {why}; it is decoded here", u.hash);
+                    remote.warn(None, message);
                 }
-                Err(fault) => remote.failed("looking up sources", &fault),
             }
         });
     let mut found = found.into_inner().unwrap_or_else(|e| e.into_inner());
     found.sort_by_key(|(s, _)| *s);
     found
+}
+
+/// What one download gave, its bytes counted and a failed request
+/// reported (see [`Remote::failed`]): `Ok(Some(bytes))`, `Ok(None)` when
+/// it is not there or the request failed, `Err(size)` when it is over the
+/// limit asked.
+fn answer(remote: &Remote, got: Result<Got, Fault>, doing: &str) -> Result<Option<Vec<u8>>, u64> {
+    match got {
+        Ok(Got::Found(bytes)) => {
+            remote.count(|f| f.downloaded_bytes += bytes.len() as u64);
+            Ok(Some(bytes))
+        }
+        Ok(Got::Missing) => Ok(None),
+        Ok(Got::TooBig(n)) => Err(n),
+        Err(fault) => {
+            remote.failed(doing, &fault);
+            Ok(None)
+        }
+    }
 }
 
 /// Refuses an object for the output at `path` in `root`, which is then

@@ -155,6 +155,11 @@ impl Remote {
         lock(&self.warnings).push(Diagnostic::warning(file, None, message));
     }
 
+    /// The objects refused so far.
+    pub(super) fn rejected(&self) -> usize {
+        lock(&self.figures).rejected
+    }
+
     /// Updates the figures.
     pub(super) fn count(&self, change: impl FnOnce(&mut RemoteFigures)) {
         change(&mut lock(&self.figures));
