@@ -32,6 +32,8 @@ pub enum RemoteMode {
 }
 
 impl RemoteMode {
+    pub const ALL: [RemoteMode; 3] = [RemoteMode::ReadWrite, RemoteMode::ReadOnly, RemoteMode::Off];
+
     pub fn name(self) -> &'static str {
         match self {
             RemoteMode::ReadWrite => "read-write",
@@ -42,9 +44,7 @@ impl RemoteMode {
 
     /// Parses `read-write`, `read-only` or `off` (the variable's values).
     pub fn parse(text: &str) -> Option<RemoteMode> {
-        [RemoteMode::ReadWrite, RemoteMode::ReadOnly, RemoteMode::Off]
-            .into_iter()
-            .find(|m| m.name() == text.trim())
+        Self::ALL.into_iter().find(|m| m.name() == text.trim())
     }
 }
 

@@ -2,6 +2,7 @@
 //! derives the parser from these types).
 
 use assetmill::Shard;
+use assetmill::config::RemoteMode;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -46,7 +47,7 @@ pub struct Cli {
     /// only fetch (read-only: for untrusted builds such as pull requests
     /// from forks), or nothing (off). Overrides `remote_cache.mode`;
     /// default: $ASSETMILL_REMOTE_CACHE_MODE.
-    #[arg(long, global = true, value_enum, value_name = "MODE")]
+    #[arg(long, global = true, value_name = "MODE", value_parser = remote_mode())]
     pub remote_cache_mode: Option<RemoteMode>,
     #[command(subcommand)]
     pub command: Command,
@@ -171,11 +172,12 @@ pub enum Scene {
     Fibres,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum RemoteMode {
-    ReadWrite,
-    ReadOnly,
-    Off,
+/// `--remote-cache-mode`: the configuration's modes, by their names
+/// (listed in `--help` and in the error for any other value).
+fn remote_mode() -> impl clap::builder::TypedValueParser<Value = RemoteMode> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(RemoteMode::ALL.map(RemoteMode::name))
+        .try_map(|name| RemoteMode::parse(&name).ok_or("not a remote cache mode"))
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]

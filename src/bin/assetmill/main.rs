@@ -8,7 +8,8 @@ mod args;
 mod reporter;
 mod watching;
 
-use args::{Cli, Command, Format, RemoteMode, Scene};
+use args::{Cli, Command, Format, Scene};
+use assetmill::config::RemoteMode;
 use reporter::{Reporter, exit, print};
 
 use assetmill::BuildOptions;
@@ -136,13 +137,10 @@ fn main() -> ExitCode {
 /// cache from its flags or else its variables (an empty variable, as CI
 /// sets for an unset secret or setting, is no value).
 fn overrides(cli: &Cli) -> Result<Overrides, Error> {
-    use assetmill::config::RemoteMode as Mode;
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
     let mode = match (cli.remote_cache_mode, var("ASSETMILL_REMOTE_CACHE_MODE")) {
-        (Some(RemoteMode::ReadWrite), _) => Some(Mode::ReadWrite),
-        (Some(RemoteMode::ReadOnly), _) => Some(Mode::ReadOnly),
-        (Some(RemoteMode::Off), _) => Some(Mode::Off),
-        (None, Some(text)) => Some(Mode::parse(&text).ok_or_else(|| Error::Config {
+        (Some(mode), _) => Some(mode),
+        (None, Some(text)) => Some(RemoteMode::parse(&text).ok_or_else(|| Error::Config {
             path: "ASSETMILL_REMOTE_CACHE_MODE".into(),
             message: format!("`{text}` is not read-write, read-only or off"),
         })?),
