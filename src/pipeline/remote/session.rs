@@ -50,8 +50,6 @@ pub struct RemoteFigures {
 /// The remote cache while one build runs.
 pub struct Remote {
     pub(super) store: Store,
-    /// The URL, to name in messages.
-    pub(super) name: String,
     /// Whether this build stores what it makes.
     pub writes: bool,
     pub(super) figures: Mutex<RemoteFigures>,
@@ -77,15 +75,18 @@ impl Remote {
         match Store::open(&location) {
             Ok(store) => {
                 let writes = options.mode == RemoteMode::ReadWrite && location.writable();
-                let mode = if writes { "read-write" } else { "read-only" };
+                let mode = if writes {
+                    RemoteMode::ReadWrite
+                } else {
+                    RemoteMode::ReadOnly
+                };
                 Some(Remote {
                     store,
                     figures: Mutex::new(RemoteFigures {
-                        store: name.clone(),
-                        mode: mode.into(),
+                        store: name,
+                        mode: mode.name().into(),
                         ..RemoteFigures::default()
                     }),
-                    name,
                     writes,
                     down: Mutex::new((None, false)),
                     cancel: None,
@@ -151,7 +152,7 @@ impl Remote {
 
     /// A warning about the store (`path`: the output it concerns).
     pub(super) fn warn(&self, path: Option<PathBuf>, message: String) {
-        let file = path.unwrap_or_else(|| PathBuf::from(&self.name));
+        let file = path.unwrap_or_else(|| PathBuf::from(&lock(&self.figures).store));
         lock(&self.warnings).push(Diagnostic::warning(file, None, message));
     }
 
