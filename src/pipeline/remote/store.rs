@@ -234,13 +234,10 @@ fn client(location: &Location, bounds: Bounds) -> Result<(Arc<dyn ObjectStore>, 
         Location::S3 { bucket, prefix } => {
             let env = |k: &str| std::env::var(k).is_ok_and(|v| !v.trim().is_empty());
             let anonymous = !env("AWS_ACCESS_KEY_ID") && !env("AWS_WEB_IDENTITY_TOKEN_FILE");
-            let region = ["AWS_REGION", "AWS_DEFAULT_REGION"]
-                .iter()
-                .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
-                .unwrap_or_else(|| "us-east-1".into());
             // The AWS_* variables, as `AmazonS3Builder::from_env` reads
-            // them, but for empty ones (CI sets an unset secret or setting
-            // to ""), which are no value.
+            // them (AWS_REGION, else AWS_DEFAULT_REGION, else us-east-1),
+            // but for empty ones (CI sets an unset secret or setting to
+            // ""), which are no value.
             let mut s3 = object_store::aws::AmazonS3Builder::new();
             for (key, value) in std::env::vars() {
                 if key.starts_with("AWS_")
@@ -252,7 +249,6 @@ fn client(location: &Location, bounds: Bounds) -> Result<(Arc<dyn ObjectStore>, 
             }
             let s3 = s3
                 .with_bucket_name(bucket)
-                .with_region(region)
                 .with_skip_signature(anonymous)
                 .with_client_options(client)
                 .with_retry(retry)
